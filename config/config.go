@@ -1,0 +1,234 @@
+// Package config loads, validates and writes lsp-router's TOML configuration.
+//
+// A configuration is looked up as --config, then $LSP_ROUTER_CONFIG, then
+// .lsp-router.toml in the workspace root, then
+// $XDG_CONFIG_HOME/lsp-router/config.toml; with none of them the built-in
+// defaults apply. The editor's initializationOptions and
+// workspace/didChangeConfiguration are overlaid on top with Overlay.
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration. Field tags give the TOML (and JSON, for
+// editor settings) key of each field.
+type Config struct {
+	Services        map[string]Service     `toml:"services" json:"services,omitempty"`
+	CustomEndpoints []CustomEndpoint       `toml:"custom_endpoints" json:"custom_endpoints,omitempty"`
+	TaskRouting     map[string]TaskRouting `toml:"task_routing" json:"task_routing,omitempty"`
+	Routing         Routing                `toml:"routing" json:"routing"`
+	Generation      Generation             `toml:"generation" json:"generation"`
+	Serena          Serena                 `toml:"serena" json:"serena"`
+	LanguageServers map[string]LangServer  `toml:"language_servers" json:"language_servers,omitempty"`
+	Context         Context                `toml:"context" json:"context"`
+	Security        Security               `toml:"security" json:"security"`
+	Prompts         map[string]string      `toml:"prompts" json:"prompts,omitempty"`
+
+	// Source is the file the configuration was read from ("" for defaults).
+	Source string `toml:"-" json:"-"`
+}
+
+// Service configures one of the known local LLM servers.
+type Service struct {
+	Enabled *bool `toml:"enabled" json:"enabled,omitempty"`
+	// Endpoint overrides the server's default address; empty keeps the default.
+	Endpoint   string   `toml:"endpoint" json:"endpoint,omitempty"`
+	Priority   int      `toml:"priority" json:"priority,omitempty"`
+	Timeout    Duration `toml:"timeout" json:"timeout,omitzero"`
+	MaxRetries int      `toml:"max_retries" json:"max_retries,omitempty"`
+	APIKeyEnv  string   `toml:"api_key_env" json:"api_key_env,omitempty"`
+	APIKeyFile string   `toml:"api_key_file" json:"api_key_file,omitempty"`
+}
+
+// IsEnabled reports whether the service is probed; services are enabled
+// unless the configuration says otherwise.
+func (s Service) IsEnabled() bool { return s.Enabled == nil || *s.Enabled }
+
+// CustomEndpoint is an extra server the user names, e.g. a team's vLLM host.
+type CustomEndpoint struct {
+	Name     string `toml:"name" json:"name"`
+	Endpoint string `toml:"endpoint" json:"endpoint"`
+	Priority int    `toml:"priority" json:"priority,omitempty"`
+	// APIStyle is detected when empty.
+	APIStyle   string `toml:"api_style" json:"api_style,omitempty"`
+	APIKeyEnv  string `toml:"api_key_env" json:"api_key_env,omitempty"`
+	APIKeyFile string `toml:"api_key_file" json:"api_key_file,omitempty"`
+}
+
+// TaskRouting is the user's model preference for one task category.
+type TaskRouting struct {
+	PrimaryModels  []string `toml:"primary_models" json:"primary_models,omitempty"`
+	FallbackModels []string `toml:"fallback_models" json:"fallback_models,omitempty"`
+	MinContext     int      `toml:"min_context" json:"min_context,omitempty"`
+	RequireSerena  bool     `toml:"require_serena" json:"require_serena,omitempty"`
+}
+
+// Routing holds selection-wide settings.
+type Routing struct {
+	// VRAMCeilingGB excludes catalog models needing more memory (0: no limit).
+	VRAMCeilingGB float64 `toml:"vram_ceiling_gb" json:"vram_ceiling_gb,omitempty"`
+	// LLMClassifier lets the smallest local model classify low-confidence
+	// free-text requests.
+	LLMClassifier bool `toml:"llm_classifier" json:"llm_classifier,omitempty"`
+	// DiscoveryTTL is how long discovered services are trusted.
+	DiscoveryTTL Duration `toml:"discovery_ttl" json:"discovery_ttl,omitzero"`
+	// ProbeTimeout bounds each discovery probe.
+	ProbeTimeout Duration `toml:"probe_timeout" json:"probe_timeout,omitzero"`
+}
+
+// Generation holds the three generation timeouts and answer size.
+type Generation struct {
+	ConnectTimeout    Duration `toml:"connect_timeout" json:"connect_timeout,omitzero"`
+	FirstTokenTimeout Duration `toml:"first_token_timeout" json:"first_token_timeout,omitzero"`
+	IdleTimeout       Duration `toml:"idle_timeout" json:"idle_timeout,omitzero"`
+	MaxAnswerTokens   int      `toml:"max_answer_tokens" json:"max_answer_tokens,omitempty"`
+	KeepAlive         string   `toml:"keep_alive" json:"keep_alive,omitempty"`
+}
+
+// Serena configures the Serena MCP server used for code context.
+type Serena struct {
+	Enabled bool `toml:"enabled" json:"enabled"`
+	// Command starts Serena over stdio; "{workspace}" is replaced by the
+	// workspace root.
+	Command []string `toml:"command" json:"command,omitempty"`
+	// URL connects to a running Serena over streamable HTTP instead.
+	URL       string   `toml:"url" json:"url,omitempty"`
+	Workspace string   `toml:"workspace" json:"workspace,omitempty"`
+	Timeout   Duration `toml:"timeout" json:"timeout,omitzero"`
+}
+
+// LangServer names the language server the built-in backend runs for a language.
+type LangServer struct {
+	Command []string `toml:"command" json:"command,omitempty"`
+	Enabled *bool    `toml:"enabled" json:"enabled,omitempty"`
+}
+
+// Context controls conversation compaction.
+type Context struct {
+	CompactionThreshold    float64 `toml:"compaction_threshold" json:"compaction_threshold,omitempty"`
+	CompactionTarget       float64 `toml:"compaction_target" json:"compaction_target,omitempty"`
+	PreserveRecentMessages int     `toml:"preserve_recent_messages" json:"preserve_recent_messages,omitempty"`
+	MaxToolOutputTokens    int     `toml:"max_tool_output_tokens" json:"max_tool_output_tokens,omitempty"`
+	MaxReferences          int     `toml:"max_references" json:"max_references,omitempty"`
+}
+
+// Security holds the air-gap settings.
+type Security struct {
+	AllowExternal       bool              `toml:"allow_external" json:"allow_external"`
+	AllowedHosts        []string          `toml:"allowed_hosts" json:"allowed_hosts,omitempty"`
+	AllowedCIDRs        []string          `toml:"allowed_cidrs" json:"allowed_cidrs,omitempty"`
+	AllowProxy          bool              `toml:"allow_proxy" json:"allow_proxy,omitempty"`
+	AuditEnabled        bool              `toml:"audit_enabled" json:"audit_enabled"`
+	AuditLogPath        string            `toml:"audit_log_path" json:"audit_log_path,omitempty"`
+	AuditMaxBytes       int64             `toml:"audit_max_bytes" json:"audit_max_bytes,omitempty"`
+	LogQueries          bool              `toml:"log_queries" json:"log_queries"`
+	LogQueriesPlaintext bool              `toml:"log_queries_plaintext" json:"log_queries_plaintext,omitempty"`
+	LogResponses        bool              `toml:"log_responses" json:"log_responses,omitempty"`
+	VerifyChecksums     bool              `toml:"verify_checksums" json:"verify_checksums,omitempty"`
+	ModelPins           map[string]string `toml:"model_pins" json:"model_pins,omitempty"`
+}
+
+// Duration is a time.Duration written as "30s" in TOML and JSON.
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses "1m30s" style durations.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(strings.TrimSpace(string(b)))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration: write it like \"30s\" or \"2m\"", string(b))
+	}
+	if v < 0 {
+		return fmt.Errorf("duration %q is negative", string(b))
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration as "30s".
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// IsZero lets encoders omit unset durations.
+func (d Duration) IsZero() bool { return d.Duration == 0 }
+
+// Or returns d, or def when d is unset.
+func (d Duration) Or(def time.Duration) time.Duration {
+	if d.Duration == 0 {
+		return def
+	}
+	return d.Duration
+}
+
+// ServiceKinds are the names accepted under [services.<name>], in the order
+// they are probed and listed.
+var ServiceKinds = []string{
+	"ollama", "lmstudio", "jan", "openwebui", "localai", "vllm", "llamacpp",
+	"koboldcpp", "gpt4all", "textgenwebui", "tgi", "sglang",
+}
+
+// APIStyles are the accepted custom endpoint api_style values.
+var APIStyles = []string{"openai", "ollama"}
+
+// Categories are the task categories accepted under [task_routing.<name>].
+var Categories = []string{"coding", "reasoning", "analysis", "documentation"}
+
+// Actions are the editor actions whose prompts can be overridden under [prompts].
+var Actions = []string{"explain", "refactor", "document", "fix", "tests", "ask"}
+
+// Default returns the built-in configuration.
+func Default() *Config {
+	return &Config{
+		Services:    map[string]Service{},
+		TaskRouting: map[string]TaskRouting{},
+		Routing: Routing{
+			DiscoveryTTL: Duration{30 * time.Second},
+			ProbeTimeout: Duration{400 * time.Millisecond},
+		},
+		Generation: Generation{
+			ConnectTimeout:    Duration{2 * time.Second},
+			FirstTokenTimeout: Duration{5 * time.Minute},
+			IdleTimeout:       Duration{60 * time.Second},
+			MaxAnswerTokens:   2048,
+			KeepAlive:         "30m",
+		},
+		Serena: Serena{
+			Enabled: false,
+			Command: []string{"serena", "start-mcp-server", "--project", "{workspace}",
+				"--context", "ide", "--transport", "stdio",
+				"--enable-web-dashboard", "false", "--open-web-dashboard", "false"},
+			Timeout: Duration{30 * time.Second},
+		},
+		LanguageServers: map[string]LangServer{},
+		Context: Context{
+			CompactionThreshold:    0.8,
+			CompactionTarget:       0.5,
+			PreserveRecentMessages: 4,
+			MaxToolOutputTokens:    2000,
+			MaxReferences:          10,
+		},
+		Security: Security{
+			AllowExternal: false,
+			AuditEnabled:  true,
+			AuditMaxBytes: 10 << 20,
+			LogQueries:    true,
+		},
+		Prompts: map[string]string{},
+	}
+}
+
+// Clone returns a deep copy, so overlays never modify a shared config.
+func (c *Config) Clone() *Config {
+	b, err := json.Marshal(c)
+	if err != nil {
+		panic(fmt.Sprintf("config: clone: %v", err)) // every field is JSON-safe
+	}
+	out := &Config{}
+	if err := json.Unmarshal(b, out); err != nil {
+		panic(fmt.Sprintf("config: clone: %v", err))
+	}
+	out.Source = c.Source
+	return out
+}

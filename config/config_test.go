@@ -1,0 +1,178 @@
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestTemplateParsesToDefaults(t *testing.T) {
+	cfg, err := Parse("t.toml", []byte(Template))
+	if err != nil {
+		t.Fatalf("template does not parse: %v", err)
+	}
+	def := Default()
+	if cfg.Generation.FirstTokenTimeout != def.Generation.FirstTokenTimeout || cfg.Security.AllowExternal || !cfg.Security.AuditEnabled {
+		t.Fatalf("template changes defaults: %+v", cfg)
+	}
+}
+
+func TestParseValues(t *testing.T) {
+	src := `
+[services.ollama]
+endpoint = "http://127.0.0.1:11500"
+priority = 3
+timeout = "45s"
+
+[[custom_endpoints]]
+name = "team"
+endpoint = "http://10.0.0.5:8000"
+api_style = "openai"
+
+[task_routing.coding]
+primary_models = ["qwen2.5-coder:7b"]
+min_context = 8192
+
+[security]
+allowed_cidrs = ["10.0.0.0/24"]
+`
+	cfg, err := Parse("c.toml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Services["ollama"]; got.Endpoint != "http://127.0.0.1:11500" || got.Priority != 3 || got.Timeout.Duration != 45*time.Second || !got.IsEnabled() {
+		t.Errorf("ollama = %+v", got)
+	}
+	if len(cfg.CustomEndpoints) != 1 || cfg.CustomEndpoints[0].Name != "team" {
+		t.Errorf("custom = %+v", cfg.CustomEndpoints)
+	}
+	if cfg.TaskRouting["coding"].MinContext != 8192 {
+		t.Errorf("routing = %+v", cfg.TaskRouting)
+	}
+}
+
+func TestProblemsHaveFileLineKeyAndChoices(t *testing.T) {
+	src := `[services.olama]
+endpoint = "http://127.0.0.1:11434"
+
+[security]
+allow_externall = true
+allowed_cidrs = ["10.0.0.0/33"]
+
+[context]
+compaction_threshold = 1.5
+
+[generation]
+idle_timeout = "soon"
+`
+	_, err := Parse("bad.toml", []byte(src))
+	var ce *Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("want *Error, got %v", err)
+	}
+	msg := ce.Error()
+	for _, want := range []string{
+		`bad.toml:12: generation.idle_timeout: "soon" is not a duration`,
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("missing %q in:\n%s", want, msg)
+		}
+	}
+	// Type errors stop decoding first; check the value problems separately.
+	_, err = Parse("bad.toml", []byte(strings.Replace(src, `idle_timeout = "soon"`, `idle_timeout = "5s"`, 1)))
+	msg = err.Error()
+	for _, want := range []string{
+		"bad.toml:5: security.allow_externall: unknown key; valid keys here: allow_external",
+		`bad.toml:1: services.olama: unknown service "olama"; valid services: ollama`,
+		`bad.toml:6: security.allowed_cidrs: "10.0.0.0/33" is not a CIDR`,
+		`bad.toml:9: context.compaction_threshold: must be in (0, 1]`,
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("missing %q in:\n%s", want, msg)
+		}
+	}
+}
+
+func TestBadDurationReportsLine(t *testing.T) {
+	_, err := Parse("d.toml", []byte("[generation]\n\nidle_timeout = \"soon\"\n"))
+	if err == nil || !strings.Contains(err.Error(), "d.toml:3") || !strings.Contains(err.Error(), `"soon" is not a duration`) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestSyntaxErrorReportsLine(t *testing.T) {
+	_, err := Parse("s.toml", []byte("[security]\nallow_external = tru\n"))
+	if err == nil || !strings.Contains(err.Error(), "s.toml:2") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestFindOrder(t *testing.T) {
+	dir := t.TempDir()
+	ws := filepath.Join(dir, "ws")
+	xdg := filepath.Join(dir, "xdg")
+	os.MkdirAll(filepath.Join(xdg, "lsp-router"), 0o755)
+	os.MkdirAll(ws, 0o755)
+	t.Setenv("XDG_CONFIG_HOME", xdg)
+	t.Setenv(EnvVar, "")
+	userFile := filepath.Join(xdg, "lsp-router", "config.toml")
+	os.WriteFile(userFile, nil, 0o600)
+	if got, _ := Find("", ws); got != userFile {
+		t.Errorf("user: got %q", got)
+	}
+	wsFile := filepath.Join(ws, FileName)
+	os.WriteFile(wsFile, nil, 0o600)
+	if got, _ := Find("", ws); got != wsFile {
+		t.Errorf("workspace: got %q", got)
+	}
+	envFile := filepath.Join(dir, "env.toml")
+	os.WriteFile(envFile, nil, 0o600)
+	t.Setenv(EnvVar, envFile)
+	if got, _ := Find("", ws); got != envFile {
+		t.Errorf("env: got %q", got)
+	}
+	if _, err := Find(filepath.Join(dir, "missing.toml"), ws); err == nil || !strings.Contains(err.Error(), "--config") {
+		t.Errorf("explicit missing file: err = %v", err)
+	}
+}
+
+func TestOverlay(t *testing.T) {
+	base := Default()
+	out, err := Overlay(base, json.RawMessage(`{"lsp-router": {"services": {"ollama": {"endpoint": "http://127.0.0.1:9999"}}, "security": {"allowed_cidrs": ["10.1.0.0/16"]}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Services["ollama"].Endpoint != "http://127.0.0.1:9999" || out.Security.AllowedCIDRs[0] != "10.1.0.0/16" {
+		t.Errorf("overlay = %+v", out)
+	}
+	if !out.Security.AuditEnabled || out.Generation.MaxAnswerTokens != 2048 {
+		t.Errorf("overlay lost defaults: %+v", out)
+	}
+	if len(base.Services) != 0 {
+		t.Errorf("overlay modified base")
+	}
+	if _, err := Overlay(base, json.RawMessage(`{"securty": {}}`)); err == nil || !strings.Contains(err.Error(), "securty") {
+		t.Errorf("unknown key: err = %v", err)
+	}
+	if _, err := Overlay(base, json.RawMessage(`{"security": {"allowed_cidrs": ["x"]}}`)); err == nil {
+		t.Errorf("bad value accepted")
+	}
+}
+
+func TestWriteTemplateRefusesOverwrite(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.toml")
+	if err := WriteTemplate(p, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteTemplate(p, false); err == nil || !strings.Contains(err.Error(), "--force") {
+		t.Errorf("overwrite: err = %v", err)
+	}
+	st, _ := os.Stat(p)
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("mode = %v", st.Mode())
+	}
+}
