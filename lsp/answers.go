@@ -1,0 +1,84 @@
+package lsp
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.lsp.dev/protocol"
+	"go.lsp.dev/uri"
+
+	"github.com/lsp-router/lsp-router/router"
+	"github.com/lsp-router/lsp-router/router/codectx"
+)
+
+// answerNotification is the payload of lsp-router/answer.
+type answerNotification struct {
+	Title    string          `json:"title"`
+	Markdown string          `json:"markdown"`
+	Model    string          `json:"model"`
+	Service  string          `json:"service"`
+	URI      string          `json:"uri,omitempty"`
+	Range    *protocol.Range `json:"range,omitempty"`
+}
+
+// maxMessageAnswer bounds an answer shown with window/showMessage, which
+// editors render as a one-line popup.
+const maxMessageAnswer = 1500
+
+// deliverAnswer shows an answer: our plugins render lsp-router/answer; other
+// editors get a Markdown document (window/showDocument) or a message.
+func (s *Server) deliverAnswer(ctx context.Context, caps clientCaps, req router.Request, result *router.Result) {
+	title := fmt.Sprintf("lsp-router %s (%s)", req.Action, result.Model)
+	n := answerNotification{Title: title, Markdown: result.Answer, Model: result.Model, Service: result.Service}
+	if req.HasPosition {
+		n.URI = pathToURI(req.Query.Path)
+		r := toRange(requestRange(req))
+		n.Range = &r
+	}
+	s.notify(ctx, "lsp-router/answer", n)
+	if caps.answerNotification {
+		return
+	}
+	if caps.showDocument {
+		path, err := s.writeAnswer(req, title, result.Answer)
+		if err == nil {
+			takeFocus := false
+			_, err = s.client.ShowDocument(context.WithoutCancel(ctx), &protocol.ShowDocumentParams{URI: uri.File(path), TakeFocus: &takeFocus})
+		}
+		if err == nil {
+			return
+		}
+		s.log.Warn("showDocument failed; falling back to a message", "err", err)
+	}
+	s.showMessage(ctx, protocol.MessageTypeInfo, "%s\n\n%s", title, truncate(result.Answer, maxMessageAnswer))
+}
+
+func requestRange(req router.Request) codectx.Range {
+	if req.Query.Selection != nil {
+		return *req.Query.Selection
+	}
+	return codectx.Range{Start: req.Query.Position, End: req.Query.Position}
+}
+
+// writeAnswer stores the answer as Markdown under the cache directory.
+func (s *Server) writeAnswer(req router.Request, title, answer string) (string, error) {
+	dir := s.opts.CacheDir
+	if dir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			return "", err
+		}
+		dir = filepath.Join(base, "lsp-router", "answers")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	name := fmt.Sprintf("%s-%s.md", time.Now().Format("20060102-150405.000"), req.Action)
+	path := filepath.Join(dir, name)
+	body := "# " + title + "\n\n" + strings.TrimSpace(answer) + "\n"
+	return path, os.WriteFile(path, []byte(body), 0o600)
+}

@@ -1,0 +1,514 @@
+// Package fakeeditor is an LSP client for end-to-end tests of lsp-router: it
+// talks to the server over a real jsonrpc2 stream, keeps its own copy of
+// every open buffer, applies workspace/applyEdit the way an editor does
+// (refusing stale versions, then sending didChange), and records everything
+// the server sends: progress, messages, answers and status.
+package fakeeditor
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"go.lsp.dev/jsonrpc2"
+	"go.lsp.dev/protocol"
+	"go.lsp.dev/uri"
+
+	"github.com/lsp-router/lsp-router/lsp"
+	"github.com/lsp-router/lsp-router/router/codectx"
+)
+
+// Caps selects which client capabilities the fake editor advertises.
+type Caps struct {
+	WorkDoneProgress  bool
+	DocumentChanges   bool
+	ChangeAnnotations bool
+	ShowDocument      bool
+	CodeActionLiteral bool
+	// PluginAnswers advertises experimental.lspRouterAnswers, as our own
+	// editor plugins do.
+	PluginAnswers bool
+}
+
+// FullCaps is what a modern editor advertises.
+var FullCaps = Caps{WorkDoneProgress: true, DocumentChanges: true, ChangeAnnotations: true, ShowDocument: true, CodeActionLiteral: true}
+
+// ProgressEvent is one $/progress value the server sent.
+type ProgressEvent struct {
+	Token   string
+	Kind    string // begin, report, end
+	Title   string
+	Message string
+}
+
+// Editor is the fake editor.
+type Editor struct {
+	conn   jsonrpc2.Conn
+	Server protocol.Server
+	caps   Caps
+
+	mu           sync.Mutex
+	buffers      map[string]*buffer
+	progress     []ProgressEvent
+	created      []string
+	messages     []protocol.ShowMessageParams
+	shown        []string
+	answers      []json.RawMessage
+	statuses     []json.RawMessage
+	applyResults []bool
+	// DeclineEdits makes the editor answer applied:false, as a user who
+	// rejects a preview.
+	DeclineEdits bool
+	changed      chan struct{}
+}
+
+type buffer struct {
+	lang    string
+	version int32
+	text    string
+}
+
+// Connect starts a fake editor on stream (one end of a pipe, or a
+// subprocess's stdio).
+func Connect(ctx context.Context, stream io.ReadWriteCloser, caps Caps) *Editor {
+	e := &Editor{caps: caps, buffers: map[string]*buffer{}, changed: make(chan struct{}, 1)}
+	conn := jsonrpc2.NewConn(jsonrpc2.NewHeaderStream(stream), jsonrpc2.WithCodec(lsp.Codec{}))
+	e.conn = conn
+	e.Server = protocol.ServerDispatcher(conn)
+	handler := protocol.ClientHandler(&client{e: e}, e.custom)
+	conn.Go(ctx, jsonrpc2.AsyncHandler(handler))
+	return e
+}
+
+// Close closes the connection.
+func (e *Editor) Close() error { return e.conn.Close() }
+
+// Done is closed when the connection ends.
+func (e *Editor) Done() <-chan struct{} { return e.conn.Done() }
+
+// Conn exposes the raw connection for protocol-level tests.
+func (e *Editor) Conn() jsonrpc2.Conn { return e.conn }
+
+func (e *Editor) signal() {
+	select {
+	case e.changed <- struct{}{}:
+	default:
+	}
+}
+
+// Initialize sends initialize (with initializationOptions) and initialized.
+func (e *Editor) Initialize(ctx context.Context, root string, initOptions any) (*protocol.InitializeResult, error) {
+	t := true
+	caps := protocol.ClientCapabilities{
+		Window:       &protocol.WindowClientCapabilities{},
+		Workspace:    &protocol.WorkspaceClientCapabilities{WorkspaceEdit: &protocol.WorkspaceEditClientCapabilities{}},
+		TextDocument: &protocol.TextDocumentClientCapabilities{CodeAction: &protocol.CodeActionClientCapabilities{}},
+	}
+	if e.caps.WorkDoneProgress {
+		caps.Window.WorkDoneProgress = &t
+	}
+	if e.caps.ShowDocument {
+		caps.Window.ShowDocument = &protocol.ShowDocumentClientCapabilities{Support: true}
+	}
+	if e.caps.DocumentChanges {
+		caps.Workspace.WorkspaceEdit.DocumentChanges = &t
+	}
+	if e.caps.ChangeAnnotations {
+		caps.Workspace.WorkspaceEdit.ChangeAnnotationSupport = &protocol.ChangeAnnotationsSupportOptions{}
+	}
+	if e.caps.CodeActionLiteral {
+		caps.TextDocument.CodeAction.CodeActionLiteralSupport.CodeActionKind.ValueSet = []protocol.CodeActionKind{protocol.CodeActionKindQuickFix, protocol.CodeActionKindRefactor, protocol.CodeActionKindSource}
+	}
+	if e.caps.PluginAnswers {
+		caps.Experimental = protocol.LSPAny(`{"lspRouterAnswers":true}`)
+	}
+	params := &protocol.InitializeParams{Capabilities: caps, ClientInfo: protocol.ClientInfo{Name: "fakeeditor"}}
+	if root != "" {
+		u := uri.File(root)
+		params.RootURI = &u
+	}
+	if initOptions != nil {
+		b, err := json.Marshal(initOptions)
+		if err != nil {
+			return nil, err
+		}
+		params.InitializationOptions = protocol.LSPAny(b)
+	}
+	res, err := e.Server.Initialize(ctx, params)
+	if err != nil {
+		return nil, err
+	}
+	return res, e.Server.Initialized(ctx, &protocol.InitializedParams{})
+}
+
+// URI returns the file URI of path.
+func URI(path string) string { return string(uri.File(path)) }
+
+// Open opens a buffer with version 1.
+func (e *Editor) Open(ctx context.Context, path, lang, text string) error {
+	e.mu.Lock()
+	e.buffers[URI(path)] = &buffer{lang: lang, version: 1, text: text}
+	e.mu.Unlock()
+	return e.Server.DidOpen(ctx, &protocol.DidOpenTextDocumentParams{TextDocument: protocol.TextDocumentItem{
+		URI: uri.File(path), LanguageID: protocol.LanguageKind(lang), Version: 1, Text: text}})
+}
+
+// Edit changes a buffer incrementally (replace rng with text) and sends it.
+func (e *Editor) Edit(ctx context.Context, path string, rng codectx.Range, text string) error {
+	u := URI(path)
+	e.mu.Lock()
+	b, ok := e.buffers[u]
+	if !ok {
+		e.mu.Unlock()
+		return fmt.Errorf("%s is not open", path)
+	}
+	newText, err := applyOne(b.text, rng, text)
+	if err != nil {
+		e.mu.Unlock()
+		return err
+	}
+	b.text = newText
+	b.version++
+	v := b.version
+	e.mu.Unlock()
+	return e.Server.DidChange(ctx, &protocol.DidChangeTextDocumentParams{
+		TextDocument:   protocol.VersionedTextDocumentIdentifier{TextDocumentIdentifier: protocol.TextDocumentIdentifier{URI: uri.URI(u)}, Version: v},
+		ContentChanges: []protocol.TextDocumentContentChangeEvent{&protocol.TextDocumentContentChangePartial{Range: toRange(rng), Text: text}},
+	})
+}
+
+// Replace replaces a buffer's whole text and sends a full change.
+func (e *Editor) Replace(ctx context.Context, path, text string) error {
+	u := URI(path)
+	e.mu.Lock()
+	b, ok := e.buffers[u]
+	if !ok {
+		e.mu.Unlock()
+		return fmt.Errorf("%s is not open", path)
+	}
+	b.text = text
+	b.version++
+	v := b.version
+	e.mu.Unlock()
+	return e.Server.DidChange(ctx, &protocol.DidChangeTextDocumentParams{
+		TextDocument:   protocol.VersionedTextDocumentIdentifier{TextDocumentIdentifier: protocol.TextDocumentIdentifier{URI: uri.URI(u)}, Version: v},
+		ContentChanges: []protocol.TextDocumentContentChangeEvent{&protocol.TextDocumentContentChangeWholeDocument{Text: text}},
+	})
+}
+
+// Text returns the editor's copy of a buffer and its version.
+func (e *Editor) Text(path string) (string, int32) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	b, ok := e.buffers[URI(path)]
+	if !ok {
+		return "", 0
+	}
+	return b.text, b.version
+}
+
+// Args builds the argument object of an action command.
+func (e *Editor) Args(path string, rng codectx.Range, instruction string) map[string]any {
+	_, v := e.Text(path)
+	args := map[string]any{"uri": URI(path), "range": rng, "version": v}
+	if instruction != "" {
+		args["instruction"] = instruction
+	}
+	return args
+}
+
+// Execute runs workspace/executeCommand; cancelling ctx sends $/cancelRequest.
+func (e *Editor) Execute(ctx context.Context, command string, args ...any) (json.RawMessage, error) {
+	raw := make([]protocol.LSPAny, len(args))
+	for i, a := range args {
+		b, err := json.Marshal(a)
+		if err != nil {
+			return nil, err
+		}
+		raw[i] = b
+	}
+	var result jsonrpc2.RawMessage
+	err := protocol.Call(ctx, e.conn, protocol.MethodWorkspaceExecuteCommand, &protocol.ExecuteCommandParams{Command: command, Arguments: raw}, &result)
+	return json.RawMessage(result), err
+}
+
+// CancelProgress sends window/workDoneProgress/cancel for a token.
+func (e *Editor) CancelProgress(ctx context.Context, token string) error {
+	return e.conn.Notify(ctx, protocol.MethodWindowWorkDoneProgressCancel, &protocol.WorkDoneProgressCancelParams{Token: protocol.String(token)})
+}
+
+// Progress returns the progress events so far.
+func (e *Editor) Progress() []ProgressEvent {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.progress)
+}
+
+// CreatedTokens returns the tokens the server asked to create.
+func (e *Editor) CreatedTokens() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.created)
+}
+
+// Messages returns the window/showMessage notifications so far.
+func (e *Editor) Messages() []protocol.ShowMessageParams {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.messages)
+}
+
+// Shown returns the URIs the server asked to show with window/showDocument.
+func (e *Editor) Shown() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.shown)
+}
+
+// Answers returns the lsp-router/answer notifications so far.
+func (e *Editor) Answers() []json.RawMessage {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.answers)
+}
+
+// Statuses returns the lsp-router/status notifications so far.
+func (e *Editor) Statuses() []json.RawMessage {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.statuses)
+}
+
+// AppliedEdits returns, per workspace/applyEdit, whether it was applied.
+func (e *Editor) AppliedEdits() []bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.applyResults)
+}
+
+// WaitFor waits until cond holds or timeout passes.
+func (e *Editor) WaitFor(timeout time.Duration, cond func() bool) bool {
+	deadline := time.After(timeout)
+	for {
+		if cond() {
+			return true
+		}
+		select {
+		case <-e.changed:
+		case <-time.After(20 * time.Millisecond):
+		case <-deadline:
+			return cond()
+		}
+	}
+}
+
+func (e *Editor) custom(ctx context.Context, req *jsonrpc2.Request) (any, error) {
+	params := append(json.RawMessage(nil), req.Params()...)
+	switch req.Method() {
+	case "lsp-router/answer":
+		e.mu.Lock()
+		e.answers = append(e.answers, params)
+		e.mu.Unlock()
+	case "lsp-router/status":
+		e.mu.Lock()
+		e.statuses = append(e.statuses, params)
+		e.mu.Unlock()
+	default:
+		return jsonrpc2.MethodNotFoundHandler(ctx, req)
+	}
+	e.signal()
+	return nil, nil
+}
+
+// applyEdit applies a workspace edit like an editor: all or nothing, stale
+// versions refused, then a didChange per changed buffer.
+func (e *Editor) applyEdit(ctx context.Context, p *protocol.ApplyWorkspaceEditParams) (*protocol.ApplyWorkspaceEditResult, error) {
+	type change struct {
+		uri  string
+		text string
+	}
+	var changes []change
+	refuse := func(reason string) (*protocol.ApplyWorkspaceEditResult, error) {
+		e.mu.Lock()
+		e.applyResults = append(e.applyResults, false)
+		e.mu.Unlock()
+		e.signal()
+		return &protocol.ApplyWorkspaceEditResult{Applied: false, FailureReason: &reason}, nil
+	}
+	if e.DeclineEdits {
+		return refuse("declined by the user")
+	}
+	e.mu.Lock()
+	for _, dc := range p.Edit.DocumentChanges {
+		td, ok := dc.(*protocol.TextDocumentEdit)
+		if !ok {
+			e.mu.Unlock()
+			return refuse("unsupported resource operation")
+		}
+		u := string(td.TextDocument.URI)
+		b, ok := e.buffers[u]
+		if !ok {
+			e.mu.Unlock()
+			return refuse("document not open: " + u)
+		}
+		if td.TextDocument.Version != nil && *td.TextDocument.Version != b.version {
+			e.mu.Unlock()
+			return refuse(fmt.Sprintf("version mismatch: edit for %d, buffer at %d", *td.TextDocument.Version, b.version))
+		}
+		var edits []protocol.TextEdit
+		for _, el := range td.Edits {
+			switch x := el.(type) {
+			case *protocol.TextEdit:
+				edits = append(edits, *x)
+			case *protocol.AnnotatedTextEdit:
+				edits = append(edits, x.TextEdit)
+			}
+		}
+		text, err := applyAll(b.text, edits)
+		if err != nil {
+			e.mu.Unlock()
+			return refuse(err.Error())
+		}
+		changes = append(changes, change{u, text})
+	}
+	for u, edits := range p.Edit.Changes {
+		b, ok := e.buffers[string(u)]
+		if !ok {
+			e.mu.Unlock()
+			return refuse("document not open: " + string(u))
+		}
+		text, err := applyAll(b.text, edits)
+		if err != nil {
+			e.mu.Unlock()
+			return refuse(err.Error())
+		}
+		changes = append(changes, change{string(u), text})
+	}
+	e.mu.Unlock()
+	for _, c := range changes {
+		path := uri.URI(c.uri).Path()
+		if err := e.Replace(context.WithoutCancel(ctx), path, c.text); err != nil {
+			return nil, err
+		}
+	}
+	e.mu.Lock()
+	e.applyResults = append(e.applyResults, true)
+	e.mu.Unlock()
+	e.signal()
+	return &protocol.ApplyWorkspaceEditResult{Applied: true}, nil
+}
+
+// applyAll applies non-overlapping edits, last first so offsets stay valid.
+func applyAll(text string, edits []protocol.TextEdit) (string, error) {
+	sorted := slices.Clone(edits)
+	slices.SortFunc(sorted, func(a, b protocol.TextEdit) int {
+		if a.Range.Start.Line != b.Range.Start.Line {
+			return int(b.Range.Start.Line) - int(a.Range.Start.Line)
+		}
+		return int(b.Range.Start.Character) - int(a.Range.Start.Character)
+	})
+	for _, ed := range sorted {
+		var err error
+		text, err = applyOne(text, fromRange(ed.Range), ed.NewText)
+		if err != nil {
+			return "", err
+		}
+	}
+	return text, nil
+}
+
+func applyOne(text string, rng codectx.Range, newText string) (string, error) {
+	start, err := codectx.Offset(text, rng.Start)
+	if err != nil {
+		return "", err
+	}
+	end, err := codectx.Offset(text, rng.End)
+	if err != nil {
+		return "", err
+	}
+	if end < start {
+		return "", fmt.Errorf("range end before start")
+	}
+	return text[:start] + newText + text[end:], nil
+}
+
+func toRange(r codectx.Range) protocol.Range {
+	return protocol.Range{
+		Start: protocol.Position{Line: uint32(r.Start.Line), Character: uint32(r.Start.Character)},
+		End:   protocol.Position{Line: uint32(r.End.Line), Character: uint32(r.End.Character)},
+	}
+}
+
+func fromRange(r protocol.Range) codectx.Range {
+	return codectx.Range{
+		Start: codectx.Position{Line: int(r.Start.Line), Character: int(r.Start.Character)},
+		End:   codectx.Position{Line: int(r.End.Line), Character: int(r.End.Character)},
+	}
+}
+
+// client is the protocol.Client the server talks to.
+type client struct {
+	protocol.UnimplementedClient
+	e *Editor
+}
+
+func (c *client) Progress(_ context.Context, p *protocol.ProgressParams) error {
+	var v struct{ Kind, Title, Message string }
+	_ = json.Unmarshal(p.Value, &v)
+	tok := fmt.Sprint(p.Token)
+	if s, ok := p.Token.(protocol.String); ok {
+		tok = string(s)
+	}
+	c.e.mu.Lock()
+	c.e.progress = append(c.e.progress, ProgressEvent{Token: tok, Kind: v.Kind, Title: v.Title, Message: v.Message})
+	c.e.mu.Unlock()
+	c.e.signal()
+	return nil
+}
+
+func (c *client) WorkDoneProgressCreate(_ context.Context, p *protocol.WorkDoneProgressCreateParams) error {
+	c.e.mu.Lock()
+	if s, ok := p.Token.(protocol.String); ok {
+		c.e.created = append(c.e.created, string(s))
+	}
+	c.e.mu.Unlock()
+	return nil
+}
+
+func (c *client) ShowMessage(_ context.Context, p *protocol.ShowMessageParams) error {
+	c.e.mu.Lock()
+	c.e.messages = append(c.e.messages, *p)
+	c.e.mu.Unlock()
+	c.e.signal()
+	return nil
+}
+
+func (c *client) LogMessage(context.Context, *protocol.LogMessageParams) error { return nil }
+
+func (c *client) ShowDocument(_ context.Context, p *protocol.ShowDocumentParams) (*protocol.ShowDocumentResult, error) {
+	c.e.mu.Lock()
+	c.e.shown = append(c.e.shown, string(p.URI))
+	c.e.mu.Unlock()
+	c.e.signal()
+	return &protocol.ShowDocumentResult{Success: true}, nil
+}
+
+func (c *client) ApplyEdit(ctx context.Context, p *protocol.ApplyWorkspaceEditParams) (*protocol.ApplyWorkspaceEditResult, error) {
+	return c.e.applyEdit(ctx, p)
+}
+
+// MessagesContaining returns the messages whose text contains substr.
+func (e *Editor) MessagesContaining(substr string) []string {
+	var out []string
+	for _, m := range e.Messages() {
+		if strings.Contains(m.Message, substr) {
+			out = append(out, m.Message)
+		}
+	}
+	return out
+}

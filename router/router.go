@@ -1,0 +1,154 @@
+// Package router is lsp-router's engine: one request in (an action on a
+// position of a document), one result out (an answer and, for edit actions,
+// text edits). It gathers code context, classifies the task, picks a model on
+// the local LLM services, builds the prompt, streams the answer and turns it
+// into edits. It knows nothing of LSP: lsp/ converts in one place.
+package router
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/lsp-router/lsp-router/router/codectx"
+)
+
+// Action is what the user asked for.
+type Action string
+
+// The actions the editor and the CLI offer.
+const (
+	ActionExplain  Action = "explain"
+	ActionRefactor Action = "refactor"
+	ActionDocument Action = "document"
+	ActionFix      Action = "fix"
+	ActionTests    Action = "tests"
+	ActionAsk      Action = "ask"
+)
+
+// Actions lists every action in menu order.
+var Actions = []Action{ActionExplain, ActionRefactor, ActionDocument, ActionFix, ActionTests, ActionAsk}
+
+// ParseAction validates a user-supplied action name.
+func ParseAction(s string) (Action, error) {
+	a := Action(s)
+	if slices.Contains(Actions, a) {
+		return a, nil
+	}
+	return "", fmt.Errorf("unknown action %q: use one of explain, refactor, document, fix, tests, ask", s)
+}
+
+// EditsDocument reports whether the action's result is an edit to the
+// document rather than an answer to read.
+func (a Action) EditsDocument() bool {
+	return a == ActionRefactor || a == ActionDocument || a == ActionFix
+}
+
+// NeedsInstruction reports whether the action needs free text from the user.
+func (a Action) NeedsInstruction() bool { return a == ActionRefactor || a == ActionAsk }
+
+// Request is one action on one place of one document.
+type Request struct {
+	Action      Action
+	Instruction string
+	// Query locates the request: file, text as the editor has it, version,
+	// cursor or selection, and the diagnostics the editor sent.
+	Query codectx.Query
+	// HasPosition is false for a free-form ask without a position.
+	HasPosition bool
+	// DryRun gathers context and builds the prompt without calling a model.
+	DryRun bool
+}
+
+// Stage names a step of a request, for progress reports.
+type Stage string
+
+// Stages in the order a request passes them.
+const (
+	StageGathering  Stage = "gathering"
+	StageSelecting  Stage = "selecting"
+	StageWaiting    Stage = "waiting"
+	StageGenerating Stage = "generating"
+	StageVerifying  Stage = "verifying"
+)
+
+// Progress is one progress report of a running request.
+type Progress struct {
+	Stage   Stage
+	Message string // short, human-readable
+	Model   string
+	Service string
+	// Tokens counts the tokens generated so far.
+	Tokens int
+	// Delta is the newly generated text, for streaming answers.
+	Delta string
+}
+
+// ProgressFunc receives progress reports; it must not block for long.
+type ProgressFunc func(Progress)
+
+// TextEdit replaces Range of a document with NewText.
+type TextEdit struct {
+	Range   codectx.Range `json:"range"`
+	NewText string        `json:"new_text"`
+}
+
+// FileEdit is the edits to one document, computed for one version of it.
+type FileEdit struct {
+	Path    string     `json:"file"`
+	Version int32      `json:"version"`
+	Edits   []TextEdit `json:"edits"`
+}
+
+// Result is what a request produced.
+type Result struct {
+	Model         string `json:"model"`
+	Service       string `json:"service"`
+	Category      string `json:"category"`
+	FallbackLevel string `json:"fallback_level"`
+	// Answer is the model's answer as Markdown (reasoning blocks removed).
+	Answer string     `json:"answer"`
+	Edits  []FileEdit `json:"edits,omitempty"`
+	// Label describes the edit for an undo stack: "lsp-router: refactor CreateUser (qwen2.5-coder:7b)".
+	Label     string `json:"label,omitempty"`
+	TokensIn  int    `json:"tokens_in"`
+	TokensOut int    `json:"tokens_out"`
+	// Notes tells the user what happened on the way (a verification retry,
+	// a refused edit), one short sentence each.
+	Notes []string `json:"notes,omitempty"`
+	// Prompt is set for dry runs: the messages that would be sent.
+	Prompt []Message `json:"prompt,omitempty"`
+	// Context is the gathered code context (dry runs and JSON output).
+	Context *codectx.Context `json:"context,omitempty"`
+}
+
+// Message is one chat message of a prompt.
+type Message struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+// ModelInfo describes one available model joined with the catalog, as
+// `lsp-router models --json` prints it.
+type ModelInfo struct {
+	ID            string  `json:"id"`
+	Service       string  `json:"service"`
+	Family        string  `json:"family"`
+	ParamsB       float64 `json:"params_b"`
+	Quantization  string  `json:"quantization"`
+	ContextLength int     `json:"context_length"`
+	CatalogID     string  `json:"catalog_id"`
+	Estimated     bool    `json:"estimated"`
+	Chat          bool    `json:"chat"`
+	Loaded        bool    `json:"loaded"`
+	Digest        string  `json:"digest,omitempty"`
+	// Refused says why routing will not use the model (checksum policy).
+	Refused string `json:"refused,omitempty"`
+}
+
+// Engine runs requests. Implementations must honour ctx: cancelling it stops
+// the generation on the LLM server.
+type Engine interface {
+	Run(ctx context.Context, req Request, progress ProgressFunc) (*Result, error)
+	Models(ctx context.Context) ([]ModelInfo, error)
+}
