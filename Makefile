@@ -1,0 +1,51 @@
+# lsp-router build and test entry points. `make test` is what CI runs.
+GO        ?= go
+GOBIN     := $(shell $(GO) env GOPATH)/bin
+export PATH := $(GOBIN):$(PATH)
+BIN       := bin/lsp-router
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X main.version=$(VERSION)
+
+.PHONY: all build run test test-go test-neovim test-vscode bench lint setup vsix clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/lsp-router
+
+# The main job: ask the local LLM services to explain the bundled example.
+run: build
+	./$(BIN) ask --action explain --file examples/hello/main.go --line 9 --col 6 "What does this function do, and is it correct?"
+
+# Everything the tests need (idempotent): gopls for the built-in backend,
+# Neovim for the plugin tests, npm packages for the VS Code extension.
+setup:
+	$(GO) mod download
+	command -v gopls >/dev/null || $(GO) install golang.org/x/tools/gopls@v0.23.0
+	command -v nvim >/dev/null || (apt-get update -qq && apt-get install -y -qq neovim)
+	cd editors/vscode && npm ci --no-audit --no-fund
+
+test: test-go test-neovim test-vscode
+
+test-go:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+test-neovim:
+	bash editors/neovim/test/run.sh
+
+test-vscode:
+	cd editors/vscode && npm run compile && npm test
+
+bench:
+	$(GO) run ./tools/bench -out bench/results.json
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt: run gofmt -w on the files above"; exit 1)
+	$(GO) vet ./...
+
+vsix:
+	cd editors/vscode && npm ci --no-audit --no-fund && npm run compile && npx @vscode/vsce package --allow-missing-repository
+
+clean:
+	rm -rf bin
