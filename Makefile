@@ -25,7 +25,7 @@ setup:
 	command -v nvim >/dev/null || (apt-get update -qq && apt-get install -y -qq neovim)
 	cd editors/vscode && npm ci --no-audit --no-fund
 
-test: test-go test-neovim test-vscode
+test: setup test-go test-neovim test-vscode
 
 test-go:
 	$(GO) vet ./...
