@@ -1,0 +1,282 @@
+package doctor
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/lsp-router/lsp-router/security"
+	"github.com/lsp-router/lsp-router/security/audit"
+	"github.com/lsp-router/lsp-router/security/checksum"
+)
+
+type mapResolver map[string][]string
+
+func (m mapResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	a, ok := m[host]
+	if !ok {
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	var out []netip.Addr
+	for _, s := range a {
+		out = append(out, netip.MustParseAddr(s))
+	}
+	return out, nil
+}
+
+func TestEndpointChecksNeverConnect(t *testing.T) {
+	var mu sync.Mutex
+	var dialed []string
+	res := mapResolver{"gpu01.lab": {"10.1.2.3"}, "api.example.com": {"93.184.216.34"}}
+	d, err := security.NewDialer(security.Policy{AllowedHosts: []string{"gpu01.lab"}},
+		security.WithResolver(res),
+		security.WithDialFunc(func(_ context.Context, _, addr string) (net.Conn, error) {
+			mu.Lock()
+			dialed = append(dialed, addr)
+			mu.Unlock()
+			return nil, errors.New("no")
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := EndpointChecks(context.Background(), d, []Endpoint{
+		{"ollama", "http://127.0.0.1:11434"},
+		{"lab", "http://gpu01.lab:8000"},
+		{"cloud", "https://api.example.com/v1"},
+		{"typo", "http://nosuch.lab:1"},
+	})
+	want := []Status{OK, OK, Fail, Warn}
+	for i, c := range checks {
+		if c.Status != want[i] {
+			t.Errorf("%s: %s (%s), want %s", c.Name, c.Status, c.Detail, want[i])
+		}
+	}
+	if !strings.Contains(checks[2].Fix, "add 93.184.216.34/32 to security.allowed_cidrs") || !strings.Contains(checks[2].Detail, "not_allowlisted") {
+		t.Errorf("refusal check %+v", checks[2])
+	}
+	if len(dialed) != 0 {
+		t.Fatalf("doctor connected to %v", dialed)
+	}
+}
+
+func TestDNSCheck(t *testing.T) {
+	ctx := context.Background()
+	if c := DNSCheck(ctx, mapResolver{}, ""); c.Status != OK || !strings.Contains(c.Detail, DNSProbeName+" does not resolve") {
+		t.Errorf("air-gapped: %+v", c)
+	}
+	if c := DNSCheck(ctx, mapResolver{DNSProbeName: {"93.184.216.34"}}, ""); c.Status != Warn || c.Fix == "" {
+		t.Errorf("open DNS: %+v", c)
+	}
+	if c := DNSCheck(ctx, mapResolver{"probe.test": {"0.0.0.0", "10.0.0.1"}}, "probe.test"); c.Status != OK || !strings.Contains(c.Detail, "sinkhole") {
+		t.Errorf("sinkhole: %+v", c)
+	}
+}
+
+func TestPolicyCheck(t *testing.T) {
+	if cs := PolicyCheck(security.Policy{}); cs[0].Status != OK || cs[1].Status != OK {
+		t.Errorf("default policy: %+v", cs)
+	}
+	if cs := PolicyCheck(security.Policy{AllowExternal: true, AllowProxy: true}); cs[0].Status != Warn || cs[1].Status != Warn {
+		t.Errorf("open policy: %+v", cs)
+	}
+	if cs := PolicyCheck(security.Policy{AllowedCIDRs: []string{"nope"}}); len(cs) != 1 || cs[0].Status != Fail {
+		t.Errorf("bad policy: %+v", cs)
+	}
+}
+
+func TestAuditChecks(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "audit.log")
+	cs := AuditChecks(path)
+	if cs[0].Status != OK || cs[1].Status != OK || !strings.Contains(cs[0].Detail, "will be created") {
+		t.Fatalf("no log yet: %+v", cs)
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Fatal("doctor created the audit log")
+	}
+	l, err := audit.Open(path, audit.Options{Session: "s", Agent: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if err := l.Write(audit.Event{Type: audit.EventQuery, Model: "m", Success: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.Close()
+	cs = AuditChecks(path)
+	if cs[0].Status != OK || cs[1].Status != OK || !strings.Contains(cs[1].Detail, "3 events intact") {
+		t.Fatalf("intact: %+v", cs)
+	}
+	b, _ := os.ReadFile(path)
+	lines := strings.SplitAfter(string(b), "\n")
+	lines[0], lines[1] = lines[1], lines[0]
+	os.WriteFile(path, []byte(strings.Join(lines, "")), 0o600)
+	cs = AuditChecks(path)
+	if cs[1].Status != Fail || !strings.Contains(cs[1].Detail, "line 1: reordered") || cs[1].Fix == "" {
+		t.Fatalf("tampered: %+v", cs[1])
+	}
+	if cs := AuditChecks(""); cs[0].Status != Fail {
+		t.Fatalf("no path: %+v", cs)
+	}
+	if os.Geteuid() != 0 {
+		os.Chmod(path, 0o400)
+		if cs := AuditChecks(path); cs[0].Status != Fail {
+			t.Fatalf("read-only log: %+v", cs[0])
+		}
+	}
+}
+
+func TestModelPinChecks(t *testing.T) {
+	pins := checksum.Pins{"a:1": strings.Repeat("1", 64), "b:1": strings.Repeat("2", 64)}
+	results := []checksum.Result{
+		pins.Verify("a:1", strings.Repeat("1", 64)),
+		pins.Verify("b:1", strings.Repeat("3", 64)),
+		pins.Verify("c:1", strings.Repeat("4", 64)),
+	}
+	cs := ModelPinChecks(true, results)
+	if cs[0].Status != OK || cs[1].Status != Fail || cs[2].Status != Warn || cs[1].Fix == "" {
+		t.Fatalf("%+v", cs)
+	}
+	if cs := ModelPinChecks(false, results); len(cs) != 1 || cs[0].Status != Warn {
+		t.Fatalf("verify off: %+v", cs)
+	}
+}
+
+func TestSerenaAndKeys(t *testing.T) {
+	if c := SerenaUsageReportingCheck(true, "false", true); c.Status != OK {
+		t.Errorf("%+v", c)
+	}
+	if c := SerenaUsageReportingCheck(true, "", false); c.Status != Fail || !strings.Contains(c.Fix, "SERENA_USAGE_REPORTING=false") {
+		t.Errorf("%+v", c)
+	}
+	if c := SerenaUsageReportingCheck(true, "true", true); c.Status != Fail {
+		t.Errorf("%+v", c)
+	}
+	if c := SerenaUsageReportingCheck(false, "", false); c.Status != OK {
+		t.Errorf("%+v", c)
+	}
+	env := map[string]string{"OPENWEBUI_API_KEY": "sk-very-secret"}
+	cs := APIKeyChecks([]KeyRequirement{
+		{"openwebui", "OPENWEBUI_API_KEY", true},
+		{"jan", "JAN_API_KEY", true},
+		{"lmstudio", "LMSTUDIO_API_KEY", false},
+	}, func(k string) string { return env[k] })
+	if cs[0].Status != OK || cs[1].Status != Fail || cs[2].Status != OK || !strings.Contains(cs[1].Fix, "export JAN_API_KEY=") {
+		t.Fatalf("%+v", cs)
+	}
+	var b bytes.Buffer
+	WriteJSON(&b, Report{Checks: cs})
+	if strings.Contains(b.String(), "sk-very-secret") {
+		t.Fatal("key value leaked")
+	}
+}
+
+func TestFileModeChecks(t *testing.T) {
+	if os.Getenv("GOOS") == "windows" {
+		t.Skip()
+	}
+	dir := t.TempDir()
+	mk := func(name string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte("x"), 0o600)
+		os.Chmod(p, mode)
+		return p
+	}
+	open := filepath.Join(dir, "open")
+	os.Mkdir(open, 0o777)
+	os.Chmod(open, 0o777)
+	inOpen := filepath.Join(open, "config.toml")
+	os.WriteFile(inOpen, []byte("x"), 0o644)
+	cs := FileModeChecks([]FileSpec{
+		{"config", mk("config.toml", 0o644), ConfigMode},
+		{"audit log", mk("audit.log", 0o600), SecretMode},
+		{"audit log", mk("audit2.log", 0o644), SecretMode},
+		{"config", mk("bad.toml", 0o666), ConfigMode},
+		{"config", inOpen, ConfigMode},
+		{"config", filepath.Join(dir, "none.toml"), ConfigMode},
+	})
+	want := []Status{OK, OK, Warn, Fail, Fail, OK}
+	for i, c := range cs {
+		if c.Status != want[i] {
+			t.Errorf("%s: %s %s, want %s", c.Name, c.Status, c.Detail, want[i])
+		}
+	}
+	if cs[2].Fix != "chmod 600 "+filepath.Join(dir, "audit2.log") {
+		t.Errorf("fix %q", cs[2].Fix)
+	}
+}
+
+func TestReportJSONAndText(t *testing.T) {
+	var r Report
+	r.Add(Check{Name: "network: allowlist", Status: OK, Detail: "enforced"},
+		Check{Name: "models: x", Status: Warn, Detail: "unpinned", Fix: "pin it"},
+		Check{Name: "network: endpoint cloud", Status: Fail, Detail: "refused", Fix: "add it"})
+	var b bytes.Buffer
+	if err := WriteJSON(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Status Status           `json:"status"`
+		OK     int              `json:"ok"`
+		Warn   int              `json:"warn"`
+		Fail   int              `json:"fail"`
+		Checks []map[string]any `json:"checks"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Status != Fail || doc.OK != 1 || doc.Warn != 1 || doc.Fail != 1 || len(doc.Checks) != 3 {
+		t.Fatalf("doc %+v", doc)
+	}
+	c := doc.Checks[2]
+	if c["name"] != "network: endpoint cloud" || c["status"] != "fail" || c["detail"] != "refused" || c["fix"] != "add it" {
+		t.Fatalf("check fields %v", c)
+	}
+	if _, ok := doc.Checks[0]["fix"]; ok {
+		t.Errorf("ok check carries a fix field: %v", doc.Checks[0])
+	}
+	b.Reset()
+	WriteJSON(&b, Report{})
+	if !strings.Contains(b.String(), `"checks": []`) || !strings.Contains(b.String(), `"status": "ok"`) {
+		t.Errorf("empty report: %s", b.String())
+	}
+	b.Reset()
+	if err := WriteText(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	text := b.String()
+	for _, want := range []string{"ok    network: allowlist: enforced\n", "WARN  models: x: unpinned\n      fix: pin it\n", "FAIL  network: endpoint cloud", "1 ok, 1 warn, 1 fail\n"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+func TestSecurityChecksOrder(t *testing.T) {
+	d, _ := security.NewDialer(security.Policy{}, security.WithResolver(mapResolver{}))
+	cs := SecurityChecks(context.Background(), SecurityInput{
+		Dialer:    d,
+		Endpoints: []Endpoint{{"ollama", "http://localhost:11434"}},
+		AuditPath: filepath.Join(t.TempDir(), "a.log"),
+		Getenv:    func(string) string { return "" },
+	})
+	var names []string
+	for _, c := range cs {
+		names = append(names, c.Name)
+	}
+	got := strings.Join(names, "|")
+	for _, want := range []string{"network: allowlist", "network: endpoint ollama", "network: external DNS", "audit: hash chain", "models: integrity", "serena: usage reporting"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in %s", want, got)
+		}
+	}
+}
