@@ -10,6 +10,8 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -231,4 +233,21 @@ func (c *Config) Clone() *Config {
 	}
 	out.Source = c.Source
 	return out
+}
+
+// AuditPath is where the audit log is written: security.audit_log_path, or
+// $XDG_STATE_HOME/lsp-router/audit.jsonl (~/.local/state when unset).
+func (c *Config) AuditPath() string {
+	if c.Security.AuditLogPath != "" {
+		return c.Security.AuditLogPath
+	}
+	dir := os.Getenv("XDG_STATE_HOME")
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return filepath.Join(os.TempDir(), "lsp-router-audit.jsonl")
+		}
+		dir = filepath.Join(home, ".local", "state")
+	}
+	return filepath.Join(dir, "lsp-router", "audit.jsonl")
 }
