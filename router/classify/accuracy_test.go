@@ -1,0 +1,182 @@
+package classify
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+)
+
+type labelled struct {
+	Text     string `json:"text"`
+	Category string `json:"category"`
+	Split    string `json:"split"`
+}
+
+func loadLabelled(t testing.TB) []labelled {
+	t.Helper()
+	f, err := os.Open("testdata/labelled.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []labelled
+	sc := bufio.NewScanner(f)
+	for line := 1; sc.Scan(); line++ {
+		if strings.TrimSpace(sc.Text()) == "" {
+			continue
+		}
+		var l labelled
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			t.Fatalf("labelled.jsonl:%d: %v", line, err)
+		}
+		if !validCat(l.Category) || (l.Split != "tune" && l.Split != "heldout" && l.Split != "fresh1" && l.Split != "fresh2" && l.Split != "fresh3" && l.Split != "fresh4") {
+			t.Fatalf("labelled.jsonl:%d: bad category %q or split %q", line, l.Category, l.Split)
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+func validCat(c string) bool {
+	for _, k := range Categories {
+		if k == c {
+			return true
+		}
+	}
+	return false
+}
+
+type acc struct{ ok, n int }
+
+func (a acc) pct() float64 {
+	if a.n == 0 {
+		return 0
+	}
+	return 100 * float64(a.ok) / float64(a.n)
+}
+
+// measure returns accuracy per split and category ("" = all categories).
+func measure(set []labelled, f func(string) Result) map[string]map[string]acc {
+	m := map[string]map[string]acc{}
+	for _, l := range set {
+		got := f(l.Text).Category == l.Category
+		for _, split := range []string{l.Split, "all"} {
+			if m[split] == nil {
+				m[split] = map[string]acc{}
+			}
+			for _, c := range []string{l.Category, ""} {
+				a := m[split][c]
+				a.n++
+				if got {
+					a.ok++
+				}
+				m[split][c] = a
+			}
+		}
+	}
+	return m
+}
+
+func report(name string, m map[string]map[string]acc) string {
+	var b strings.Builder
+	splits := make([]string, 0, len(m))
+	for s := range m {
+		splits = append(splits, s)
+	}
+	sort.Strings(splits)
+	for _, s := range splits {
+		fmt.Fprintf(&b, "%-9s %-8s overall %5.1f%% (%d/%d)", name, s, m[s][""].pct(), m[s][""].ok, m[s][""].n)
+		for _, c := range Categories {
+			fmt.Fprintf(&b, "  %s %5.1f%%", c, m[s][c].pct())
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// TestAccuracy measures Classify and the original design's Baseline on the labelled set.
+//
+// Splits, in the order they were written:
+//   - tune (183) and heldout (78): written together before any rule existed; the split was
+//     fixed by position (every 10 rows, positions 2, 5, 8 held out); only tune rows were
+//     looked at while writing rules. Same author and time as tune, so heldout is optimistic.
+//   - fresh1, fresh2, fresh3 (64+80+80): each written after freezing a rule version, measured
+//     once (51.6%, 78.8%, 85.0%: the honest unseen accuracy of versions 1-3), then used to
+//     tune the next version.
+//   - fresh4 (80): written after the final freeze and never tuned on: the generalisation
+//     figure to quote.
+//
+// The floors are the measured values rounded down, so a change that lowers accuracy fails.
+// CLASSIFY_SHOW_TUNE_ERRORS=1 prints misses of the tuning splits only.
+func TestAccuracy(t *testing.T) {
+	set := loadLabelled(t)
+	if len(set) < 240 {
+		t.Fatalf("labelled set has %d rows, want >= 240", len(set))
+	}
+	ours := measure(set, Classify)
+	base := measure(set, Baseline)
+	t.Logf("\n%s%s", report("classify", ours), report("baseline", base))
+
+	for split, floor := range classifyFloors {
+		a, ok := ours[split][""]
+		if !ok {
+			t.Errorf("split %s missing from the labelled set", split)
+			continue
+		}
+		if a.pct() < floor {
+			t.Errorf("classify %s accuracy %.1f%% below the measured floor %.1f%%", split, a.pct(), floor)
+		}
+	}
+	for _, c := range Categories {
+		if a := ours["all"][c]; a.pct() < classifyFloorPerCategory {
+			t.Errorf("classify accuracy for %s is %.1f%%, below %.1f%%", c, a.pct(), classifyFloorPerCategory)
+		}
+	}
+	if ours["all"][""].pct() < base["all"][""].pct()+30 {
+		t.Errorf("classify (%.1f%%) should beat the baseline (%.1f%%) by a wide margin", ours["all"][""].pct(), base["all"][""].pct())
+	}
+
+	// How the optional LLM hook would be used on unseen text: share of low-confidence
+	// predictions and how many of the misses they contain.
+	var low, lowMiss, miss, n int
+	for _, l := range set {
+		if l.Split != "fresh4" {
+			continue
+		}
+		n++
+		r := Classify(l.Text)
+		wrong := r.Category != l.Category
+		if wrong {
+			miss++
+		}
+		if r.Confidence < DefaultThreshold {
+			low++
+			if wrong {
+				lowMiss++
+			}
+		}
+	}
+	t.Logf("fresh4: %d/%d predictions below confidence %.2f (the LLM hook would decide them); they hold %d of the %d misses", low, n, DefaultThreshold, lowMiss, miss)
+
+	if os.Getenv("CLASSIFY_SHOW_TUNE_ERRORS") != "" {
+		for _, l := range set {
+			if l.Split == "heldout" || l.Split == "fresh4" {
+				continue // never look at held-out rows while tuning
+			}
+			if r := Classify(l.Text); r.Category != l.Category {
+				t.Logf("MISS want %-13s got %-13s %.2f %v  %q", l.Category, r.Category, r.Confidence, r.Signals, l.Text)
+			}
+		}
+	}
+}
+
+// Measured floors (see TestAccuracy).
+var classifyFloors = map[string]float64{
+	"tune": 99, "heldout": 98, "fresh1": 99, "fresh2": 99, "fresh3": 99, "fresh4": 88,
+}
+
+const classifyFloorPerCategory = 95.0

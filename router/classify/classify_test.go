@@ -1,0 +1,109 @@
+package classify
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestExamplesFromTheIssue(t *testing.T) {
+	cases := map[string]string{
+		"is it safe to pass user input into this SQL string?": Analysis,
+		"should I use channels or a mutex here?":              Reasoning,
+		"write godoc for the exported types":                  Documentation,
+		"write tests for the exported types":                  Coding,
+	}
+	for text, want := range cases {
+		r := Classify(text)
+		if r.Category != want {
+			t.Errorf("Classify(%q) = %s %v, want %s", text, r.Category, r.Signals, want)
+		}
+		if r.Confidence <= 0 || r.Confidence > 1 || len(r.Signals) == 0 {
+			t.Errorf("Classify(%q): confidence %v, signals %v", text, r.Confidence, r.Signals)
+		}
+	}
+}
+
+func TestSignalsExplainTheDecision(t *testing.T) {
+	r := Classify("write godoc for the exported types")
+	if !strings.HasPrefix(r.Signals[0], "documentation:") {
+		t.Errorf("strongest signal should be documentation's: %v", r.Signals)
+	}
+	empty := Classify("   ")
+	if empty.Category != Coding || empty.Confidence >= DefaultThreshold || empty.Signals[0] != "default:no-signal" {
+		t.Errorf("no evidence: %+v", empty)
+	}
+	clear := Classify("review this handler for security vulnerabilities and race conditions")
+	vague := Classify("the parser")
+	if clear.Confidence <= vague.Confidence {
+		t.Errorf("strong evidence %.2f should be more confident than none %.2f", clear.Confidence, vague.Confidence)
+	}
+}
+
+func TestForAction(t *testing.T) {
+	cases := map[string]string{
+		"refactor": Coding, "fix": Coding, "tests": Coding, "write-tests": Coding,
+		"document": Documentation, "explain": Documentation, "Explain ": Documentation,
+		"review": Analysis,
+	}
+	for action, want := range cases {
+		if got, ok := ForAction(action); !ok || got != want {
+			t.Errorf("ForAction(%q) = %q, %v; want %q", action, got, ok, want)
+		}
+	}
+	for _, free := range []string{"ask", "", "dance"} {
+		if _, ok := ForAction(free); ok {
+			t.Errorf("ForAction(%q) should leave classification to the text", free)
+		}
+	}
+}
+
+func TestLLMHook(t *testing.T) {
+	ctx := context.Background()
+	calls := 0
+	llm := func(ctx context.Context, text string) (string, error) {
+		calls++
+		return " Reasoning.\n", nil
+	}
+	// High confidence: the LLM is not consulted.
+	c := Classifier{LLM: llm}
+	if r := c.Classify(ctx, "write godoc for the exported types"); r.Category != Documentation || calls != 0 {
+		t.Fatalf("confident text went to the LLM: %+v, %d calls", r, calls)
+	}
+	// Low confidence: the LLM decides.
+	r := c.Classify(ctx, "the parser")
+	if calls != 1 || r.Category != Reasoning || r.Signals[0] != "llm:reasoning" {
+		t.Fatalf("low confidence: %+v after %d calls", r, calls)
+	}
+	// LLM failure or nonsense keeps the pattern answer.
+	failing := Classifier{LLM: func(context.Context, string) (string, error) { return "", errors.New("model not loaded") }}
+	if r := failing.Classify(ctx, "the parser"); r.Category != Coding || !strings.Contains(strings.Join(r.Signals, " "), "llm:error") {
+		t.Errorf("LLM error: %+v", r)
+	}
+	nonsense := Classifier{LLM: func(context.Context, string) (string, error) { return "I think it's about coding!", nil }}
+	if r := nonsense.Classify(ctx, "the parser"); !strings.Contains(strings.Join(r.Signals, " "), "llm:ignored") {
+		t.Errorf("LLM nonsense: %+v", r)
+	}
+	// Off by default.
+	if r := (Classifier{}).Classify(ctx, "the parser"); r.Category != Coding {
+		t.Errorf("zero Classifier: %+v", r)
+	}
+	if p := LLMPrompt("fix it"); !strings.Contains(p, "fix it") || !strings.Contains(p, "documentation") {
+		t.Errorf("prompt %q", p)
+	}
+}
+
+func BenchmarkClassify(b *testing.B) {
+	texts := []string{"is it safe to pass user input into this SQL string?", "should I use channels or a mutex here?",
+		"write godoc for the exported types", "refactor this handler so the validation logic lives in its own function"}
+	for i := 0; b.Loop(); i++ {
+		Classify(texts[i%len(texts)])
+	}
+}
+
+func BenchmarkBaseline(b *testing.B) {
+	for b.Loop() {
+		Baseline("is it safe to pass user input into this SQL string?")
+	}
+}
