@@ -1,0 +1,155 @@
+package edits
+
+import (
+	"regexp"
+	"strings"
+)
+
+// block is a piece of code found in an answer: the content of a fenced
+// block, or the bare answer when it has no fence.
+type block struct {
+	lang  string   // fence info string's first word, lower case ("" if none)
+	lines []string // content, LF-split, without the fence lines
+	// closed is false for a fence that runs to the end of the answer.
+	closed bool
+	// nested is true when the content itself holds fence lines: such an
+	// outer block is only used when none of its inner blocks will do.
+	nested bool
+	fenced bool
+}
+
+var (
+	thinkOpen  = regexp.MustCompile(`(?i)<(think|thinking|reasoning)>`)
+	thinkClose = regexp.MustCompile(`(?i)</(think|thinking|reasoning)>`)
+	fenceRe    = regexp.MustCompile("^[ \t]{0,3}(`{3,}|~{3,})[ \t]*([^`\\s]*)[^`]*$")
+)
+
+// stripReasoning removes <think>...</think> sections (and the <thinking>
+// and <reasoning> variants) that reasoning models put before the answer.
+// Some servers strip the opening tag together with the chat template, so a
+// lone closing tag means everything before it was reasoning. It reports
+// whether the answer consisted of nothing but reasoning.
+func stripReasoning(answer string) (string, bool) {
+	hadReasoning := false
+	for {
+		loc := thinkOpen.FindStringIndex(answer)
+		if loc == nil {
+			break
+		}
+		hadReasoning = true
+		rest := answer[loc[1]:]
+		end := thinkClose.FindStringIndex(rest)
+		if end == nil {
+			// Unterminated: the model never finished thinking.
+			answer = answer[:loc[0]]
+			break
+		}
+		answer = answer[:loc[0]] + rest[end[1]:]
+	}
+	if end := thinkClose.FindAllStringIndex(answer, -1); len(end) > 0 {
+		hadReasoning = true
+		answer = answer[end[len(end)-1][1]:]
+	}
+	return answer, hadReasoning && strings.TrimSpace(answer) == ""
+}
+
+// parseBlocks finds the fenced blocks of an answer, including blocks
+// nested inside a longer outer fence (````markdown around ```go). A fence
+// closes only with the same character repeated at least as many times, as
+// CommonMark says; an unclosed fence runs to the end of the answer, which
+// is what a model cut off by its token limit produces.
+func parseBlocks(lines []string) []block {
+	var out []block
+	for i := 0; i < len(lines); i++ {
+		m := fenceRe.FindStringSubmatch(lines[i])
+		if m == nil {
+			continue
+		}
+		marker := m[1]
+		lang := strings.ToLower(strings.TrimPrefix(m[2], "{"))
+		j := i + 1
+		closed := false
+		for ; j < len(lines); j++ {
+			t := strings.TrimSpace(lines[j])
+			if len(t) >= len(marker) && strings.Trim(t, marker[:1]) == "" && strings.HasPrefix(t, marker) {
+				closed = true
+				break
+			}
+		}
+		content := lines[i+1 : min(j, len(lines))]
+		b := block{lang: lang, lines: content, closed: closed, fenced: true}
+		inner := parseBlocks(content)
+		if len(inner) > 0 {
+			b.nested = true
+			out = append(out, inner...)
+		}
+		out = append(out, b)
+		i = j
+	}
+	return out
+}
+
+// candidateBlocks returns the code candidates of an answer in the order
+// they should be tried: leaf fenced blocks first, outer blocks holding
+// nested fences next, and the whole answer last (models sometimes reply
+// with bare code, or with prose around unfenced code).
+func candidateBlocks(answer string) []block {
+	lines := splitLines(answer)
+	blocks := parseBlocks(lines)
+	var leaf, outer []block
+	for _, b := range blocks {
+		b.lines = dropFileNameComment(b.lines)
+		if b.nested {
+			outer = append(outer, b)
+		} else {
+			leaf = append(leaf, b)
+		}
+	}
+	out := append(leaf, outer...)
+	if len(blocks) == 0 {
+		out = append(out, block{lines: lines, closed: true})
+	}
+	return out
+}
+
+// isDiffLang reports whether a fence info string announces a diff.
+func isDiffLang(lang string) bool {
+	return lang == "diff" || lang == "patch" || lang == "udiff"
+}
+
+// fileNameComment is a first line naming the file ("// user.go",
+// "# file: app/service.py"), which models like to put at the top of a
+// block; it is not a doc comment.
+var fileNameComment = regexp.MustCompile(`^\s*(//|#|<!--)\s*(?i:file(?:name)?:?\s*)?[\w./\\-]+\.(go|py|pyi|ts|tsx|js|jsx|mjs|cjs)\s*(-->)?\s*$`)
+
+func dropFileNameComment(lines []string) []string {
+	for i, l := range lines {
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		if fileNameComment.MatchString(l) {
+			return append(append([]string(nil), lines[:i]...), lines[i+1:]...)
+		}
+		break
+	}
+	return lines
+}
+
+// placeholderRe matches comments by which models elide code they did not
+// repeat ("// ... existing code ...", "# rest of the method unchanged").
+var placeholderRe = regexp.MustCompile(`(?i)^\s*(//|#|/\*|\*)\s*(\.\.\.|…|\[\.\.\.\]).*|^\s*(//|#|/\*)\s*(rest|remainder|existing|other|same|previous)\b.*\b(unchanged|code|same|before|as is|here|omitted)\b.*`)
+
+// placeholder returns the first line of code that elides the original with
+// a placeholder comment, unless the original has the same line.
+func placeholder(code, orig []string) string {
+	have := map[string]bool{}
+	for _, l := range orig {
+		have[strings.TrimSpace(l)] = true
+	}
+	for _, l := range code {
+		if placeholderRe.MatchString(l) && !have[strings.TrimSpace(l)] {
+			return strings.TrimSpace(l)
+		}
+	}
+	return ""
+}

@@ -1,0 +1,138 @@
+package edits
+
+import "strings"
+
+// indentStyle is how a text indents: with tabs, or with unit spaces per
+// level.
+type indentStyle struct {
+	tabs bool
+	unit int // spaces per level when !tabs
+}
+
+// detectIndent guesses the indentation style of lines: tabs when most
+// indented lines start with a tab, otherwise the most common positive
+// difference between the indentation of consecutive lines (2, 4, 8...).
+func detectIndent(lines []string) (indentStyle, bool) {
+	tabs, spaces := 0, 0
+	deltas := map[int]int{}
+	prev := 0
+	for _, l := range lines {
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		ws := leadingWS(l)
+		switch {
+		case strings.HasPrefix(ws, "\t"):
+			tabs++
+		case ws != "":
+			spaces++
+		}
+		if !strings.Contains(ws, "\t") {
+			if d := len(ws) - prev; d > 0 && d <= 8 {
+				deltas[d]++
+			}
+			prev = len(ws)
+		}
+	}
+	if tabs == 0 && spaces == 0 {
+		return indentStyle{}, false
+	}
+	if tabs >= spaces {
+		return indentStyle{tabs: true}, true
+	}
+	best, n := 4, 0
+	for d, c := range deltas {
+		if c > n || (c == n && d < best) {
+			best, n = d, c
+		}
+	}
+	return indentStyle{unit: best}, true
+}
+
+// level splits leading whitespace into indentation levels of style s and
+// left-over spaces (alignment, or a JSDoc " *").
+func (s indentStyle) level(ws string) (levels, rest int) {
+	for _, c := range ws {
+		if c == '\t' {
+			levels++
+			rest = 0
+		} else {
+			rest++
+		}
+	}
+	if !s.tabs && s.unit > 0 {
+		levels += rest / s.unit
+		rest %= s.unit
+	} else if s.tabs && rest >= 4 {
+		// Spaces mixed into a tab-indented text: take 4 as a level.
+		levels += rest / 4
+		rest %= 4
+	}
+	return levels, rest
+}
+
+func (s indentStyle) render(levels, rest int) string {
+	if levels < 0 {
+		levels = 0
+	}
+	if s.tabs {
+		return strings.Repeat("\t", levels) + strings.Repeat(" ", rest)
+	}
+	u := s.unit
+	if u == 0 {
+		u = 4
+	}
+	return strings.Repeat(" ", levels*u+rest)
+}
+
+// reindent moves lines so that the line at index base lands at the
+// indentation target (whitespace of the original file), keeping the
+// relative indentation of the others, converted from the answer's style to
+// the file's. baseWS is the whitespace that the base line is taken to have
+// in the answer (normally its own).
+func reindent(lines []string, baseWS, target string, from, to indentStyle) []string {
+	baseLevels, _ := from.level(baseWS)
+	tLevels, tRest := to.level(target)
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		body := strings.TrimLeft(l, " \t")
+		if body == "" {
+			out[i] = ""
+			continue
+		}
+		lv, rest := from.level(leadingWS(l))
+		rel := lv - baseLevels
+		if rel < 0 {
+			rel, rest = 0, 0
+		}
+		out[i] = to.render(tLevels+rel, tRest+rest) + body
+	}
+	return out
+}
+
+// dedent removes the indentation common to all non-blank lines.
+func dedent(lines []string) []string {
+	common := ""
+	first := true
+	for _, l := range lines {
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		ws := leadingWS(l)
+		if first {
+			common, first = ws, false
+			continue
+		}
+		for !strings.HasPrefix(ws, common) {
+			common = common[:len(common)-1]
+		}
+	}
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		out[i] = strings.TrimPrefix(l, common)
+	}
+	return out
+}

@@ -1,0 +1,451 @@
+package prompt
+
+import (
+	"bytes"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/lsp-router/lsp-router/router/codectx"
+)
+
+// section is one cuttable part of the prompt. units are the pieces it is
+// cut by (lines, references, diagnostics); render(k) is the section's text
+// keeping k units (with a marker when k < len(units)); k == 0 drops it.
+type section struct {
+	name   string
+	n      int
+	render func(k int) string
+	set    func(d *TemplateData, s string)
+	// unit names what is counted in Dropped ("lines", "references").
+	unit string
+	// essential sections must keep at least one unit.
+	essential bool
+}
+
+// omitted is the marker put where content was cut. It is on its own line
+// and clearly not code, so a model does not copy it into an answer.
+func omitted(n int, what string) string {
+	return fmt.Sprintf("[... %d %s omitted to fit the model's context ...]", n, what)
+}
+
+// Build renders the prompt for in within budget.
+func (b *Builder) Build(in Input, budget Budget) (Prompt, error) {
+	t, ok := b.tmpl[in.Action]
+	if !ok {
+		return Prompt{}, fmt.Errorf("build prompt: unknown action %q (actions: explain, refactor, document, fix, tests, ask)", in.Action)
+	}
+	if err := validate(in); err != nil {
+		return Prompt{}, fmt.Errorf("build prompt for %s: %w", in.Action, err)
+	}
+	if budget.ContextLength <= 0 {
+		return Prompt{}, fmt.Errorf("build prompt: the model's context length is unknown (%d); set context_length for the model in the config", budget.ContextLength)
+	}
+	if budget.AnswerReserve < 0 {
+		return Prompt{}, fmt.Errorf("build prompt: negative answer reserve %d", budget.AnswerReserve)
+	}
+	limit := budget.ContextLength - budget.AnswerReserve
+	if limit <= 0 {
+		return Prompt{}, fmt.Errorf("build prompt: %w: the answer reserve (%d tokens) takes the whole context (%d tokens)", ErrBudget, budget.AnswerReserve, budget.ContextLength)
+	}
+	count := cachedCounter(budget.Count)
+
+	li := languageInfo(in.Language, in.Path)
+	data := TemplateData{
+		Action: string(in.Action), Instruction: strings.TrimSpace(in.Instruction), Language: in.Language,
+		LanguageName: li.name, Path: in.Path, Fence: li.fence, DocStyle: li.doc, TestStyle: li.tests,
+	}
+	if in.Language == "" && in.Path == "" {
+		data.LanguageName = ""
+	}
+	secs := sections(in, &data)
+	data.Ticks = fenceFor(in)
+
+	render := func(d TemplateData) ([]Message, int, error) {
+		var sys, usr bytes.Buffer
+		if err := t.ExecuteTemplate(&sys, "system", d); err != nil {
+			return nil, 0, fmt.Errorf("render %s prompt: %w", in.Action, err)
+		}
+		if err := t.ExecuteTemplate(&usr, "user", d); err != nil {
+			return nil, 0, fmt.Errorf("render %s prompt: %w", in.Action, err)
+		}
+		msgs := []Message{{Role: "system", Content: strings.TrimSpace(sys.String())}, {Role: "user", Content: strings.TrimSpace(usr.String())}}
+		return msgs, CountMessages(msgs, count), nil
+	}
+
+	// Fill sections greedily in priority order: each takes all it can of
+	// what the ones before it left.
+	var dropped []string
+	for _, s := range secs {
+		if s.n == 0 {
+			continue
+		}
+		try := func(k int) (bool, error) {
+			d := data
+			s.set(&d, s.render(k))
+			_, n, err := render(d)
+			return n <= limit, err
+		}
+		fits, err := try(s.n)
+		if err != nil {
+			return Prompt{}, err
+		}
+		k := s.n
+		if !fits {
+			// Binary search for the largest k that fits.
+			lo, hi := 0, s.n-1
+			for lo < hi {
+				mid := (lo + hi + 1) / 2
+				ok, err := try(mid)
+				if err != nil {
+					return Prompt{}, err
+				}
+				if ok {
+					lo = mid
+				} else {
+					hi = mid - 1
+				}
+			}
+			k = lo
+			if s.essential && k < 1 {
+				_, n, _ := render(data)
+				return Prompt{}, fmt.Errorf("build prompt for %s: %w: the %s does not fit: %d tokens are available after the answer reserve and the prompt needs %d before it; choose a model with a larger context or lower the answer reserve",
+					in.Action, ErrBudget, s.name, limit, n)
+			}
+			if k == 0 {
+				dropped = append(dropped, fmt.Sprintf("%s: dropped (%d %s)", s.name, s.n, s.unit))
+			} else {
+				dropped = append(dropped, fmt.Sprintf("%s: %d of %d %s cut", s.name, s.n-k, s.n, s.unit))
+			}
+		}
+		s.set(&data, s.render(k))
+	}
+	msgs, n, err := render(data)
+	if err != nil {
+		return Prompt{}, err
+	}
+	if n > limit {
+		return Prompt{}, fmt.Errorf("build prompt for %s: %w: the instructions alone take %d tokens and only %d are available after the answer reserve; choose a model with a larger context or shorten the request",
+			in.Action, ErrBudget, n, limit)
+	}
+	return Prompt{Messages: msgs, Tokens: n, Dropped: dropped}, nil
+}
+
+// FollowUp renders the user message for a follow-up request in a running
+// conversation (see package session): the action's task and output format
+// with the new instruction, without the code context the conversation
+// already holds. in.Context.Symbol, when set, names the symbol.
+func (b *Builder) FollowUp(in Input) (Message, error) {
+	t, ok := b.tmpl[in.Action]
+	if !ok {
+		return Message{}, fmt.Errorf("build follow-up: unknown action %q (actions: explain, refactor, document, fix, tests, ask)", in.Action)
+	}
+	if strings.TrimSpace(in.Instruction) == "" {
+		return Message{}, fmt.Errorf("build follow-up for %s: a follow-up needs the user's text", in.Action)
+	}
+	if (in.Action == Document || in.Action == Tests) && in.Context.Symbol == nil {
+		return Message{}, fmt.Errorf("build follow-up for %s: needs the conversation's symbol", in.Action)
+	}
+	li := languageInfo(in.Language, in.Path)
+	data := TemplateData{
+		Action: string(in.Action), Instruction: strings.TrimSpace(in.Instruction), Language: in.Language,
+		LanguageName: li.name, Path: in.Path, Fence: li.fence, DocStyle: li.doc, TestStyle: li.tests,
+		Ticks: fenceFor(in), FollowUp: true,
+	}
+	if s := in.Context.Symbol; s != nil {
+		name := s.Name
+		if name == "" {
+			name = s.NamePath
+		}
+		data.Symbol = &SymbolData{Name: name, NamePath: s.NamePath, Kind: s.Kind, Line: s.Range.Start.Line + 1}
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "user", data); err != nil {
+		return Message{}, fmt.Errorf("render %s follow-up: %w", in.Action, err)
+	}
+	return Message{Role: "user", Content: strings.TrimSpace(buf.String())}, nil
+}
+
+// validate checks that the input has what its action needs.
+func validate(in Input) error {
+	sym := in.Context.Symbol
+	hasCode := sym != nil || in.Context.Surrounding != "" || in.FileText != ""
+	switch in.Action {
+	case Refactor:
+		if strings.TrimSpace(in.Instruction) == "" {
+			return fmt.Errorf("refactor needs an instruction saying what to change")
+		}
+		if !hasCode {
+			return fmt.Errorf("refactor needs code: no symbol, selection or file text was found")
+		}
+	case Ask:
+		if strings.TrimSpace(in.Instruction) == "" {
+			return fmt.Errorf("ask needs a question")
+		}
+	case Document, Tests:
+		if sym == nil {
+			return fmt.Errorf("%s needs a symbol at the cursor; put the cursor on a function, method or type", in.Action)
+		}
+	case Fix:
+		if len(in.Context.Diagnostics) == 0 && strings.TrimSpace(in.Instruction) == "" {
+			return fmt.Errorf("fix needs diagnostics at the cursor or an instruction describing the bug")
+		}
+		if !hasCode {
+			return fmt.Errorf("fix needs code: no symbol, selection or file text was found")
+		}
+	case Explain:
+		if !hasCode {
+			return fmt.Errorf("explain needs code: no symbol, selection or file text was found")
+		}
+	}
+	return nil
+}
+
+// cachedCounter memoises count: Build counts the same system message and
+// sections many times, and Count may be a call to the server's tokenizer.
+func cachedCounter(count func(string) int) func(string) int {
+	if count == nil {
+		count = func(s string) int { return EstimateTokens("", s) }
+	}
+	cache := map[string]int{}
+	return func(s string) int {
+		if n, ok := cache[s]; ok {
+			return n
+		}
+		n := count(s)
+		cache[s] = n
+		return n
+	}
+}
+
+// fenceFor returns a backtick fence longer than any backtick run in the
+// code shown, so that code holding ``` (Markdown in a string, say) cannot
+// close the block early.
+func fenceFor(in Input) string {
+	longest := 0
+	check := func(s string) {
+		run := 0
+		for i := 0; i < len(s); i++ {
+			if s[i] == '`' {
+				run++
+				longest = max(longest, run)
+			} else {
+				run = 0
+			}
+		}
+	}
+	if in.Context.Symbol != nil {
+		check(in.Context.Symbol.Body)
+	}
+	check(in.Context.Surrounding)
+	check(in.FileText)
+	return strings.Repeat("`", max(3, longest+1))
+}
+
+// sections builds the cuttable sections in priority order. The instruction
+// is not cut: it is rendered as is, and Build fails when it does not fit.
+func sections(in Input, data *TemplateData) []section {
+	var secs []section
+	sym := in.Context.Symbol
+	if sym != nil {
+		name := sym.Name
+		if name == "" {
+			name = sym.NamePath
+		}
+		np := sym.NamePath
+		if np == "" {
+			np = name
+		}
+		kind := sym.Kind
+		if kind == "" {
+			kind = "Symbol"
+		}
+		data.Symbol = &SymbolData{Name: name, NamePath: np, Kind: kind, Line: sym.Range.Start.Line + 1}
+		lines := splitLines(sym.Body)
+		secs = append(secs, section{
+			name: "symbol body", n: len(lines), unit: "lines", essential: true,
+			render: func(k int) string { return headLines(lines, k) },
+			set:    func(d *TemplateData, s string) { sd := *d.Symbol; sd.Body = s; d.Symbol = &sd },
+		})
+	}
+	diags := sortedDiagnostics(in.Context.Diagnostics, sym)
+	secs = append(secs, section{
+		name: "diagnostics", n: len(diags), unit: "diagnostics",
+		render: func(k int) string { return listItems(diags, k, "diagnostics") },
+		set:    func(d *TemplateData, s string) { d.Diagnostics = s },
+	})
+	hover := splitLines(strings.TrimSpace(in.Context.Hover))
+	if strings.TrimSpace(in.Context.Hover) == "" {
+		hover = nil
+	}
+	secs = append(secs, section{
+		name: "hover", n: len(hover), unit: "lines",
+		render: func(k int) string { return headLines(hover, k) },
+		set:    func(d *TemplateData, s string) { d.Hover = s },
+	})
+	refs := formatReferences(in.Context.References)
+	secs = append(secs, section{
+		name: "references", n: len(refs), unit: "references",
+		render: func(k int) string { return listItems(refs, k, "references") },
+		set:    func(d *TemplateData, s string) { d.References = s },
+	})
+	surr, focus := surrounding(in)
+	secs = append(secs, section{
+		name: "surrounding code", n: len(surr), unit: "lines",
+		// Without a symbol the surrounding code is all the code there
+		// is, so it must keep at least some lines.
+		essential: sym == nil && in.Action != Ask,
+		render:    func(k int) string { return windowLines(surr, focus, k) },
+		set:       func(d *TemplateData, s string) { d.Surrounding = s },
+	})
+	return secs
+}
+
+func splitLines(s string) []string {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	s = strings.TrimRight(s, "\n")
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+// headLines keeps the first k lines and marks the rest as omitted.
+func headLines(lines []string, k int) string {
+	if k <= 0 {
+		return ""
+	}
+	if k >= len(lines) {
+		return strings.Join(lines, "\n")
+	}
+	return strings.Join(lines[:k], "\n") + "\n" + omitted(len(lines)-k, "lines")
+}
+
+// listItems keeps the first k items and says how many were left out.
+func listItems(items []string, k int, what string) string {
+	if k <= 0 {
+		return ""
+	}
+	if k >= len(items) {
+		return strings.Join(items, "\n")
+	}
+	return strings.Join(items[:k], "\n") + "\n" + omitted(len(items)-k, what)
+}
+
+// windowLines keeps k lines centred on focus, marking what was cut above
+// and below.
+func windowLines(lines []string, focus, k int) string {
+	if k <= 0 {
+		return ""
+	}
+	if k >= len(lines) {
+		return strings.Join(lines, "\n")
+	}
+	from := focus - k/2
+	from = max(0, min(from, len(lines)-k))
+	to := from + k
+	var sb strings.Builder
+	if from > 0 {
+		sb.WriteString(omitted(from, "lines") + "\n")
+	}
+	sb.WriteString(strings.Join(lines[from:to], "\n"))
+	if to < len(lines) {
+		sb.WriteString("\n" + omitted(len(lines)-to, "lines"))
+	}
+	return sb.String()
+}
+
+// sortedDiagnostics formats diagnostics, errors first and those inside the
+// symbol before others, so cutting drops the least relevant.
+func sortedDiagnostics(ds []codectx.Diagnostic, sym *codectx.Symbol) []string {
+	ds = append([]codectx.Diagnostic(nil), ds...)
+	inside := func(d codectx.Diagnostic) bool {
+		return sym != nil && d.Range.Start.Line >= sym.Range.Start.Line && d.Range.Start.Line <= sym.Range.End.Line
+	}
+	sev := func(d codectx.Diagnostic) int {
+		if d.Severity == 0 {
+			return 5
+		}
+		return int(d.Severity)
+	}
+	sort.SliceStable(ds, func(i, j int) bool {
+		if a, b := inside(ds[i]), inside(ds[j]); a != b {
+			return a
+		}
+		return sev(ds[i]) < sev(ds[j])
+	})
+	names := map[codectx.Severity]string{codectx.SeverityError: "error", codectx.SeverityWarning: "warning", codectx.SeverityInfo: "info", codectx.SeverityHint: "hint"}
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		s := names[d.Severity]
+		if s == "" {
+			s = "problem"
+		}
+		src := ""
+		if d.Source != "" {
+			src = " (" + d.Source
+			if d.Code != "" {
+				src += " " + d.Code
+			}
+			src += ")"
+		}
+		msg := strings.ReplaceAll(strings.TrimSpace(d.Message), "\n", "\n  ")
+		out[i] = fmt.Sprintf("- %s:%d:%d: %s%s: %s", filepath.Base(d.Path), d.Range.Start.Line+1, d.Range.Start.Character+1, s, src, msg)
+	}
+	return out
+}
+
+// formatReferences renders each reference with its snippet; a reference is
+// dropped whole or kept whole.
+func formatReferences(refs []codectx.Reference) []string {
+	out := make([]string, 0, len(refs))
+	for _, r := range refs {
+		head := fmt.Sprintf("- %s:%d", r.Location.Path, r.Location.Range.Start.Line+1)
+		if r.Container != "" {
+			head += " in " + r.Container
+		}
+		snip := strings.TrimRight(strings.ReplaceAll(r.Snippet, "\r\n", "\n"), "\n")
+		if snip != "" {
+			head += "\n" + indentBlock(snip, "    ")
+		}
+		out = append(out, head)
+	}
+	return out
+}
+
+func indentBlock(s, prefix string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		if l != "" {
+			lines[i] = prefix + l
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// surrounding returns the code around the request and the line to centre
+// cuts on: the gathered surrounding lines, or else the file with the
+// symbol's own lines replaced by a pointer (the body is shown already).
+func surrounding(in Input) ([]string, int) {
+	if in.Context.Surrounding != "" {
+		lines := splitLines(in.Context.Surrounding)
+		return lines, len(lines) / 2
+	}
+	if in.FileText == "" {
+		return nil, 0
+	}
+	lines := splitLines(in.FileText)
+	sym := in.Context.Symbol
+	if sym == nil {
+		return lines, len(lines) / 2
+	}
+	s, e := sym.Range.Start.Line, sym.Range.End.Line
+	if s < 0 || e >= len(lines) || e < s {
+		return lines, len(lines) / 2
+	}
+	out := append([]string(nil), lines[:s]...)
+	out = append(out, fmt.Sprintf("[... %s, shown above ...]", sym.Name))
+	out = append(out, lines[e+1:]...)
+	return out, s
+}

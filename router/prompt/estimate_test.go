@@ -1,0 +1,81 @@
+package prompt
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestEstimateCalibrated compares EstimateTokens with exact counts taken
+// by the real tokenizers (testdata/calibration/counts.tsv). The estimate
+// must rarely under-count (a prompt sized with it must fit) and must not
+// waste much of the window.
+func TestEstimateCalibrated(t *testing.T) {
+	data, err := os.ReadFile("testdata/calibration/counts.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Split(line, "\t")
+		exact, err := strconv.Atoi(f[2])
+		if err != nil {
+			t.Fatalf("counts.tsv: %q: %v", line, err)
+		}
+		text, err := os.ReadFile("testdata/calibration/" + f[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		est := EstimateTokens(f[1], string(text))
+		r := float64(est) / float64(exact)
+		t.Logf("%-10s %-8s exact %5d estimate %5d (%.2f)", f[0], f[1], exact, est, r)
+		if r < 1.0 || r > 1.45 {
+			t.Errorf("%s/%s: estimate %d for %d exact tokens (ratio %.2f, want 1.00..1.45)", f[0], f[1], est, exact, r)
+		}
+		checked++
+	}
+	if checked < 20 {
+		t.Fatalf("only %d calibration rows", checked)
+	}
+}
+
+func TestEstimateBasics(t *testing.T) {
+	if EstimateTokens("qwen", "") != 0 {
+		t.Fatal("empty text must be 0 tokens")
+	}
+	short := EstimateTokens("qwen", "func f() {}\n")
+	long := EstimateTokens("qwen", strings.Repeat("func f() {}\n", 10))
+	if short <= 0 || long < 9*short {
+		t.Fatalf("estimate must grow with text: %d, %d", short, long)
+	}
+	if EstimateTokens("unknown", "hello world") < EstimateTokens("llama3", "hello world") {
+		t.Fatal("unknown families must be at least as conservative as llama3")
+	}
+	if got := EstimateTokens("llama3", "你好世界"); got < 4 {
+		t.Fatalf("CJK characters count one token each, got %d", got)
+	}
+}
+
+func TestFamilyOf(t *testing.T) {
+	cases := map[string]string{
+		"qwen2.5-coder:7b":                   "qwen",
+		"hf.co/bartowski/Qwen2.5-Coder-GGUF": "qwen",
+		"deepseek-coder-v2:16b":              "deepseek",
+		"deepseek-r1:14b-qwen-distill":       "qwen",
+		"deepseek-r1:8b-llama-distill":       "llama3",
+		"llama3.1:8b":                        "llama3",
+		"codellama:13b":                      "mistral",
+		"mistral:7b-instruct":                "mistral",
+		"gemma3:12b":                         "gemma",
+		"starcoder2":                         "",
+	}
+	for model, want := range cases {
+		if got := FamilyOf(model); got != want {
+			t.Errorf("FamilyOf(%q) = %q, want %q", model, got, want)
+		}
+	}
+}
