@@ -21,7 +21,7 @@ const Template = `# lsp-router configuration. Every value shown is the built-in 
 #        textgenwebui tgi sglang
 [services.ollama]
 # endpoint = "http://127.0.0.1:11434"
-# priority = 0          # higher wins when two services offer the same model
+# priority = 10         # lower wins when two services offer the same model
 # timeout = "30s"
 # max_retries = 2       # only before the first token, never a started generation
 # api_key_env = ""      # name of the environment variable holding the key

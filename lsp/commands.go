@@ -159,7 +159,7 @@ func (s *Server) buildRequest(action router.Action, args commandArgs) (router.Re
 	q := &req.Query
 	q.Path, q.Text, q.Version, q.LanguageID = d.Path, d.Text, d.Version, d.LanguageID
 	if q.LanguageID == "" {
-		q.LanguageID = languageFromPath(d.Path)
+		q.LanguageID = codectx.LanguageID(d.Path)
 	}
 	q.Position = args.Range.Start
 	if args.Range.Start != args.Range.End {
@@ -332,28 +332,4 @@ func tokenString(t protocol.ProgressToken) string {
 		return fmt.Sprintf("i:%d", int32(v))
 	}
 	return ""
-}
-
-func languageFromPath(path string) string {
-	switch {
-	case strings.HasSuffix(path, ".go"):
-		return "go"
-	case strings.HasSuffix(path, ".py"):
-		return "python"
-	case strings.HasSuffix(path, ".ts"), strings.HasSuffix(path, ".tsx"):
-		return "typescript"
-	case strings.HasSuffix(path, ".js"), strings.HasSuffix(path, ".jsx"), strings.HasSuffix(path, ".mjs"):
-		return "javascript"
-	case strings.HasSuffix(path, ".rs"):
-		return "rust"
-	case strings.HasSuffix(path, ".c"), strings.HasSuffix(path, ".h"):
-		return "c"
-	case strings.HasSuffix(path, ".cpp"), strings.HasSuffix(path, ".cc"), strings.HasSuffix(path, ".hpp"):
-		return "cpp"
-	case strings.HasSuffix(path, ".java"):
-		return "java"
-	case strings.HasSuffix(path, ".lua"):
-		return "lua"
-	}
-	return "plaintext"
 }

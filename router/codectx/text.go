@@ -1,6 +1,9 @@
 package codectx
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Offset converts an LSP position (0-based line, UTF-16 column) into a
 // byte offset of text. A column past the end of its line clamps to the line
@@ -72,4 +75,34 @@ func PositionOf(text string, offset int) Position {
 		}
 	}
 	return Position{Line: line, Character: col}
+}
+
+// LanguageID guesses the LSP language id of a file from its extension, for
+// files the editor did not open (the CLI, or a command on a closed file).
+func LanguageID(path string) string {
+	ext := path
+	if i := strings.LastIndexByte(path, '.'); i >= 0 {
+		ext = strings.ToLower(path[i:])
+	}
+	switch ext {
+	case ".go":
+		return "go"
+	case ".py", ".pyi":
+		return "python"
+	case ".ts", ".tsx", ".mts":
+		return "typescript"
+	case ".js", ".jsx", ".mjs", ".cjs":
+		return "javascript"
+	case ".rs":
+		return "rust"
+	case ".c", ".h":
+		return "c"
+	case ".cc", ".cpp", ".cxx", ".hpp":
+		return "cpp"
+	case ".java":
+		return "java"
+	case ".lua":
+		return "lua"
+	}
+	return "plaintext"
 }

@@ -1,0 +1,421 @@
+// Package discovery finds the local LLM services that are really running:
+// it probes the default endpoints of every supported server and the user's
+// custom endpoints concurrently, fingerprints what answers (several servers
+// imitate Ollama and share ports), lists each service's models with their
+// context length and loaded state, and caches the result.
+//
+// Facts come from shared/reference/llm-servers.md.
+package discovery
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/lsp-router/lsp-router/router/llm"
+)
+
+// DefaultEndpoint is where a server listens out of the box.
+type DefaultEndpoint struct {
+	Kind     llm.Kind
+	Endpoint string
+	// Priority orders services: LOWER is preferred (as in router/selection).
+	// Native servers rank before front-ends that proxy them (Open WebUI).
+	Priority int
+}
+
+// DefaultEndpoints lists the defaults from the reference sheet. Port 8080
+// is shared by llama.cpp, LocalAI and Open WebUI; llama.cpp moved to 9931;
+// 3000 is TGI's default and Open WebUI's usual Docker mapping. The
+// fingerprint, not the port, decides the kind.
+func DefaultEndpoints() []DefaultEndpoint {
+	return []DefaultEndpoint{
+		{llm.KindOllama, "http://127.0.0.1:11434", 10},
+		{llm.KindLlamaCpp, "http://127.0.0.1:8080", 20},
+		{llm.KindLlamaCpp, "http://127.0.0.1:9931", 20},
+		{llm.KindVLLM, "http://127.0.0.1:8000", 30},
+		{llm.KindSGLang, "http://127.0.0.1:30000", 30},
+		{llm.KindLMStudio, "http://127.0.0.1:1234", 40},
+		{llm.KindTGI, "http://127.0.0.1:3000", 50},
+		{llm.KindLocalAI, "http://127.0.0.1:8080", 60},
+		{llm.KindKoboldCpp, "http://127.0.0.1:5001", 70},
+		{llm.KindTextGenWebUI, "http://127.0.0.1:5000", 70},
+		{llm.KindJan, "http://127.0.0.1:1337", 80},
+		{llm.KindOpenWebUI, "http://127.0.0.1:8080", 90},
+		{llm.KindOpenWebUI, "http://127.0.0.1:3000", 90},
+		{llm.KindGPT4All, "http://127.0.0.1:4891", 100},
+	}
+}
+
+// EndpointConfig overrides one kind's default probing.
+type EndpointConfig struct {
+	// Enabled must be true for the kind to be probed when an entry exists.
+	Enabled bool
+	// Endpoint replaces all of the kind's default endpoints when set.
+	Endpoint string
+	// Priority replaces the default priority when non-zero (lower is preferred).
+	Priority int
+	// Timeout replaces Config.ProbeTimeout for this kind when non-zero.
+	Timeout time.Duration
+	// APIKey is sent as a Bearer token (read from an env var or key file by
+	// the config layer; never from the config file itself).
+	APIKey string
+}
+
+// CustomEndpoint is a user-configured service, e.g. one of several vLLM
+// servers on the internal network.
+type CustomEndpoint struct {
+	Name     string
+	Endpoint string
+	// Priority: lower is preferred; 0 (unset) ranks custom endpoints before
+	// every default.
+	Priority int
+	// Kind, when set, skips fingerprinting.
+	Kind llm.Kind
+	// APIStyle forces the chat protocol (e.g. "openai" for Ollama's /v1).
+	APIStyle llm.APIStyle
+	APIKey   string
+	Timeout  time.Duration
+}
+
+// Config controls a scan.
+type Config struct {
+	// Defaults overrides per kind. Kinds without an entry are probed at
+	// their default endpoints; an entry with Enabled=false turns a kind off.
+	Defaults map[llm.Kind]EndpointConfig
+	// NoDefaults skips all default endpoints (only Custom are probed).
+	NoDefaults bool
+	Custom     []CustomEndpoint
+	// HTTPClient carries the dialer (allowlist, connect timeout). nil means
+	// a client with a short connect timeout.
+	HTTPClient *http.Client
+	// ProbeTimeout bounds fingerprinting one endpoint (default 1s).
+	ProbeTimeout time.Duration
+	// InventoryTimeout bounds listing one service's models (default 5s).
+	InventoryTimeout time.Duration
+	// Getenv reads the environment (OLLAMA_HOST); nil means os.Getenv.
+	Getenv func(string) string
+	// HostAliases are extra hosts where default endpoints are also probed,
+	// e.g. the Docker or WSL host. nil means DetectHostAliases(); use an
+	// empty non-nil slice for none.
+	HostAliases []string
+}
+
+// Defaults for Config's zero values.
+const (
+	DefaultProbeTimeout     = time.Second
+	DefaultInventoryTimeout = 5 * time.Second
+)
+
+func (c Config) probeTimeout() time.Duration {
+	if c.ProbeTimeout > 0 {
+		return c.ProbeTimeout
+	}
+	return DefaultProbeTimeout
+}
+
+func (c Config) inventoryTimeout() time.Duration {
+	if c.InventoryTimeout > 0 {
+		return c.InventoryTimeout
+	}
+	return DefaultInventoryTimeout
+}
+
+func (c Config) httpClient() *http.Client {
+	if c.HTTPClient != nil {
+		return c.HTTPClient
+	}
+	return defaultClient
+}
+
+var defaultClient = &http.Client{Transport: &http.Transport{
+	Proxy:                 nil, // local services: never through a proxy
+	DialContext:           (&net.Dialer{Timeout: time.Second}).DialContext,
+	MaxIdleConnsPerHost:   4,
+	IdleConnTimeout:       30 * time.Second,
+	ResponseHeaderTimeout: 0,
+}}
+
+// Target is one endpoint a scan probes.
+type Target struct {
+	Endpoint string
+	// Hints are the kinds expected here (from the defaults); the fingerprint
+	// decides, hints only break ties for plain OpenAI-compatible answers.
+	Hints []llm.Kind
+	// KindPriority is each hinted kind's priority; the identified kind's
+	// applies (8080 may be llama.cpp, LocalAI or Open WebUI).
+	KindPriority map[llm.Kind]int
+	Kind         llm.Kind // set for custom endpoints with a declared kind
+	Name         string
+	Priority     int
+	APIStyle     llm.APIStyle
+	APIKey       string
+	Timeout      time.Duration
+	Custom       bool
+}
+
+// Targets lists what Scan probes for cfg: every enabled default endpoint on
+// 127.0.0.1 and on each host alias, then each custom endpoint. An endpoint
+// listed by several kinds is probed once.
+func Targets(cfg Config) ([]Target, error) {
+	var out []Target
+	index := map[string]int{}
+	add := func(t Target) {
+		key := normalize(t.Endpoint)
+		t.Endpoint = key
+		if i, ok := index[key]; ok {
+			prev := &out[i]
+			if t.Custom {
+				// The user's own entry wins over a default at the same address.
+				*prev = t
+				return
+			}
+			if !prev.Custom {
+				prev.Hints = append(prev.Hints, t.Hints...)
+				prev.Priority = min(prev.Priority, t.Priority)
+				for k, p := range t.KindPriority {
+					prev.KindPriority[k] = p
+				}
+				if prev.APIKey == "" {
+					prev.APIKey = t.APIKey
+				}
+				prev.Timeout = max(prev.Timeout, t.Timeout)
+			}
+			return
+		}
+		index[key] = len(out)
+		out = append(out, t)
+	}
+	if !cfg.NoDefaults {
+		aliases := cfg.HostAliases
+		if aliases == nil {
+			aliases = DetectHostAliases()
+		}
+		replaced := map[llm.Kind]bool{}
+		for _, d := range DefaultEndpoints() {
+			ec, has := cfg.Defaults[d.Kind]
+			if has && !ec.Enabled {
+				continue
+			}
+			t := Target{Endpoint: d.Endpoint, Hints: []llm.Kind{d.Kind}, Priority: d.Priority}
+			if has {
+				if ec.Endpoint != "" {
+					if replaced[d.Kind] {
+						continue
+					}
+					replaced[d.Kind] = true
+					if _, err := parseEndpoint(ec.Endpoint); err != nil {
+						return nil, fmt.Errorf("%s endpoint: %w", d.Kind, err)
+					}
+					t.Endpoint = ec.Endpoint
+				}
+				if ec.Priority != 0 {
+					t.Priority = ec.Priority
+				}
+				t.Timeout = ec.Timeout
+				t.APIKey = ec.APIKey
+			}
+			t.KindPriority = map[llm.Kind]int{d.Kind: t.Priority}
+			add(t)
+			if !has || ec.Endpoint == "" {
+				for _, h := range aliases {
+					a := t
+					a.Hints = append([]llm.Kind(nil), t.Hints...)
+					a.KindPriority = map[llm.Kind]int{d.Kind: t.Priority}
+					a.Endpoint = withHost(t.Endpoint, h)
+					add(a)
+				}
+			}
+		}
+	}
+	if !cfg.NoDefaults {
+		if ec, has := cfg.Defaults[llm.KindOllama]; !has || (ec.Enabled && ec.Endpoint == "") {
+			getenv := cfg.Getenv
+			if getenv == nil {
+				getenv = os.Getenv
+			}
+			if ep := ollamaHostEndpoint(getenv("OLLAMA_HOST")); ep != "" {
+				prio := 10
+				if ec.Priority != 0 {
+					prio = ec.Priority
+				}
+				add(Target{Endpoint: ep, Hints: []llm.Kind{llm.KindOllama}, Priority: prio,
+					KindPriority: map[llm.Kind]int{llm.KindOllama: prio}, APIKey: ec.APIKey, Timeout: ec.Timeout})
+			}
+		}
+	}
+	for i, c := range cfg.Custom {
+		if _, err := parseEndpoint(c.Endpoint); err != nil {
+			return nil, fmt.Errorf("custom endpoint %d (%q): %w", i+1, c.Name, err)
+		}
+		if c.Kind != "" && !c.Kind.Valid() {
+			_, err := llm.ParseKind(string(c.Kind))
+			return nil, fmt.Errorf("custom endpoint %q: %w", c.Name, err)
+		}
+		if c.APIStyle != "" && c.APIStyle != llm.StyleOllama && c.APIStyle != llm.StyleOpenAI {
+			return nil, fmt.Errorf("custom endpoint %q: unknown api_style %q: use \"ollama\" or \"openai\"", c.Name, c.APIStyle)
+		}
+		add(Target{Endpoint: c.Endpoint, Kind: c.Kind, Name: c.Name, Priority: c.Priority,
+			APIStyle: c.APIStyle, APIKey: c.APIKey, Timeout: c.Timeout, Custom: true})
+	}
+	return out, nil
+}
+
+// Endpoints lists the base URLs Scan would probe, for messages such as
+// "nothing found; tried ...".
+func Endpoints(cfg Config) []string {
+	ts, _ := Targets(cfg)
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.Endpoint
+	}
+	return out
+}
+
+// ollamaHostEndpoint turns OLLAMA_HOST ("0.0.0.0", ":11500",
+// "http://box:11434", "127.0.0.1:8000") into a URL to probe, the way Ollama's
+// own client reads it. A wildcard bind address is reached on 127.0.0.1.
+func ollamaHostEndpoint(v string) string {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return ""
+	}
+	scheme := "http"
+	if i := strings.Index(v, "://"); i >= 0 {
+		scheme, v = v[:i], v[i+3:]
+	}
+	v = strings.TrimRight(v, "/")
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		host, port = v, "11434"
+	}
+	if port == "" {
+		port = "11434"
+	}
+	switch host {
+	case "", "0.0.0.0", "::", "[::]":
+		host = "127.0.0.1"
+	}
+	if scheme != "http" && scheme != "https" {
+		return ""
+	}
+	return scheme + "://" + net.JoinHostPort(strings.Trim(host, "[]"), port)
+}
+
+// parseEndpoint checks a configured endpoint and says how to fix it.
+func parseEndpoint(s string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil {
+		return nil, fmt.Errorf("invalid URL %q: %w", s, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("invalid URL %q: want http://host:port or https://host:port", s)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("invalid URL %q: no host; want http://host:port", s)
+	}
+	return u, nil
+}
+
+// normalize gives one spelling per endpoint: no trailing slash or "/v1".
+func normalize(endpoint string) string {
+	return llm.BaseURL(endpoint)
+}
+
+func withHost(endpoint, host string) string {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return endpoint
+	}
+	u.Host = net.JoinHostPort(host, u.Port())
+	return u.String()
+}
+
+// DetectHostAliases returns the addresses of the machine hosting this one
+// when running in WSL or a container, where servers on the host are not on
+// 127.0.0.1: the WSL host gateway, host.docker.internal,
+// host.containers.internal.
+func DetectHostAliases() []string {
+	var out []string
+	if isWSL() {
+		if gw := defaultGateway("/proc/net/route"); gw != "" {
+			out = append(out, gw)
+		}
+		if ns := resolvConfNameserver("/etc/resolv.conf"); ns != "" && ns != "127.0.0.53" && !contains(out, ns) {
+			out = append(out, ns)
+		}
+	}
+	if inContainer() {
+		out = append(out, "host.docker.internal", "host.containers.internal")
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func isWSL() bool {
+	if os.Getenv("WSL_DISTRO_NAME") != "" || os.Getenv("WSL_INTEROP") != "" {
+		return true
+	}
+	b, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	return err == nil && bytes.Contains(bytes.ToLower(b), []byte("microsoft"))
+}
+
+func inContainer() bool {
+	for _, f := range []string{"/.dockerenv", "/run/.containerenv"} {
+		if _, err := os.Stat(f); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// defaultGateway reads the default route's gateway from /proc/net/route
+// (little-endian hex), which in WSL2 is the Windows host.
+func defaultGateway(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 3 || fields[1] != "00000000" {
+			continue
+		}
+		var gw uint32
+		if _, err := fmt.Sscanf(fields[2], "%08X", &gw); err != nil || gw == 0 {
+			continue
+		}
+		return net.IPv4(byte(gw), byte(gw>>8), byte(gw>>16), byte(gw>>24)).String()
+	}
+	return ""
+}
+
+func resolvConfNameserver(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "nameserver" && net.ParseIP(f[1]) != nil {
+			return f[1]
+		}
+	}
+	return ""
+}

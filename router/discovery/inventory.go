@@ -1,0 +1,489 @@
+package discovery
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/sourcegraph/conc/pool"
+
+	"github.com/lsp-router/lsp-router/router/llm"
+)
+
+// inventory fills svc's models, status and version for its kind. It reuses
+// the fingerprint answers and fetches what else the kind needs.
+func inventory(ctx context.Context, hc *http.Client, svc *llm.Service, fp answers) {
+	svc.Status = llm.StatusOnline
+	var err error
+	switch svc.Kind {
+	case llm.KindOllama:
+		err = ollamaInventory(ctx, hc, svc, fp)
+	case llm.KindLMStudio:
+		err = lmStudioInventory(svc, fp)
+	case llm.KindOpenWebUI:
+		err = openWebUIInventory(ctx, hc, svc)
+	case llm.KindLlamaCpp:
+		err = llamaCppInventory(svc, fp)
+	case llm.KindKoboldCpp:
+		err = koboldInventory(ctx, hc, svc, fp)
+	case llm.KindTextGenWebUI:
+		err = textGenInventory(ctx, hc, svc)
+	case llm.KindTGI:
+		err = tgiInventory(svc, fp)
+	default:
+		// Jan, LocalAI, vLLM, SGLang, GPT4All, generic: /v1/models.
+		err = openAIInventory(svc, fp["/v1/models"])
+		if err == nil && svc.Kind == llm.KindSGLang {
+			var mi struct {
+				IsGeneration *bool `json:"is_generation"`
+			}
+			if fp["/get_model_info"].json(&mi) && mi.IsGeneration != nil && !*mi.IsGeneration {
+				for i := range svc.Models {
+					svc.Models[i].Chat = false
+				}
+			}
+		}
+	}
+	version(svc, fp)
+	if err != nil {
+		setStatusFromErr(svc, err)
+	}
+	// Health routes answer 503 while the model loads (LocalAI's /readyz
+	// while starting).
+	health := map[llm.Kind]string{llm.KindLocalAI: "/readyz", llm.KindVLLM: "/health", llm.KindTGI: "/health",
+		llm.KindSGLang: "/health", llm.KindLlamaCpp: "/health"}
+	if p, ok := health[svc.Kind]; ok && svc.Status == llm.StatusOnline {
+		if r := fp[p]; r.Err == nil && r.Status == http.StatusServiceUnavailable {
+			svc.Status = llm.StatusLoading
+			svc.Error = "the server is loading its model; it will be usable shortly"
+		}
+	}
+	for i := range svc.Models {
+		fillFromID(&svc.Models[i])
+	}
+}
+
+// statusErr carries an HTTP answer that prevented listing models.
+type statusErr struct {
+	path   string
+	status int
+	msg    string
+}
+
+func (e *statusErr) Error() string {
+	return fmt.Sprintf("GET %s: HTTP %d: %s", e.path, e.status, e.msg)
+}
+
+func check(path string, r response) error {
+	if r.Err != nil {
+		return fmt.Errorf("GET %s: %w", path, unwrapURLError(r.Err))
+	}
+	if r.Status != http.StatusOK {
+		msg := strings.TrimSpace(string(r.Body))
+		if len(msg) > 200 {
+			msg = msg[:200] + "..."
+		}
+		return &statusErr{path: path, status: r.Status, msg: msg}
+	}
+	return nil
+}
+
+func setStatusFromErr(svc *llm.Service, err error) {
+	se, ok := err.(*statusErr)
+	switch {
+	case ok && (se.status == http.StatusUnauthorized || se.status == http.StatusForbidden):
+		svc.Status = llm.StatusAuthRequired
+		if svc.APIKey == "" {
+			svc.Error = "the server wants an API key: set one for this service (api key env var or key file)"
+		} else {
+			svc.Error = "the server refused the configured API key"
+		}
+	case ok && se.status == http.StatusServiceUnavailable:
+		svc.Status = llm.StatusLoading
+		svc.Error = "the server is loading a model; it will be usable shortly"
+	default:
+		svc.Status = llm.StatusError
+		svc.Error = "listing models failed: " + err.Error()
+	}
+}
+
+func version(svc *llm.Service, fp answers) {
+	var v struct {
+		Version string `json:"version"`
+	}
+	var paths []string
+	switch svc.Kind {
+	case llm.KindOllama, llm.KindOpenWebUI:
+		paths = []string{"/api/version"}
+	case llm.KindLocalAI, llm.KindVLLM:
+		paths = []string{"/version"}
+	case llm.KindKoboldCpp:
+		paths = []string{"/api/extra/version"}
+	case llm.KindTGI:
+		paths = []string{"/info"}
+	}
+	for _, p := range paths {
+		if fp[p].json(&v) && v.Version != "" {
+			svc.Version = v.Version
+			return
+		}
+	}
+}
+
+// fillFromID completes what the server did not say from the model id.
+func fillFromID(m *llm.Model) {
+	f := llm.ParseModelID(m.ID)
+	if m.DisplayName == "" {
+		m.DisplayName = m.ID
+	}
+	if m.Family == "" {
+		m.Family = f.Family
+	}
+	if m.ParameterSize == "" {
+		m.ParameterSize = f.ParameterSize
+	}
+	if m.ParamsB == 0 {
+		if m.ParameterSize != "" {
+			m.ParamsB = llm.ParseParameterSize(m.ParameterSize)
+		} else {
+			m.ParamsB = f.ParamsB
+		}
+	}
+	if m.Quantization == "" {
+		m.Quantization = f.Quantization
+	}
+}
+
+// --- Ollama ---
+
+type ollamaDetails struct {
+	Family            string `json:"family"`
+	ParameterSize     string `json:"parameter_size"`
+	QuantizationLevel string `json:"quantization_level"`
+	ContextLength     int    `json:"context_length"`
+}
+
+type ollamaTag struct {
+	Name    string        `json:"name"`
+	Model   string        `json:"model"`
+	Digest  string        `json:"digest"`
+	Details ollamaDetails `json:"details"`
+}
+
+func ollamaInventory(ctx context.Context, hc *http.Client, svc *llm.Service, fp answers) error {
+	var tags struct {
+		Models []ollamaTag `json:"models"`
+	}
+	var ps struct {
+		Models []struct {
+			Name          string `json:"name"`
+			Model         string `json:"model"`
+			ContextLength int    `json:"context_length"`
+		} `json:"models"`
+	}
+	var rt, rp response
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); rt = get(ctx, hc, svc.Endpoint, "/api/tags", svc.APIKey) }()
+	go func() { defer wg.Done(); rp = get(ctx, hc, svc.Endpoint, "/api/ps", svc.APIKey) }()
+	wg.Wait()
+	if err := check("/api/tags", rt); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(rt.Body, &tags); err != nil {
+		return fmt.Errorf("GET /api/tags: malformed answer: %w", err)
+	}
+	loaded := map[string]bool{}
+	if rp.json(&ps) {
+		for _, m := range ps.Models {
+			loaded[m.Name] = true
+			loaded[m.Model] = true
+		}
+	}
+	svc.Models = make([]llm.Model, len(tags.Models))
+	// /api/show per model gives the real context length and capabilities;
+	// a few at a time so a big library does not flood the server.
+	p := pool.New().WithMaxGoroutines(4)
+	for i, t := range tags.Models {
+		id := t.Name
+		if id == "" {
+			id = t.Model
+		}
+		m := llm.Model{ID: id, DisplayName: id, Family: t.Details.Family, ParameterSize: t.Details.ParameterSize,
+			ParamsB: llm.ParseParameterSize(t.Details.ParameterSize), Quantization: t.Details.QuantizationLevel,
+			ContextLength: t.Details.ContextLength, Loaded: loaded[id], Chat: !llm.ParseModelID(id).Embedding,
+			Digest: t.Digest}
+		svc.Models[i] = m
+		p.Go(func() { ollamaShow(ctx, hc, svc.Endpoint, &svc.Models[i]) })
+	}
+	p.Wait()
+	return nil
+}
+
+func ollamaShow(ctx context.Context, hc *http.Client, base string, m *llm.Model) {
+	r := post(ctx, hc, base, "/api/show", "", map[string]string{"model": m.ID})
+	var show struct {
+		ModelInfo    map[string]any `json:"model_info"`
+		Capabilities []string       `json:"capabilities"`
+	}
+	if !r.json(&show) {
+		return
+	}
+	arch, _ := show.ModelInfo["general.architecture"].(string)
+	if v, ok := show.ModelInfo[arch+".context_length"].(float64); ok && v > 0 {
+		m.ContextLength = int(v)
+	}
+	if v, ok := show.ModelInfo["general.parameter_count"].(float64); ok && v > 0 {
+		m.ParamsB = v / 1e9
+		if m.ParameterSize == "" {
+			m.ParameterSize = llm.FormatParams(v)
+		}
+	}
+	if show.Capabilities != nil {
+		m.Chat = false
+		for _, c := range show.Capabilities {
+			if c == "completion" {
+				m.Chat = true
+			}
+		}
+	}
+}
+
+// --- LM Studio ---
+
+func lmStudioInventory(svc *llm.Service, fp answers) error {
+	var v0 struct {
+		Data []struct {
+			ID                string `json:"id"`
+			Type              string `json:"type"`
+			Arch              string `json:"arch"`
+			Quantization      string `json:"quantization"`
+			State             string `json:"state"`
+			MaxContextLength  int    `json:"max_context_length"`
+			CompatibilityType string `json:"compatibility_type"`
+		} `json:"data"`
+	}
+	if fp["/api/v0/models"].json(&v0) && v0.Data != nil {
+		for _, d := range v0.Data {
+			svc.Models = append(svc.Models, llm.Model{ID: d.ID, Family: d.Arch, Quantization: d.Quantization,
+				ContextLength: d.MaxContextLength, Loaded: d.State == "loaded", Chat: d.Type != "embeddings"})
+		}
+		return nil
+	}
+	// LM Studio >= 0.4: /api/v1/models lists "models" with their loaded
+	// instances and each instance's configured context length.
+	var v1 struct {
+		Models []struct {
+			Key              string `json:"key"`
+			ID               string `json:"id"`
+			Type             string `json:"type"`
+			Architecture     string `json:"architecture"`
+			MaxContextLength int    `json:"max_context_length"`
+			Quantization     any    `json:"quantization"`
+			LoadedInstances  []struct {
+				Config struct {
+					ContextLength int `json:"context_length"`
+				} `json:"config"`
+			} `json:"loaded_instances"`
+		} `json:"models"`
+	}
+	if r := fp["/api/v1/models"]; r.json(&v1) && v1.Models != nil {
+		for _, d := range v1.Models {
+			id := d.Key
+			if id == "" {
+				id = d.ID
+			}
+			m := llm.Model{ID: id, Family: d.Architecture, ContextLength: d.MaxContextLength,
+				Loaded: len(d.LoadedInstances) > 0, Chat: d.Type != "embedding" && d.Type != "embeddings"}
+			if q, ok := d.Quantization.(string); ok {
+				m.Quantization = q
+			} else if q, ok := d.Quantization.(map[string]any); ok {
+				m.Quantization, _ = q["name"].(string)
+			}
+			if len(d.LoadedInstances) > 0 && d.LoadedInstances[0].Config.ContextLength > 0 {
+				m.ContextLength = d.LoadedInstances[0].Config.ContextLength
+			}
+			svc.Models = append(svc.Models, m)
+		}
+		return nil
+	}
+	if err := check("/api/v0/models", fp["/api/v0/models"]); err != nil {
+		return err
+	}
+	return openAIInventory(svc, fp["/v1/models"])
+}
+
+// --- OpenAI-compatible /v1/models (Jan, LocalAI, vLLM, SGLang, GPT4All, generic) ---
+
+type openAIModel struct {
+	ID               string `json:"id"`
+	OwnedBy          string `json:"owned_by"`
+	MaxModelLen      int    `json:"max_model_len"`
+	ContextLength    int    `json:"context_length"`
+	MaxContextLength int    `json:"max_context_length"`
+	Meta             *struct {
+		NCtx      int     `json:"n_ctx"`
+		NCtxTrain int     `json:"n_ctx_train"`
+		NParams   float64 `json:"n_params"`
+	} `json:"meta"`
+}
+
+func openAIInventory(svc *llm.Service, r response) error {
+	if err := check("/v1/models", r); err != nil {
+		return err
+	}
+	var list struct {
+		Data []openAIModel `json:"data"`
+	}
+	if err := json.Unmarshal(r.Body, &list); err != nil {
+		return fmt.Errorf("GET /v1/models: malformed answer: %w", err)
+	}
+	for _, d := range list.Data {
+		ctx := d.MaxModelLen
+		if ctx == 0 {
+			ctx = max(d.ContextLength, d.MaxContextLength)
+		}
+		m := llm.Model{ID: d.ID, ContextLength: ctx, Chat: !llm.ParseModelID(d.ID).Embedding}
+		switch svc.Kind {
+		case llm.KindVLLM, llm.KindSGLang, llm.KindJan:
+			// vLLM and SGLang serve what they loaded; Jan lists running models only.
+			m.Loaded = true
+		}
+		if d.Meta != nil {
+			m.ContextLength = d.Meta.NCtx
+			m.ParamsB = d.Meta.NParams / 1e9
+			m.Loaded = true
+		}
+		svc.Models = append(svc.Models, m)
+	}
+	return nil
+}
+
+// --- Open WebUI ---
+
+func openWebUIInventory(ctx context.Context, hc *http.Client, svc *llm.Service) error {
+	r := get(ctx, hc, svc.Endpoint, "/api/models", svc.APIKey)
+	if err := check("/api/models", r); err != nil {
+		return err
+	}
+	var list struct {
+		Data []struct {
+			ID     string `json:"id"`
+			Name   string `json:"name"`
+			Ollama *struct {
+				Digest  string        `json:"digest"`
+				Details ollamaDetails `json:"details"`
+			} `json:"ollama"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(r.Body, &list); err != nil {
+		return fmt.Errorf("GET /api/models: malformed answer: %w", err)
+	}
+	for _, d := range list.Data {
+		m := llm.Model{ID: d.ID, DisplayName: d.Name, Chat: !llm.ParseModelID(d.ID).Embedding}
+		if d.Ollama != nil {
+			m.Family = d.Ollama.Details.Family
+			m.ParameterSize = d.Ollama.Details.ParameterSize
+			m.Quantization = d.Ollama.Details.QuantizationLevel
+			m.ContextLength = d.Ollama.Details.ContextLength
+			m.Digest = d.Ollama.Digest
+		}
+		svc.Models = append(svc.Models, m)
+	}
+	return nil
+}
+
+// --- llama.cpp ---
+
+func llamaCppInventory(svc *llm.Service, fp answers) error {
+	if h := fp["/health"]; h.Err == nil && h.Status == http.StatusServiceUnavailable {
+		svc.Status = llm.StatusLoading
+		svc.Error = "llama-server is loading its model; it will be usable shortly"
+	}
+	if err := openAIInventory(svc, fp["/v1/models"]); err != nil {
+		return err
+	}
+	var props struct {
+		DGS struct {
+			NCtx int `json:"n_ctx"`
+		} `json:"default_generation_settings"`
+	}
+	if fp["/props"].json(&props) && props.DGS.NCtx > 0 {
+		for i := range svc.Models {
+			if svc.Models[i].ContextLength == 0 {
+				svc.Models[i].ContextLength = props.DGS.NCtx
+			}
+		}
+	}
+	for i := range svc.Models {
+		svc.Models[i].Loaded = svc.Status != llm.StatusLoading
+	}
+	return nil
+}
+
+// --- KoboldCpp ---
+
+func koboldInventory(ctx context.Context, hc *http.Client, svc *llm.Service, fp answers) error {
+	var name struct {
+		Result string `json:"result"`
+	}
+	var n struct {
+		Value int `json:"value"`
+	}
+	rm := get(ctx, hc, svc.Endpoint, "/api/v1/model", svc.APIKey)
+	if err := check("/api/v1/model", rm); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(rm.Body, &name); err != nil || name.Result == "" {
+		return fmt.Errorf("GET /api/v1/model: malformed answer %q", rm.Body)
+	}
+	rc := get(ctx, hc, svc.Endpoint, "/api/extra/true_max_context_length", svc.APIKey)
+	_ = rc.json(&n)
+	svc.Models = []llm.Model{{ID: name.Result, ContextLength: n.Value, Loaded: true, Chat: true}}
+	return nil
+}
+
+// --- text-generation-webui ---
+
+func textGenInventory(ctx context.Context, hc *http.Client, svc *llm.Service) error {
+	r := get(ctx, hc, svc.Endpoint, "/v1/internal/model/info", svc.APIKey)
+	if err := check("/v1/internal/model/info", r); err != nil {
+		return err
+	}
+	var info struct {
+		ModelName string `json:"model_name"`
+		Loader    string `json:"loader"`
+	}
+	if err := json.Unmarshal(r.Body, &info); err != nil {
+		return fmt.Errorf("GET /v1/internal/model/info: malformed answer: %w", err)
+	}
+	if info.ModelName != "" && info.ModelName != "None" {
+		svc.Models = []llm.Model{{ID: info.ModelName, Loaded: true, Chat: true}}
+	}
+	return nil
+}
+
+// --- TGI ---
+
+func tgiInventory(svc *llm.Service, fp answers) error {
+	var info struct {
+		ModelID        string `json:"model_id"`
+		MaxInputTokens int    `json:"max_input_tokens"`
+		MaxTotalTokens int    `json:"max_total_tokens"`
+	}
+	if err := check("/info", fp["/info"]); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(fp["/info"].Body, &info); err != nil {
+		return fmt.Errorf("GET /info: malformed answer: %w", err)
+	}
+	ctxLen := info.MaxInputTokens
+	if ctxLen == 0 {
+		ctxLen = info.MaxTotalTokens
+	}
+	svc.Models = []llm.Model{{ID: info.ModelID, ContextLength: ctxLen, Loaded: true, Chat: true}}
+	return nil
+}

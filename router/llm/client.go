@@ -1,0 +1,334 @@
+package llm
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Client streams chat completions from one service and counts tokens.
+type Client interface {
+	// Chat sends req and calls onDelta with each piece of answer text as it
+	// arrives. An error from onDelta stops the stream (closing the
+	// connection, which stops generation) and is returned. Usage holds the
+	// server's final counts when it reported them.
+	Chat(ctx context.Context, req ChatRequest, onDelta func(string) error) (Usage, error)
+	// CountTokens counts text's tokens for model. exact is true when the
+	// server's tokenizer did it; otherwise n is a calibrated estimate.
+	CountTokens(ctx context.Context, model, text string) (n int, exact bool, err error)
+}
+
+// Defaults for Options' zero values.
+const (
+	DefaultFirstTokenTimeout = 5 * time.Minute
+	DefaultIdleTimeout       = 90 * time.Second
+	DefaultMaxRetries        = 2
+	DefaultRetryBackoff      = 500 * time.Millisecond
+	DefaultKeepAlive         = "10m"
+)
+
+// Options tune a Client. The connect timeout belongs to the *http.Client's
+// dialer; the two below bound a generation once the request is sent.
+type Options struct {
+	// FirstTokenTimeout bounds the wait from sending the request to the first
+	// streamed chunk. Generous by default: a cold model loads for minutes.
+	// Negative disables it.
+	FirstTokenTimeout time.Duration
+	// IdleTimeout bounds the gap between two chunks. Negative disables it.
+	IdleTimeout time.Duration
+	// APIKey overrides Service.APIKey when set.
+	APIKey string
+	// MaxRetries is how often a request that failed before the server started
+	// generating is sent again. Negative disables retries.
+	MaxRetries int
+	// RetryBackoff is the pause before the first retry; it doubles after each.
+	RetryBackoff time.Duration
+	// KeepAlive is sent to Ollama so the model stays loaded between queries.
+	KeepAlive string
+}
+
+func (o Options) withDefaults() Options {
+	if o.FirstTokenTimeout == 0 {
+		o.FirstTokenTimeout = DefaultFirstTokenTimeout
+	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.MaxRetries == 0 {
+		o.MaxRetries = DefaultMaxRetries
+	} else if o.MaxRetries < 0 {
+		o.MaxRetries = 0
+	}
+	if o.RetryBackoff <= 0 {
+		o.RetryBackoff = DefaultRetryBackoff
+	}
+	if o.KeepAlive == "" {
+		o.KeepAlive = DefaultKeepAlive
+	}
+	return o
+}
+
+// NewClient returns the adapter for svc's kind and API style. httpClient is
+// used as is (it carries the allowlist dialer and connect timeout); nil means
+// http.DefaultClient. The client must not set a global Timeout, which would
+// cut long generations: the first-token and idle timeouts do that job.
+func NewClient(svc Service, httpClient *http.Client, opts Options) Client {
+	if httpClient == nil {
+		httpClient = http.DefaultClient
+	}
+	opts = opts.withDefaults()
+	key := svc.APIKey
+	if opts.APIKey != "" {
+		key = opts.APIKey
+	}
+	style := svc.APIStyle
+	if style == "" {
+		style = svc.Kind.DefaultStyle()
+	}
+	if svc.Kind == "" {
+		svc.Kind = KindOpenAI
+	}
+	return &client{
+		svc:   svc,
+		base:  BaseURL(svc.Endpoint),
+		style: style,
+		http:  httpClient,
+		opts:  opts,
+		key:   key,
+	}
+}
+
+// BaseURL normalizes a configured endpoint: no trailing slash and no trailing
+// "/v1", because the adapters add the full API path themselves.
+func BaseURL(endpoint string) string {
+	b := strings.TrimRight(strings.TrimSpace(endpoint), "/")
+	b = strings.TrimSuffix(b, "/v1")
+	return b
+}
+
+type client struct {
+	svc   Service
+	base  string
+	style APIStyle
+	http  *http.Client
+	opts  Options
+	key   string
+}
+
+// Sentinels for errors.Is on timeout errors. Timeouts do not wrap
+// context.Canceled, so callers can tell them from a user's cancellation.
+var (
+	ErrFirstTokenTimeout = errors.New("first-token timeout")
+	ErrIdleTimeout       = errors.New("idle timeout")
+)
+
+var (
+	errFirstToken = ErrFirstTokenTimeout
+	errIdle       = ErrIdleTimeout
+)
+
+// chatPath is where each kind serves chat in the client's style.
+func (c *client) chatPath() string {
+	if c.style == StyleOllama {
+		return "/api/chat"
+	}
+	if c.svc.Kind == KindOpenWebUI {
+		return "/api/chat/completions"
+	}
+	return "/v1/chat/completions"
+}
+
+// streams reports whether the server can stream in this style. GPT4All
+// answers stream:true with 400.
+func (c *client) streams() bool { return c.svc.Kind != KindGPT4All }
+
+func (c *client) Chat(ctx context.Context, req ChatRequest, onDelta func(string) error) (Usage, error) {
+	if req.Model == "" {
+		return Usage{}, fmt.Errorf("chat with %s at %s: no model given: pick one of the service's models", c.svc.Kind.DisplayName(), c.base)
+	}
+	if len(req.Messages) == 0 {
+		return Usage{}, fmt.Errorf("chat with %s at %s: no messages to send", c.svc.Kind.DisplayName(), c.base)
+	}
+	if onDelta == nil {
+		onDelta = func(string) error { return nil }
+	}
+	if c.svc.Kind == KindGPT4All && len(c.svc.Models) > 0 {
+		// GPT4All answers an unknown model with its default one, silently:
+		// refuse here instead of returning another model's answer.
+		if _, ok := c.svc.Model(req.Model); !ok {
+			return Usage{}, &Error{Kind: c.svc.Kind, Endpoint: c.base, Op: "chat", ModelNotFound: true,
+				Message: fmt.Sprintf("no model %q (GPT4All would silently answer with its default model)", req.Model)}
+		}
+	}
+	var body []byte
+	var err error
+	if c.style == StyleOllama {
+		body, err = json.Marshal(c.ollamaBody(req))
+	} else {
+		body, err = json.Marshal(c.openAIBody(req))
+	}
+	if err != nil {
+		return Usage{}, fmt.Errorf("encode chat request: %w", err)
+	}
+	backoff := c.opts.RetryBackoff
+	for attempt := 0; ; attempt++ {
+		usage, started, err := c.chatOnce(ctx, body, onDelta)
+		if err == nil || started || !IsRetryable(err) || attempt >= c.opts.MaxRetries {
+			return usage, err
+		}
+		// Nothing was generated: the server refused the connection or said
+		// it is loading. Wait and send the same request again.
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return Usage{}, fmt.Errorf("chat with %s at %s: %w (after: %v)", c.svc.Kind.DisplayName(), c.base, ctx.Err(), err)
+		case <-t.C:
+		}
+		backoff *= 2
+	}
+}
+
+// chatOnce sends one request. started is true once the server answered 200,
+// after which the request must never be sent again.
+func (c *client) chatOnce(ctx context.Context, body []byte, onDelta func(string) error) (u Usage, started bool, err error) {
+	rctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	// One watchdog timer: armed with the first-token timeout, re-armed with
+	// the idle timeout at each chunk. streaming tells its callback which of
+	// the two expired.
+	var streaming atomic.Bool
+	wd := time.AfterFunc(time.Hour, func() {
+		if streaming.Load() {
+			cancel(errIdle)
+		} else {
+			cancel(errFirstToken)
+		}
+	})
+	wd.Stop()
+	defer wd.Stop()
+	if c.opts.FirstTokenTimeout > 0 {
+		wd.Reset(c.opts.FirstTokenTimeout)
+	}
+	gotChunk := false
+	// tick is called for every parsed chunk: the server is alive.
+	tick := func() {
+		gotChunk = true
+		streaming.Store(true)
+		if c.opts.IdleTimeout > 0 {
+			wd.Reset(c.opts.IdleTimeout)
+		} else {
+			wd.Stop()
+		}
+	}
+
+	hreq, err := http.NewRequestWithContext(rctx, http.MethodPost, c.base+c.chatPath(), bytes.NewReader(body))
+	if err != nil {
+		return Usage{}, false, fmt.Errorf("chat with %s: bad endpoint %q: %w", c.svc.Kind.DisplayName(), c.svc.Endpoint, err)
+	}
+	c.setHeaders(hreq)
+	resp, err := c.http.Do(hreq)
+	if err != nil {
+		return Usage{}, false, c.streamErr(ctx, rctx, err, false)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		return Usage{}, false, newHTTPError(c.svc.Kind, c.base, "chat", resp.StatusCode, b)
+	}
+	switch {
+	case c.style == StyleOllama:
+		u, err = c.readOllama(resp.Body, tick, onDelta)
+	case !c.streams() || strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json"):
+		// GPT4All cannot stream; some proxies ignore stream:true and answer
+		// with one JSON document.
+		u, err = c.readWhole(resp.Body, tick, onDelta)
+	default:
+		u, err = c.readSSE(resp.Body, tick, onDelta)
+	}
+	if err != nil {
+		var le *Error
+		if errors.As(err, &le) || errors.Is(err, errCallback) {
+			return u, true, unwrapCallback(err)
+		}
+		return u, true, c.streamErr(ctx, rctx, err, gotChunk)
+	}
+	return u, true, nil
+}
+
+// streamErr turns a transport or read failure into the right error: a
+// timeout, the caller's cancellation, or a connection problem.
+func (c *client) streamErr(parent, rctx context.Context, err error, midStream bool) error {
+	cause := context.Cause(rctx)
+	switch {
+	case errors.Is(cause, errFirstToken):
+		return &Error{Kind: c.svc.Kind, Endpoint: c.base, Op: "chat", Timeout: true, MidStream: midStream,
+			Message: fmt.Sprintf("no answer within the first-token timeout of %s (the model may still be loading; raise the timeout for big models)", c.opts.FirstTokenTimeout), Err: ErrFirstTokenTimeout}
+	case errors.Is(cause, errIdle):
+		return &Error{Kind: c.svc.Kind, Endpoint: c.base, Op: "chat", Timeout: true, MidStream: true,
+			Message: fmt.Sprintf("stream stalled for longer than the idle timeout of %s", c.opts.IdleTimeout), Err: ErrIdleTimeout}
+	case parent.Err() != nil:
+		return fmt.Errorf("chat with %s at %s: %w", c.svc.Kind.DisplayName(), c.base, parent.Err())
+	}
+	e := newTransportError(c.svc.Kind, c.base, "chat", err)
+	if midStream {
+		e.MidStream = true
+		e.Retryable = false
+	}
+	return e
+}
+
+func (c *client) setHeaders(r *http.Request) {
+	r.Header.Set("Content-Type", "application/json")
+	if c.style == StyleOllama {
+		r.Header.Set("Accept", "application/x-ndjson")
+	} else if c.streams() {
+		r.Header.Set("Accept", "text/event-stream")
+	} else {
+		r.Header.Set("Accept", "application/json")
+	}
+	if c.key != "" {
+		r.Header.Set("Authorization", "Bearer "+c.key)
+	}
+}
+
+// errCallback marks errors returned by the caller's onDelta so they are
+// passed through untouched.
+var errCallback = errors.New("callback")
+
+type callbackErr struct{ err error }
+
+func (e callbackErr) Error() string        { return e.err.Error() }
+func (e callbackErr) Is(target error) bool { return target == errCallback }
+func (e callbackErr) Unwrap() error        { return e.err }
+
+func unwrapCallback(err error) error {
+	var ce callbackErr
+	if errors.As(err, &ce) {
+		return ce.err
+	}
+	return err
+}
+
+func (c *client) midStreamErr(data []byte) *Error {
+	msg, code := parseErrorBody(data)
+	if msg == "" {
+		msg = "server reported an error without a message"
+	}
+	e := &Error{Kind: c.svc.Kind, Endpoint: c.base, Op: "chat", Message: msg, MidStream: true}
+	classify(e, code)
+	e.Retryable = false
+	return e
+}
+
+func (c *client) truncatedErr(what string) *Error {
+	return &Error{Kind: c.svc.Kind, Endpoint: c.base, Op: "chat", MidStream: true,
+		Message: "stream ended before " + what + " (the server stopped or crashed mid-answer)"}
+}

@@ -1,0 +1,401 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lsp-router/lsp-router/router/codectx"
+	"github.com/lsp-router/lsp-router/router/edits"
+	"github.com/lsp-router/lsp-router/router/llm"
+	"github.com/lsp-router/lsp-router/router/prompt"
+	"github.com/lsp-router/lsp-router/router/selection"
+	"github.com/lsp-router/lsp-router/router/session"
+	"github.com/lsp-router/lsp-router/security/audit"
+)
+
+// Run executes one request end to end. Cancelling ctx closes the HTTP
+// request, which stops the generation on the server.
+func (p *Pipeline) Run(ctx context.Context, req Request, progress ProgressFunc) (*Result, error) {
+	if progress == nil {
+		progress = func(Progress) {}
+	}
+	start := time.Now()
+	res, run, err := p.run(ctx, req, progress)
+	p.audit(req, res, run, err, time.Since(start))
+	return res, err
+}
+
+// runState is what the audit record needs from a run.
+type runState struct {
+	query    string
+	category string
+	level    selection.Level
+}
+
+func (p *Pipeline) run(ctx context.Context, req Request, progress ProgressFunc) (*Result, *runState, error) {
+	st := &runState{}
+	cat, _, _ := p.category(ctx, req)
+	st.category = cat
+
+	var cctx codectx.Context
+	if req.HasPosition {
+		progress(Progress{Stage: StageGathering, Message: "gathering context"})
+		cctx = codectx.Gather(ctx, p.d.Sources, req.Query, p.d.Gather)
+		if err := ctx.Err(); err != nil {
+			return nil, st, err
+		}
+	}
+	in := prompt.Input{
+		Action: prompt.Action(req.Action), Instruction: req.Instruction, Language: req.Query.LanguageID,
+		Path: p.displayPath(req.Query), Context: cctx, FileText: req.Query.Text,
+	}
+	if req.Action.EditsDocument() && cctx.Symbol == nil && req.Query.Selection == nil {
+		return nil, st, fmt.Errorf("no symbol found at line %d: put the cursor inside a function, method or type, or select the code to %s", req.Query.Position.Line+1, req.Action)
+	}
+	if cctx.Symbol == nil && req.Query.Selection != nil {
+		// A selection stands in for the symbol: edits replace exactly it.
+		sel := *req.Query.Selection
+		in.Context.Symbol = &codectx.Symbol{Name: "selection", Kind: "Selection", Path: req.Query.Path, Range: sel, SelectionRange: sel, Body: codectx.TextInRange(req.Query.Text, sel)}
+		cctx.Symbol = in.Context.Symbol
+	}
+
+	// Size the prompt with a generous budget first, to choose a model that fits.
+	progress(Progress{Stage: StageSelecting, Message: "selecting model"})
+	full, err := p.d.Prompts.Build(in, prompt.Budget{ContextLength: 1 << 30, AnswerReserve: p.d.MaxAnswerTokens})
+	if err != nil {
+		return nil, st, fmt.Errorf("build prompt: %w", err)
+	}
+	st.query = joinMessages(full.Messages)
+	avail, services, refused, err := p.available(ctx)
+	if err != nil {
+		return nil, st, err
+	}
+	decision := p.selectModel(cat, full.Tokens, avail)
+	decision.Skipped = append(decision.Skipped, refused...)
+	if req.DryRun {
+		res := &Result{Category: cat, Model: decision.Model, Service: decision.Service, Context: &cctx,
+			Prompt: toMessages(full.Messages), TokensIn: full.Tokens}
+		if decision.Err != nil {
+			res.Notes = append(res.Notes, "no model would answer: "+decision.Err.Error())
+		} else if len(avail) == 0 {
+			res.Notes = append(res.Notes, errNoServices.Error())
+		}
+		return res, st, nil
+	}
+	if len(avail) == 0 {
+		return nil, st, errNoServices
+	}
+	key := p.sessionKey(req, cctx)
+	var answer strings.Builder
+	var usage llm.Usage
+	var sent []prompt.Message
+	attempt := func(ctx context.Context, c selection.Choice, level selection.Level) error {
+		svc, ok := services[c.Endpoint]
+		if !ok {
+			return selection.Mark(selection.KindModelMissing, fmt.Errorf("service %s is gone", c.Service))
+		}
+		msgs, err := p.messagesFor(ctx, req, in, key, c, level)
+		if err != nil {
+			return err
+		}
+		answer.Reset()
+		client := p.d.NewClient(svc)
+		progress(Progress{Stage: StageWaiting, Message: fmt.Sprintf("waiting for %s on %s", c.Model, c.Service), Model: c.Model, Service: c.Service})
+		tokens := 0
+		u, err := client.Chat(ctx, llm.ChatRequest{Model: c.Model, Messages: toLLM(msgs), MaxTokens: p.d.MaxAnswerTokens, Temperature: p.d.Temperature},
+			func(delta string) error {
+				answer.WriteString(delta)
+				tokens++
+				progress(Progress{Stage: StageGenerating, Message: fmt.Sprintf("generating with %s (%d chunks)", c.Model, tokens), Model: c.Model, Service: c.Service, Tokens: tokens, Delta: delta})
+				return nil
+			})
+		if err != nil {
+			if ctx.Err() == nil {
+				p.d.Services.Invalidate(c.Endpoint)
+				progress(Progress{Stage: StageWaiting, Message: fmt.Sprintf("%s failed; trying the next model", c.Model)})
+			}
+			return classifyLLMError(err)
+		}
+		usage, sent = u, msgs
+		if usage.PromptTokens == 0 {
+			usage.PromptTokens = prompt.CountMessages(msgs, prompt.Estimator(prompt.FamilyOf(c.Model)))
+		}
+		if usage.CompletionTokens == 0 {
+			usage.CompletionTokens = prompt.EstimateTokens(prompt.FamilyOf(c.Model), answer.String())
+		}
+		return nil
+	}
+	run, err := p.exec.Run(ctx, decision, attempt)
+	st.level = run.Level
+	if err != nil {
+		return nil, st, err
+	}
+	res := &Result{
+		Model: run.Choice.Model, Service: run.Choice.Service, Category: cat, FallbackLevel: run.Level.String(),
+		Answer: stripReasoning(answer.String()), TokensIn: usage.PromptTokens, TokensOut: usage.CompletionTokens,
+	}
+	for _, a := range run.Attempts {
+		res.Notes = append(res.Notes, fmt.Sprintf("%s on %s failed (%s)", a.Choice.Model, a.Choice.Service, a.Kind))
+	}
+	p.remember(key, req, sent, answer.String())
+	if req.Action.EditsDocument() {
+		if err := p.makeEdits(ctx, req, in, cctx, run.Choice, sent, answer.String(), res, services, progress); err != nil {
+			return res, st, err
+		}
+	}
+	return res, st, nil
+}
+
+// messagesFor builds the messages for one attempt: a new conversation, or a
+// follow-up in the session for this symbol, fitted to the model's budget.
+func (p *Pipeline) messagesFor(ctx context.Context, req Request, in prompt.Input, key session.Key, c selection.Choice, level selection.Level) ([]prompt.Message, error) {
+	limit := c.ContextLength
+	if limit <= 0 {
+		limit = 4096
+	}
+	if level.Reduced() {
+		// The reduced level keeps the essentials: half the window.
+		limit /= 2
+	}
+	count := prompt.Estimator(prompt.FamilyOf(c.Model))
+	budget := prompt.Budget{ContextLength: limit, AnswerReserve: p.d.MaxAnswerTokens, Count: count}
+	if conversational(req.Action) {
+		if se, ok := p.d.Sessions.Get(key); ok && len(se.Messages()) > 0 {
+			follow, err := p.d.Prompts.FollowUp(in)
+			if err == nil {
+				se.Append(follow)
+				if _, err := se.Fit(ctx, session.Budget{Model: c.Model, Limit: limit - p.d.MaxAnswerTokens, Count: count}); err != nil {
+					return nil, selection.Mark(selection.KindContextTooLong, err)
+				}
+				return se.Messages(), nil
+			}
+		}
+	}
+	pr, err := p.d.Prompts.Build(in, budget)
+	if err != nil {
+		if errors.Is(err, prompt.ErrBudget) {
+			return nil, selection.Mark(selection.KindContextTooLong, err)
+		}
+		return nil, err
+	}
+	return pr.Messages, nil
+}
+
+// conversational actions continue a conversation on the same symbol; edit
+// actions always start from the current code.
+func conversational(a Action) bool { return a == ActionExplain || a == ActionAsk }
+
+func (p *Pipeline) sessionKey(req Request, cctx codectx.Context) session.Key {
+	k := session.Key{Path: req.Query.Path}
+	if cctx.Symbol != nil {
+		k.Symbol = firstNonEmpty(cctx.Symbol.NamePath, cctx.Symbol.Name)
+	}
+	return k
+}
+
+// remember records the exchange so a follow-up continues it.
+func (p *Pipeline) remember(key session.Key, req Request, sent []prompt.Message, answer string) {
+	if !conversational(req.Action) {
+		p.d.Sessions.Delete(key)
+		return
+	}
+	se, created := p.d.Sessions.GetOrCreate(key)
+	if created || len(se.Messages()) == 0 {
+		for i, m := range sent {
+			if i == len(sent)-1 && m.Role == "user" {
+				se.AppendContext(m)
+			} else {
+				se.Append(m)
+			}
+		}
+	}
+	se.Append(prompt.Message{Role: "assistant", Content: stripReasoning(answer)})
+}
+
+// classifyLLMError maps the LLM client's typed error onto the fallback
+// executor's kinds.
+func classifyLLMError(err error) error {
+	var le *llm.Error
+	if !errors.As(err, &le) {
+		return err
+	}
+	switch {
+	case le.ModelNotFound:
+		return selection.Mark(selection.KindModelMissing, err)
+	case le.ContextTooLong:
+		return selection.Mark(selection.KindContextTooLong, err)
+	case le.Retryable, le.Timeout, le.Status >= 500:
+		return selection.Mark(selection.KindRetryable, err)
+	}
+	return err
+}
+
+func (p *Pipeline) displayPath(q codectx.Query) string {
+	if q.WorkspaceRoot != "" && strings.HasPrefix(q.Path, q.WorkspaceRoot+"/") {
+		return strings.TrimPrefix(q.Path, q.WorkspaceRoot+"/")
+	}
+	return q.Path
+}
+
+// stripReasoning removes <think> blocks reasoning models put before answers.
+func stripReasoning(s string) string {
+	for {
+		i := strings.Index(s, "<think>")
+		if i < 0 {
+			break
+		}
+		j := strings.Index(s[i:], "</think>")
+		if j < 0 {
+			s = s[:i]
+			break
+		}
+		s = s[:i] + s[i+j+len("</think>"):]
+	}
+	return strings.TrimSpace(s)
+}
+
+func toLLM(msgs []prompt.Message) []llm.Message {
+	out := make([]llm.Message, len(msgs))
+	for i, m := range msgs {
+		out[i] = llm.Message{Role: m.Role, Content: m.Content}
+	}
+	return out
+}
+
+func toMessages(msgs []prompt.Message) []Message {
+	out := make([]Message, len(msgs))
+	for i, m := range msgs {
+		out[i] = Message{Role: m.Role, Content: m.Content}
+	}
+	return out
+}
+
+func joinMessages(msgs []prompt.Message) string {
+	var b strings.Builder
+	for _, m := range msgs {
+		b.WriteString(m.Role)
+		b.WriteString(": ")
+		b.WriteString(m.Content)
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// audit writes one query record: model, category, fallback level, tokens,
+// latency and outcome, with the query as a hash unless configured otherwise.
+func (p *Pipeline) audit(req Request, res *Result, st *runState, err error, latency time.Duration) {
+	if p.d.Audit == nil || req.DryRun {
+		return
+	}
+	ev := audit.Event{Type: audit.EventQuery, Command: string(req.Action), Category: st.category,
+		LatencyMS: latency.Milliseconds(), Success: err == nil, Query: st.query}
+	if st.level > 0 {
+		ev.FallbackLevel = int(st.level) - 1
+	}
+	if res != nil {
+		ev.Model, ev.Service, ev.TokensIn, ev.TokensOut, ev.Response = res.Model, res.Service, res.TokensIn, res.TokensOut, res.Answer
+	}
+	if err != nil {
+		ev.Error = err.Error()
+	}
+	if werr := p.d.Audit.Write(ev); werr != nil {
+		p.log.Error("audit write failed", "err", werr)
+	}
+}
+
+// makeEdits turns the answer into edits, verifies them with the language
+// server when one is available, and retries once with the new errors.
+func (p *Pipeline) makeEdits(ctx context.Context, req Request, in prompt.Input, cctx codectx.Context, choice selection.Choice, sent []prompt.Message, answer string, res *Result, services map[string]llm.Service, progress ProgressFunc) error {
+	file := edits.File{Path: req.Query.Path, Text: req.Query.Text, Language: req.Query.LanguageID}
+	sym := *cctx.Symbol
+	tes, err := edits.FromAnswer(string(req.Action), answer, file, sym)
+	if err != nil {
+		return fmt.Errorf("%s answered, but %w", res.Model, err)
+	}
+	if p.d.Verifier != nil {
+		progress(Progress{Stage: StageVerifying, Message: "checking the edit with the language server", Model: res.Model, Service: res.Service})
+		newErrs, verr := p.newErrors(ctx, req, tes)
+		if verr != nil {
+			p.log.Debug("verification unavailable", "err", verr)
+		} else if len(newErrs) > 0 {
+			res.Notes = append(res.Notes, fmt.Sprintf("the first edit introduced %d error(s); asked %s to fix them", len(newErrs), res.Model))
+			retry := append(append([]prompt.Message(nil), sent...),
+				prompt.Message{Role: "assistant", Content: answer},
+				prompt.Message{Role: "user", Content: "Your change introduces these compiler errors:\n" + formatDiagnostics(newErrs) + "\nReply again in the same format with a corrected version."})
+			svc := services[choice.Endpoint]
+			var b strings.Builder
+			u, err := p.d.NewClient(svc).Chat(ctx, llm.ChatRequest{Model: choice.Model, Messages: toLLM(retry), MaxTokens: p.d.MaxAnswerTokens, Temperature: p.d.Temperature},
+				func(d string) error { b.WriteString(d); return nil })
+			if err == nil {
+				res.TokensIn += u.PromptTokens
+				res.TokensOut += u.CompletionTokens
+				if second, err2 := edits.FromAnswer(string(req.Action), b.String(), file, sym); err2 == nil {
+					remaining, verr2 := p.newErrors(ctx, req, second)
+					if verr2 == nil && len(remaining) < len(newErrs) {
+						tes, newErrs = second, remaining
+						res.Answer = stripReasoning(b.String())
+					}
+				}
+			} else if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if len(newErrs) > 0 {
+				res.Notes = append(res.Notes, fmt.Sprintf("the edit still has %d new error(s): %s", len(newErrs), newErrs[0].Message))
+			} else {
+				res.Notes = append(res.Notes, "the corrected edit compiles cleanly")
+			}
+		}
+	}
+	fe := FileEdit{Path: req.Query.Path, Version: req.Query.Version}
+	for _, te := range tes {
+		fe.Edits = append(fe.Edits, TextEdit{Range: te.Range, NewText: te.NewText})
+	}
+	res.Edits = []FileEdit{fe}
+	res.Label = fmt.Sprintf("lsp-router: %s %s (%s)", req.Action, firstNonEmpty(sym.NamePath, sym.Name), res.Model)
+	return nil
+}
+
+// newErrors returns the error diagnostics the edit adds.
+func (p *Pipeline) newErrors(ctx context.Context, req Request, tes []edits.TextEdit) ([]codectx.Diagnostic, error) {
+	before, err := p.d.Verifier.Diagnose(ctx, req.Query.Path, req.Query.LanguageID, req.Query.Text)
+	if err != nil {
+		return nil, err
+	}
+	edited, err := edits.Apply(req.Query.Text, tes)
+	if err != nil {
+		return nil, err
+	}
+	after, err := p.d.Verifier.Diagnose(ctx, req.Query.Path, req.Query.LanguageID, edited)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]int{}
+	for _, d := range before {
+		if d.Severity == codectx.SeverityError {
+			seen[d.Message]++
+		}
+	}
+	var out []codectx.Diagnostic
+	for _, d := range after {
+		if d.Severity != codectx.SeverityError {
+			continue
+		}
+		if seen[d.Message] > 0 {
+			seen[d.Message]--
+			continue
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+func formatDiagnostics(ds []codectx.Diagnostic) string {
+	var b strings.Builder
+	for _, d := range ds {
+		fmt.Fprintf(&b, "- line %d: %s\n", d.Range.Start.Line+1, d.Message)
+	}
+	return b.String()
+}
