@@ -200,8 +200,9 @@ func (p *Pipeline) available(ctx context.Context) ([]selection.Available, map[st
 	return out, byEndpoint, refused, nil
 }
 
-// noServicesError tells the user how to get a model when none is up.
-var errNoServices = errors.New("no local LLM service with a chat model is running: start one (e.g. `ollama serve` then `ollama pull qwen2.5-coder:7b`, or `llama-server -m model.gguf`), then check with `lsp-router discover`")
+// ErrNoServices says that no local LLM service with a chat model is up, and
+// how to start one.
+var ErrNoServices = errors.New("no local LLM service with a chat model is running: start one (e.g. `ollama serve` then `ollama pull qwen2.5-coder:7b`, or `llama-server -m model.gguf`), then check with `lsp-router discover`")
 
 // Route explains which model would answer a request, without calling it.
 func (p *Pipeline) Route(ctx context.Context, req Request, promptTokens int) (*RouteReport, error) {
@@ -214,7 +215,7 @@ func (p *Pipeline) Route(ctx context.Context, req Request, promptTokens int) (*R
 	d.Skipped = append(d.Skipped, refused...)
 	rep := &RouteReport{Category: cat, Confidence: conf, CategoryWhy: why, Decision: d}
 	if len(avail) == 0 {
-		return rep, errNoServices
+		return rep, ErrNoServices
 	}
 	return rep, d.Err
 }
@@ -253,7 +254,7 @@ func (p *Pipeline) Models(ctx context.Context) ([]ModelInfo, error) {
 			match := p.d.Catalog.Match(m.ID)
 			info := ModelInfo{
 				ID: m.ID, Service: svc.Name, Family: match.Family, ParamsB: match.ParamsB,
-				Quantization: firstNonEmpty(match.Quantization, strings.ToLower(m.Quantization)),
+				Quantization:  firstNonEmpty(match.Quantization, strings.ToLower(m.Quantization)),
 				ContextLength: m.ContextLength, CatalogID: match.CatalogID, Estimated: match.Estimated,
 				Chat: m.Chat && !match.Embedding, Loaded: m.Loaded, Digest: m.Digest,
 			}

@@ -81,12 +81,12 @@ func (p *Pipeline) run(ctx context.Context, req Request, progress ProgressFunc) 
 		if decision.Err != nil {
 			res.Notes = append(res.Notes, "no model would answer: "+decision.Err.Error())
 		} else if len(avail) == 0 {
-			res.Notes = append(res.Notes, errNoServices.Error())
+			res.Notes = append(res.Notes, ErrNoServices.Error())
 		}
 		return res, st, nil
 	}
 	if len(avail) == 0 {
-		return nil, st, errNoServices
+		return nil, st, ErrNoServices
 	}
 	key := p.sessionKey(req, cctx)
 	var answer strings.Builder

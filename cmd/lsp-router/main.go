@@ -28,6 +28,8 @@ const (
 	exitFailure  = 1
 	exitUsage    = 2
 	exitNotReady = 2 // a capability that is not available
+	// exitNoService: no local LLM service could answer.
+	exitNoService = 3
 )
 
 // env carries what every command needs.

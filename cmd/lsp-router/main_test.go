@@ -75,8 +75,13 @@ type serverProc struct {
 
 func startServer(t *testing.T, args ...string) *serverProc {
 	t.Helper()
+	return startServerWith(t, fakeeditor.FullCaps, args...)
+}
+
+func startServerWith(t *testing.T, caps fakeeditor.Caps, args ...string) *serverProc {
+	t.Helper()
 	cmd := exec.Command(binary, append([]string{"--log-level", "debug"}, args...)...)
-	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir(), "LSP_ROUTER_CONFIG=")
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir(), "XDG_STATE_HOME="+t.TempDir(), "LSP_ROUTER_CONFIG=")
 	cmd.Dir = t.TempDir()
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
@@ -91,7 +96,7 @@ func startServer(t *testing.T, args ...string) *serverProc {
 		cancel()
 		cmd.Process.Kill()
 	})
-	p.ed = fakeeditor.Connect(ctx, procStream{io.TeeReader(stdout, p.stdout), stdin}, fakeeditor.FullCaps)
+	p.ed = fakeeditor.Connect(ctx, procStream{io.TeeReader(stdout, p.stdout), stdin}, caps)
 	return p
 }
 
@@ -215,7 +220,7 @@ func runCLI(t *testing.T, dir string, args ...string) (string, string, int) {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(dir, "xdg"), "LSP_ROUTER_CONFIG=")
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(dir, "xdg"), "XDG_STATE_HOME="+filepath.Join(dir, "state"), "LSP_ROUTER_CONFIG=")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.Run()

@@ -1,0 +1,356 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	"github.com/lsp-router/lsp-router/router"
+	"github.com/lsp-router/lsp-router/router/codectx"
+	"github.com/lsp-router/lsp-router/router/discovery"
+	"github.com/lsp-router/lsp-router/router/edits"
+)
+
+type askFlags struct {
+	action    string
+	file      string
+	line, col int
+	apply     bool
+	dryRun    bool
+}
+
+func init() {
+	var f askFlags
+	register(&command{
+		name:       "ask",
+		summary:    "run an action from the command line: stream the answer, or show (and --apply) the edit",
+		usage:      "[--action A] [--file F --line N --col N] [--json] [--apply] [--dry-run] \"request\"",
+		printsData: true,
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&f.action, "action", "ask", "action: explain, refactor, document, fix, tests, ask")
+			fs.StringVar(&f.file, "file", "", "source `file` the request is about")
+			fs.IntVar(&f.line, "line", 0, "1-based line of the cursor in --file")
+			fs.IntVar(&f.col, "col", 1, "1-based column (in characters) of the cursor in --file")
+			fs.BoolVar(&f.apply, "apply", false, "write the edit to --file (edit actions)")
+			fs.BoolVar(&f.dryRun, "dry-run", false, "print the gathered context and the prompt; call no model")
+		},
+		run: func(e *env, fs *flag.FlagSet, args []string) int { return runAsk(e, f, args) },
+	})
+}
+
+// askJSON is the shape of `ask --json`.
+type askJSON struct {
+	Model         string     `json:"model"`
+	Service       string     `json:"service"`
+	Category      string     `json:"category"`
+	FallbackLevel string     `json:"fallback_level"`
+	Answer        string     `json:"answer"`
+	Edits         []editJSON `json:"edits"`
+	TokensIn      int        `json:"tokens_in"`
+	TokensOut     int        `json:"tokens_out"`
+	Notes         []string   `json:"notes,omitempty"`
+}
+
+type editJSON struct {
+	File    string        `json:"file"`
+	Range   codectx.Range `json:"range"`
+	NewText string        `json:"new_text"`
+}
+
+func runAsk(e *env, f askFlags, args []string) int {
+	action, err := router.ParseAction(f.action)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "lsp-router ask: %v\n", err)
+		return exitUsage
+	}
+	req := router.Request{Action: action, Instruction: strings.TrimSpace(strings.Join(args, " ")), DryRun: f.dryRun}
+	if action == router.ActionAsk && req.Instruction == "" {
+		fmt.Fprintln(e.stderr, "lsp-router ask: give the question, e.g. lsp-router ask --file main.go --line 12 \"why does this allocate?\"")
+		return exitUsage
+	}
+	if f.apply && !action.EditsDocument() {
+		fmt.Fprintf(e.stderr, "lsp-router ask: --apply only works with refactor, document or fix (not %s)\n", action)
+		return exitUsage
+	}
+	if f.file == "" && action != router.ActionAsk {
+		fmt.Fprintf(e.stderr, "lsp-router ask: %s needs --file and --line\n", action)
+		return exitUsage
+	}
+	wd, _ := os.Getwd()
+	if f.file != "" {
+		if err := fillQuery(&req, f, wd); err != nil {
+			fmt.Fprintf(e.stderr, "lsp-router ask: %v\n", err)
+			return exitUsage
+		}
+	}
+	w, ok := e.wire(f.file != "")
+	if !ok {
+		return exitFailure
+	}
+	defer w.close()
+	if req.HasPosition {
+		// The built-in language server learns the file as an editor would open it.
+		w.engine.DidOpen(req.Query.Path, req.Query.LanguageID, req.Query.Version, req.Query.Text)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	streamAnswer := !e.json && !req.DryRun && !action.EditsDocument()
+	sp := newSpinner(e.stderr)
+	started := false
+	res, err := w.engine.Run(ctx, req, func(p router.Progress) {
+		switch {
+		case p.Stage == router.StageGenerating && p.Delta != "":
+			sp.stop()
+			if streamAnswer {
+				started = true
+				io.WriteString(e.stdout, p.Delta)
+			}
+		case p.Message != "":
+			sp.set(p.Message)
+		}
+	})
+	sp.stop()
+	if started {
+		fmt.Fprintln(e.stdout)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintln(e.stderr, "lsp-router ask: cancelled")
+			return exitFailure
+		}
+		if errors.Is(err, router.ErrNoServices) {
+			discovery.WriteText(e.stderr, nil, discovery.Endpoints(w.discCfg))
+			return exitNoService
+		}
+		fmt.Fprintf(e.stderr, "lsp-router ask: %v\n", err)
+		return exitFailure
+	}
+	if req.DryRun {
+		return printDryRun(e, res)
+	}
+	if e.json {
+		out := askJSON{Model: res.Model, Service: res.Service, Category: res.Category, FallbackLevel: res.FallbackLevel,
+			Answer: res.Answer, Edits: []editJSON{}, TokensIn: res.TokensIn, TokensOut: res.TokensOut, Notes: res.Notes}
+		for _, fe := range res.Edits {
+			for _, te := range fe.Edits {
+				out.Edits = append(out.Edits, editJSON{File: fe.Path, Range: te.Range, NewText: te.NewText})
+			}
+		}
+		if code := printJSON(e, out); code != exitOK {
+			return code
+		}
+	} else if !started && !action.EditsDocument() {
+		fmt.Fprintln(e.stdout, res.Answer)
+	}
+	for _, n := range res.Notes {
+		fmt.Fprintf(e.stderr, "note: %s\n", n)
+	}
+	if len(res.Edits) == 0 {
+		return exitOK
+	}
+	return showOrApply(e, req, res, f.apply)
+}
+
+// fillQuery reads the file and converts the 1-based line and character
+// column into an LSP position.
+func fillQuery(req *router.Request, f askFlags, wd string) error {
+	path, err := filepath.Abs(f.file)
+	if err != nil {
+		return err
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read --file: %w", err)
+	}
+	if !utf8.Valid(b) {
+		return fmt.Errorf("%s is not UTF-8 text", f.file)
+	}
+	text := string(b)
+	lines := codectx.SplitLines(text)
+	if f.line < 1 || f.line > len(lines) {
+		return fmt.Errorf("--line %d is outside %s (1-%d)", f.line, f.file, len(lines))
+	}
+	line := strings.TrimRight(lines[f.line-1], "\r\n")
+	runes := []rune(line)
+	if f.col < 1 || f.col > len(runes)+1 {
+		return fmt.Errorf("--col %d is outside line %d (1-%d)", f.col, f.line, len(runes)+1)
+	}
+	q := &req.Query
+	q.Path, q.Text, q.Version, q.LanguageID = path, text, 1, codectx.LanguageID(path)
+	q.Position = codectx.Position{Line: f.line - 1, Character: codectx.UTF16Len(string(runes[:f.col-1]))}
+	q.WorkspaceRoot = workspaceOf(path, wd)
+	req.HasPosition = true
+	return nil
+}
+
+// workspaceOf finds the project root: the nearest directory with a VCS or
+// module marker, else the working directory.
+func workspaceOf(path, wd string) string {
+	for dir := filepath.Dir(path); ; dir = filepath.Dir(dir) {
+		for _, marker := range []string{".git", "go.mod", "package.json", "pyproject.toml", "Cargo.toml"} {
+			if _, err := os.Stat(filepath.Join(dir, marker)); err == nil {
+				return dir
+			}
+		}
+		if parent := filepath.Dir(dir); parent == dir {
+			return wd
+		}
+	}
+}
+
+func showOrApply(e *env, req router.Request, res *router.Result, apply bool) int {
+	fe := res.Edits[0]
+	tes := make([]edits.TextEdit, len(fe.Edits))
+	for i, te := range fe.Edits {
+		tes[i] = edits.TextEdit{Range: te.Range, NewText: te.NewText}
+	}
+	newText, err := edits.Apply(req.Query.Text, tes)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "lsp-router ask: the edit does not apply: %v; nothing was changed\n", err)
+		return exitFailure
+	}
+	rel := req.Query.Path
+	if r, err := filepath.Rel(req.Query.WorkspaceRoot, req.Query.Path); err == nil {
+		rel = r
+	}
+	if !e.json {
+		fmt.Fprint(e.stdout, edits.UnifiedDiff(rel, req.Query.Text, newText))
+	}
+	if !apply {
+		if !e.json {
+			fmt.Fprintf(e.stderr, "%s by %s on %s. Run again with --apply to write it.\n", req.Action, res.Model, res.Service)
+		}
+		return exitOK
+	}
+	// Refuse if the file changed while the model was answering.
+	cur, err := os.ReadFile(req.Query.Path)
+	if err != nil || string(cur) != req.Query.Text {
+		fmt.Fprintf(e.stderr, "lsp-router ask: %s changed while the model was answering; nothing was written\n", rel)
+		return exitFailure
+	}
+	if err := writeFileAtomic(req.Query.Path, []byte(newText)); err != nil {
+		fmt.Fprintf(e.stderr, "lsp-router ask: write %s: %v\n", rel, err)
+		return exitFailure
+	}
+	fmt.Fprintf(e.stderr, "Applied to %s.\n", rel)
+	return exitOK
+}
+
+// writeFileAtomic replaces path through a temporary file in the same
+// directory, keeping its mode, so a crash never leaves half a file.
+func writeFileAtomic(path string, data []byte) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".lsp-router-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(st.Mode().Perm()); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func printDryRun(e *env, res *router.Result) int {
+	if e.json {
+		return printJSON(e, map[string]any{"category": res.Category, "model": res.Model, "service": res.Service,
+			"context": res.Context, "prompt": res.Prompt, "tokens": res.TokensIn, "notes": res.Notes})
+	}
+	fmt.Fprintf(e.stdout, "== context sources\n")
+	if res.Context != nil {
+		for _, s := range res.Context.Sources {
+			status := "ok"
+			if !s.OK {
+				status = "no: " + s.Error
+			}
+			fmt.Fprintf(e.stdout, "  %-8s %-12s %s (%s)\n", s.Source, s.Part, status, s.Duration.Round(time.Millisecond))
+		}
+	}
+	fmt.Fprintf(e.stdout, "== routing\n  category %s; model %s on %s; about %d prompt tokens\n", res.Category, orDash(res.Model), orDash(res.Service), res.TokensIn)
+	for _, n := range res.Notes {
+		fmt.Fprintf(e.stdout, "  note: %s\n", n)
+	}
+	fmt.Fprintf(e.stdout, "== prompt (exactly what would be sent)\n")
+	for _, m := range res.Prompt {
+		fmt.Fprintf(e.stdout, "--- %s\n%s\n", m.Role, m.Content)
+	}
+	return exitOK
+}
+
+// spinner shows progress on stderr while waiting for the first token, only
+// when stderr is a terminal.
+type spinner struct {
+	mu      sync.Mutex
+	w       io.Writer
+	msg     string
+	done    chan struct{}
+	stopped bool
+}
+
+func newSpinner(w io.Writer) *spinner {
+	s := &spinner{w: w, done: make(chan struct{})}
+	f, ok := w.(*os.File)
+	if st, err := f.Stat(); !ok || err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		s.stopped = true
+		return s
+	}
+	go func() {
+		frames := `|/-\`
+		t := time.NewTicker(120 * time.Millisecond)
+		defer t.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-s.done:
+				return
+			case <-t.C:
+				s.mu.Lock()
+				fmt.Fprintf(s.w, "\r\033[K%c %s", frames[i%4], s.msg)
+				s.mu.Unlock()
+			}
+		}
+	}()
+	return s
+}
+
+func (s *spinner) set(msg string) {
+	s.mu.Lock()
+	s.msg = msg
+	s.mu.Unlock()
+}
+
+func (s *spinner) stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return
+	}
+	s.stopped = true
+	close(s.done)
+	fmt.Fprint(s.w, "\r\033[K")
+}
