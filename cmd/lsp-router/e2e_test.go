@@ -377,3 +377,31 @@ func TestEditorFallsBackWhenTheFirstModelFails(t *testing.T) {
 		t.Errorf("fallback: %s", out)
 	}
 }
+
+func TestCLIDoctorJSON(t *testing.T) {
+	srv := llmtest.New(llm.KindOllama, llmtest.Options{})
+	defer srv.Close()
+	dir := t.TempDir()
+	cfg := onlyService(t, dir, llm.KindOllama, srv.URL)
+	os.WriteFile(cfg, append(must(os.ReadFile(cfg)), []byte("allowed_cidrs = [\"10.0.0.0/33\"]\n")...), 0o600)
+	out, _, code := runCLI(t, dir, "--config", cfg, "doctor", "--json", "--no-dns")
+	if code != 1 || !strings.Contains(out, "10.0.0.0/33") {
+		t.Fatalf("a bad config must fail doctor: %d %s", code, out)
+	}
+	cfg = onlyService(t, dir, llm.KindOllama, srv.URL)
+	out, _, code = runCLI(t, dir, "--config", cfg, "doctor", "--json", "--no-dns")
+	var rep struct {
+		Status string
+		Checks []struct{ Name, Status, Detail, Fix string }
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	names := map[string]string{}
+	for _, c := range rep.Checks {
+		names[c.Name] = c.Status
+	}
+	if code != 0 || names["service Ollama"] != "ok" || names["network: allowlist"] != "ok" || names["audit: hash chain"] == "" {
+		t.Errorf("doctor: %d %s", code, out)
+	}
+}
