@@ -44,6 +44,8 @@ type ProgressEvent struct {
 	Kind    string // begin, report, end
 	Title   string
 	Message string
+	// Time is when the editor received it.
+	Time time.Time
 }
 
 // Editor is the fake editor.
@@ -465,7 +467,7 @@ func (c *client) Progress(_ context.Context, p *protocol.ProgressParams) error {
 		tok = string(s)
 	}
 	c.e.mu.Lock()
-	c.e.progress = append(c.e.progress, ProgressEvent{Token: tok, Kind: v.Kind, Title: v.Title, Message: v.Message})
+	c.e.progress = append(c.e.progress, ProgressEvent{Token: tok, Kind: v.Kind, Title: v.Title, Message: v.Message, Time: time.Now()})
 	c.e.mu.Unlock()
 	c.e.signal()
 	return nil

@@ -33,11 +33,23 @@ type stream struct {
 }
 
 func (s *suite) start(ctx context.Context, initOptions any) (*proc, time.Duration, error) {
+	return s.startWith(ctx, initOptions, "")
+}
+
+func (s *suite) startWithEnv(ctx context.Context, configPath string) (*proc, time.Duration, error) {
+	return s.startWith(ctx, nil, configPath)
+}
+
+func (s *suite) startWith(ctx context.Context, initOptions any, configPath string) (*proc, time.Duration, error) {
 	dir, err := os.MkdirTemp("", "bench-ws")
 	if err != nil {
 		return nil, 0, err
 	}
-	cmd := exec.Command(s.binary, "--log-level", "error", "serve")
+	args := []string{"--log-level", "error"}
+	if configPath != "" {
+		args = append(args, "--config", configPath)
+	}
+	cmd := exec.Command(s.binary, append(args, "serve")...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+dir, "XDG_STATE_HOME="+dir, "LSP_ROUTER_CONFIG=")
 	stdin, _ := cmd.StdinPipe()
