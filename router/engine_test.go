@@ -62,7 +62,7 @@ func newPipeline(t testing.TB, svcs *fixedServices, mod func(*router.Deps)) *rou
 	d := router.Deps{
 		Services:  svcs,
 		NewClient: func(svc llm.Service) llm.Client { return llm.NewClient(svc, http.DefaultClient, llm.Options{MaxRetries: -1}) },
-		Sources:   []codectx.Source{router.SyntaxSource{}, codectx.BufferSource{}},
+		Sources:   []codectx.Source{&router.SyntaxSource{}, codectx.BufferSource{}},
 		Breakers:  selection.NewBreakers(2, 1<<40, nil),
 	}
 	if mod != nil {

@@ -97,7 +97,7 @@ func (p *Pipeline) run(ctx context.Context, req Request, progress ProgressFunc) 
 		if !ok {
 			return selection.Mark(selection.KindModelMissing, fmt.Errorf("service %s is gone", c.Service))
 		}
-		msgs, err := p.messagesFor(ctx, req, in, key, c, level)
+		msgs, err := p.messagesFor(ctx, req, in, full, key, c, level)
 		if err != nil {
 			return err
 		}
@@ -151,7 +151,7 @@ func (p *Pipeline) run(ctx context.Context, req Request, progress ProgressFunc) 
 
 // messagesFor builds the messages for one attempt: a new conversation, or a
 // follow-up in the session for this symbol, fitted to the model's budget.
-func (p *Pipeline) messagesFor(ctx context.Context, req Request, in prompt.Input, key session.Key, c selection.Choice, level selection.Level) ([]prompt.Message, error) {
+func (p *Pipeline) messagesFor(ctx context.Context, req Request, in prompt.Input, full prompt.Prompt, key session.Key, c selection.Choice, level selection.Level) ([]prompt.Message, error) {
 	limit := c.ContextLength
 	if limit <= 0 {
 		limit = 4096
@@ -173,6 +173,11 @@ func (p *Pipeline) messagesFor(ctx context.Context, req Request, in prompt.Input
 				return se.Messages(), nil
 			}
 		}
+	}
+	if !level.Reduced() && full.Tokens+p.d.MaxAnswerTokens <= limit {
+		// The whole prompt, sized with the most conservative estimate, fits:
+		// building it again for this model would give the same messages.
+		return full.Messages, nil
 	}
 	pr, err := p.d.Prompts.Build(in, budget)
 	if err != nil {

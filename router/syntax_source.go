@@ -2,6 +2,8 @@ package router
 
 import (
 	"context"
+	"hash/maphash"
+	"sync"
 
 	"github.com/lsp-router/lsp-router/router/codectx"
 	"github.com/lsp-router/lsp-router/router/edits"
@@ -11,33 +13,64 @@ import (
 // go/parser; Python, TypeScript and JavaScript by their structure). It
 // stands between the language-server backends and the plain buffer: without
 // a language server, edits still target the whole definition.
-type SyntaxSource struct{}
+//
+// Editors ask repeatedly about a document that has not changed (a code
+// action, then the command), so the last answers are kept per text.
+type SyntaxSource struct {
+	mu    sync.Mutex
+	cache map[syntaxKey]*codectx.Symbol
+}
 
-var _ codectx.Source = SyntaxSource{}
+type syntaxKey struct {
+	text uint64
+	line int
+	path string
+}
+
+// syntaxCacheSize bounds the cache; it is cleared when full, which is
+// simpler than an LRU and enough for the access pattern above.
+const syntaxCacheSize = 256
+
+var syntaxSeed = maphash.MakeSeed()
+
+var _ codectx.Source = (*SyntaxSource)(nil)
 
 // Name implements codectx.Source.
-func (SyntaxSource) Name() string { return "syntax" }
+func (*SyntaxSource) Name() string { return "syntax" }
 
 // Symbol implements codectx.Source.
-func (SyntaxSource) Symbol(_ context.Context, q codectx.Query) (*codectx.Symbol, error) {
-	sym, ok := edits.SymbolAt(edits.File{Path: q.Path, Text: q.Text, Language: q.LanguageID}, q.Position)
+func (s *SyntaxSource) Symbol(_ context.Context, q codectx.Query) (*codectx.Symbol, error) {
+	key := syntaxKey{text: maphash.String(syntaxSeed, q.Text), line: q.Position.Line, path: q.Path}
+	s.mu.Lock()
+	sym, ok := s.cache[key]
+	s.mu.Unlock()
 	if !ok {
+		sym, _ = edits.SymbolAt(edits.File{Path: q.Path, Text: q.Text, Language: q.LanguageID}, q.Position)
+		s.mu.Lock()
+		if s.cache == nil || len(s.cache) >= syntaxCacheSize {
+			s.cache = map[syntaxKey]*codectx.Symbol{}
+		}
+		s.cache[key] = sym
+		s.mu.Unlock()
+	}
+	if sym == nil {
 		return nil, codectx.ErrUnsupported
 	}
-	return sym, nil
+	cp := *sym
+	return &cp, nil
 }
 
 // Hover implements codectx.Source: parsing alone gives no type information.
-func (SyntaxSource) Hover(context.Context, codectx.Query, *codectx.Symbol) (string, error) {
+func (*SyntaxSource) Hover(context.Context, codectx.Query, *codectx.Symbol) (string, error) {
 	return "", codectx.ErrUnsupported
 }
 
 // References implements codectx.Source: one buffer shows no other files.
-func (SyntaxSource) References(context.Context, codectx.Query, *codectx.Symbol, int) ([]codectx.Reference, error) {
+func (*SyntaxSource) References(context.Context, codectx.Query, *codectx.Symbol, int) ([]codectx.Reference, error) {
 	return nil, codectx.ErrUnsupported
 }
 
 // Diagnostics implements codectx.Source: the buffer source relays the editor's.
-func (SyntaxSource) Diagnostics(context.Context, codectx.Query, *codectx.Symbol) ([]codectx.Diagnostic, error) {
+func (*SyntaxSource) Diagnostics(context.Context, codectx.Query, *codectx.Symbol) ([]codectx.Diagnostic, error) {
 	return nil, codectx.ErrUnsupported
 }
