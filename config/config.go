@@ -80,6 +80,8 @@ type Routing struct {
 	DiscoveryTTL Duration `toml:"discovery_ttl" json:"discovery_ttl,omitzero"`
 	// ProbeTimeout bounds each discovery probe.
 	ProbeTimeout Duration `toml:"probe_timeout" json:"probe_timeout,omitzero"`
+	// CatalogFile adds or overrides model catalog entries ([[model]] tables).
+	CatalogFile string `toml:"catalog_file" json:"catalog_file,omitempty"`
 }
 
 // Generation holds the three generation timeouts and answer size.

@@ -52,6 +52,7 @@ const Template = `# lsp-router configuration. Every value shown is the built-in 
 # llm_classifier = false   # let the smallest local model classify unclear requests
 # discovery_ttl = "30s"
 # probe_timeout = "400ms"
+# catalog_file = ""        # extra or corrected model entries: [[model]] tables as in the built-in catalog
 
 [generation]
 # connect_timeout = "2s"

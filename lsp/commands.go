@@ -67,7 +67,7 @@ func (s *Server) ExecuteCommand(ctx context.Context, params *protocol.ExecuteCom
 		n := s.jobs.cancelAll()
 		return marshalAny(map[string]int{"cancelled": n})
 	case cmdModels:
-		engine, _, err := s.currentEngine()
+		engine, _, err := s.currentEngine(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -96,7 +96,7 @@ func (s *Server) ExecuteCommand(ctx context.Context, params *protocol.ExecuteCom
 	if err != nil {
 		return nil, err
 	}
-	engine, _, err := s.currentEngine()
+	engine, _, err := s.currentEngine(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -69,7 +69,7 @@ func (s *Server) Initialize(ctx context.Context, params *protocol.InitializePara
 		s.parentPID = int(*params.ProcessID)
 	}
 	s.mu.Unlock()
-	s.rebuildEngine(cfg)
+	go s.rebuildEngine(cfg)
 	if cfgErr != nil {
 		// The editor cannot show an error from initialize well; tell the
 		// user once initialized and carry on with the file configuration.
@@ -125,6 +125,9 @@ func workspaceRoot(p *protocol.InitializeParams) string {
 // rebuildEngine replaces the engine for a new configuration. Running
 // commands keep the engine they started with.
 func (s *Server) rebuildEngine(cfg *config.Config) {
+	defer s.readyOnce.Do(func() { close(s.ready) })
+	s.rebuildMu.Lock()
+	defer s.rebuildMu.Unlock()
 	if s.opts.NewEngine == nil {
 		return
 	}
@@ -134,6 +137,9 @@ func (s *Server) rebuildEngine(cfg *config.Config) {
 	engine, err := s.opts.NewEngine(cfg, ws)
 	if err != nil {
 		s.log.Error("build engine", "err", err)
+		s.mu.Lock()
+		s.engineErr = err
+		s.mu.Unlock()
 		return
 	}
 	s.closeEngine()
@@ -178,7 +184,7 @@ func (s *Server) DidChangeConfiguration(ctx context.Context, params *protocol.Di
 		go s.showMessage(context.WithoutCancel(ctx), protocol.MessageTypeWarning, "lsp-router: settings ignored: %v", err)
 		return nil
 	}
-	s.rebuildEngine(cfg)
+	go s.rebuildEngine(cfg)
 	return nil
 }
 

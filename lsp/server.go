@@ -55,9 +55,15 @@ type Server struct {
 
 	state atomic.Int32 // lifecycle state
 
-	mu        sync.Mutex
-	cfg       *config.Config
-	engine    router.Engine
+	mu     sync.Mutex
+	cfg    *config.Config
+	engine router.Engine
+	// ready is closed once the first engine build finished (or failed);
+	// building it off the initialize path keeps start-up fast.
+	ready     chan struct{}
+	readyOnce sync.Once
+	engineErr error
+	rebuildMu sync.Mutex // one engine build at a time
 	workspace string
 	caps      clientCaps
 	parentPID int
@@ -112,6 +118,7 @@ func newServer(opts Options) *Server {
 		cfg:    opts.Config,
 		jobs:   newJobTable(),
 		exited: make(chan struct{}),
+		ready:  make(chan struct{}),
 	}
 }
 
@@ -219,11 +226,21 @@ func (s *Server) guard(method string, isCall bool) error {
 	}
 }
 
-func (s *Server) currentEngine() (router.Engine, *config.Config, error) {
+// currentEngine waits for the engine built at initialize.
+func (s *Server) currentEngine(ctx context.Context) (router.Engine, *config.Config, error) {
+	select {
+	case <-s.ready:
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.engine == nil {
-		return nil, s.cfg, errors.New("lsp-router has no engine: the configuration could not be used (see the log)")
+		msg := "lsp-router could not start its engine"
+		if s.engineErr != nil {
+			msg += ": " + s.engineErr.Error()
+		}
+		return nil, s.cfg, errors.New(msg + "; fix the configuration and restart, or run lsp-router doctor")
 	}
 	return s.engine, s.cfg, nil
 }

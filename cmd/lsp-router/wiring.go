@@ -135,9 +135,9 @@ func wire(cfg *config.Config, workspace string, log *slog.Logger, withSources bo
 		log.Warn(k)
 	}
 
-	cat, err := catalog.Load()
+	cat, err := loadCatalog(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("catalog: %w", err)
+		return nil, err
 	}
 	prompts, err := prompt.New(cfg.Prompts)
 	if err != nil {
@@ -199,4 +199,25 @@ func pinPolicy(cfg *config.Config) router.ModelPolicy {
 // close releases what wire started, for one-shot CLI commands.
 func (w *wired) close() {
 	w.engine.Close()
+}
+
+// loadCatalog returns the built-in catalog (parsed once per process), with
+// the user's catalog_file entries applied when there is one.
+func loadCatalog(cfg *config.Config) (*catalog.Catalog, error) {
+	if cfg.Routing.CatalogFile == "" {
+		return catalog.Default(), nil
+	}
+	b, err := os.ReadFile(cfg.Routing.CatalogFile)
+	if err != nil {
+		return nil, fmt.Errorf("routing.catalog_file: %w", err)
+	}
+	entries, err := catalog.Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("routing.catalog_file %s: %w", cfg.Routing.CatalogFile, err)
+	}
+	cat, err := catalog.Load(entries)
+	if err != nil {
+		return nil, fmt.Errorf("routing.catalog_file %s: %w", cfg.Routing.CatalogFile, err)
+	}
+	return cat, nil
 }

@@ -21,6 +21,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/lsp-router/lsp-router/router/catalog"
 )
@@ -72,7 +73,7 @@ func Classify(text string) Result {
 		w    float64
 	}
 	var hits []hit
-	for _, r := range rules {
+	for _, r := range rules() {
 		if r.re.MatchString(t) {
 			scores[r.cat] += r.weight
 			hits = append(hits, hit{r.cat + ":" + r.name, r.weight})
@@ -215,74 +216,78 @@ const deictic = `(this|these|that|the|my|our|here)`
 // Weights: 3-4 for an intent that settles the category on its own, 2 for strong evidence,
 // 1-1.5 for hints. Prose objects (4) outrank imperative verbs (3): "write godoc" is
 // documentation.
-var rules = []rule{
-	// --- documentation: prose about code.
-	r(Documentation, "doc-artifact", 3, `\b(godoc|docstrings?|doc ?comments?|jsdoc|javadoc|rustdoc|pydoc|readme|changelog|release notes|man ?page|help text|api (docs|documentation|reference)|openapi descriptions?|adr|contributing guide|docs? page|wiki|faq|onboarding|bullet points?|paragraph|markdown|tl;?dr)`),
-	r(Documentation, "document-verb", 3, `\b(document|annotate)\b`),
-	r(Documentation, "documentation-noun", 2, `\b(documentation|docs)\b`),
-	r(Documentation, "comments", 2, `\b(add|write|update|rewrite|improve)\b.*\bcomments?\b|\bcomments? (explaining|describing|block)\b|\bheader comment\b|\bpackage comment\b`),
-	// An imperative whose object is prose is documentation, not coding: "write godoc",
-	// "add a comment block", "write a commit message".
-	r(Documentation, "write-prose", 4, `^(please |can you |could you )?(add|write|update|rewrite|generate|create|draft|improve|produce|fix|put)\b.*\b(comments?|doc ?strings?|doc|docs|documentation|summary|summaries|overview|explanation|readme|commit message|tutorial|changelog|release notes|godoc|jsdoc|javadoc|rustdoc|man ?page|help text|descriptions?|guide)\b`),
-	r(Documentation, "explain-this", 3, `^(please |can you |could you )?(explain|describe|summari[sz]e|walk me through|tell me (what|how) (this|the|it|these)\b|give me (a|an) (high-level |short |brief )?(explanation|overview|summary))\b`),
-	r(Documentation, "explain", 1.5, `\b(explain|explanation|describe|summari[sz]e|summary|overview|in plain english|line by line)\b`),
-	r(Documentation, "what-does-it-do", 3, `^what (does|do|is) .*\b(do|does|for|mean)( here)?\??$`),
-	r(Documentation, "how-to-use", 3, `^how (do|can|should|would) (i|we|you|one) use\b`),
-	r(Documentation, "how-does-it-work", 3, `^how (does|do) `+deictic+`\b.*\bwork\??$`),
-	r(Documentation, "what-is-the-purpose", 2, `\b(purpose|meaning|responsible for|what .* is for|point of|supposed to|intended|accomplish\w*|what (is|are) (it|they) doing|what it does|contract|role of|responsibilit\w*|what'?s going on|what is going on|what'?s happening)\b`),
-	r(Documentation, "understand", 2, `\b(i don'?t (understand|get)|help me understand|clarify|break down|make sense of|confused by)\b`),
-	r(Documentation, "doc-noun", 2, `\b(a|short|the) doc\b|\bput together (a|an|the)\b`),
-	r(Documentation, "write-up", 4, `^(please |can you )?write[- ]up\b|\ba write[- ]up\b`),
-	r(Documentation, "comment-verb", 4, `^(please |can you |could you )?comment\b`),
-	r(Documentation, "mechanism-of-this", 4, `^how (does|do|is|are) (this|the|these|that|our) (\w+ ){1,2}(decide|handle|choose|pick|work|compute|determine|know|manage|store|find|resolve|parse|load|get|deal with)\b`),
-	r(Documentation, "writing-for-humans", 2, `\b(tour|walkthrough|newcomers?|newcomer-friendly|beginners?|introduction to|intro to|commit message|tutorial|usage example|description of|write-?up|draft the|for the reviewers|to a junior)\b`),
+// rules is built on first use: compiling the patterns at package init would
+// cost every lsp-router start-up a few milliseconds and a megabyte.
+var rules = sync.OnceValue(func() []rule {
+	return []rule{
+		// --- documentation: prose about code.
+		r(Documentation, "doc-artifact", 3, `\b(godoc|docstrings?|doc ?comments?|jsdoc|javadoc|rustdoc|pydoc|readme|changelog|release notes|man ?page|help text|api (docs|documentation|reference)|openapi descriptions?|adr|contributing guide|docs? page|wiki|faq|onboarding|bullet points?|paragraph|markdown|tl;?dr)`),
+		r(Documentation, "document-verb", 3, `\b(document|annotate)\b`),
+		r(Documentation, "documentation-noun", 2, `\b(documentation|docs)\b`),
+		r(Documentation, "comments", 2, `\b(add|write|update|rewrite|improve)\b.*\bcomments?\b|\bcomments? (explaining|describing|block)\b|\bheader comment\b|\bpackage comment\b`),
+		// An imperative whose object is prose is documentation, not coding: "write godoc",
+		// "add a comment block", "write a commit message".
+		r(Documentation, "write-prose", 4, `^(please |can you |could you )?(add|write|update|rewrite|generate|create|draft|improve|produce|fix|put)\b.*\b(comments?|doc ?strings?|doc|docs|documentation|summary|summaries|overview|explanation|readme|commit message|tutorial|changelog|release notes|godoc|jsdoc|javadoc|rustdoc|man ?page|help text|descriptions?|guide)\b`),
+		r(Documentation, "explain-this", 3, `^(please |can you |could you )?(explain|describe|summari[sz]e|walk me through|tell me (what|how) (this|the|it|these)\b|give me (a|an) (high-level |short |brief )?(explanation|overview|summary))\b`),
+		r(Documentation, "explain", 1.5, `\b(explain|explanation|describe|summari[sz]e|summary|overview|in plain english|line by line)\b`),
+		r(Documentation, "what-does-it-do", 3, `^what (does|do|is) .*\b(do|does|for|mean)( here)?\??$`),
+		r(Documentation, "how-to-use", 3, `^how (do|can|should|would) (i|we|you|one) use\b`),
+		r(Documentation, "how-does-it-work", 3, `^how (does|do) `+deictic+`\b.*\bwork\??$`),
+		r(Documentation, "what-is-the-purpose", 2, `\b(purpose|meaning|responsible for|what .* is for|point of|supposed to|intended|accomplish\w*|what (is|are) (it|they) doing|what it does|contract|role of|responsibilit\w*|what'?s going on|what is going on|what'?s happening)\b`),
+		r(Documentation, "understand", 2, `\b(i don'?t (understand|get)|help me understand|clarify|break down|make sense of|confused by)\b`),
+		r(Documentation, "doc-noun", 2, `\b(a|short|the) doc\b|\bput together (a|an|the)\b`),
+		r(Documentation, "write-up", 4, `^(please |can you )?write[- ]up\b|\ba write[- ]up\b`),
+		r(Documentation, "comment-verb", 4, `^(please |can you |could you )?comment\b`),
+		r(Documentation, "mechanism-of-this", 4, `^how (does|do|is|are) (this|the|these|that|our) (\w+ ){1,2}(decide|handle|choose|pick|work|compute|determine|know|manage|store|find|resolve|parse|load|get|deal with)\b`),
+		r(Documentation, "writing-for-humans", 2, `\b(tour|walkthrough|newcomers?|newcomer-friendly|beginners?|introduction to|intro to|commit message|tutorial|usage example|description of|write-?up|draft the|for the reviewers|to a junior)\b`),
 
-	// --- analysis: assessing existing code.
-	r(Analysis, "review", 3, `\b(review|audit|inspect|scan|profile|diagnose|assess|evaluate)\b`),
-	r(Analysis, "analy[sz]e", 2, `\banaly[sz](e|is)\b`),
-	r(Analysis, "check-for", 2, `\b(check|look for|look at|spot|identify)\b`),
-	r(Analysis, "is-it-safe", 3, `^(is|are|does|do|can|could) .*\b(safe|secure|correct(ly)?|thread-safe|vulnerable|sufficient|properly|leak|overflow|deadlock|terminate|outlive|go negative|handle)\b`),
-	r(Analysis, "what-is-wrong", 3, `\b(what'?s|what is|anything|something) wrong\b|\bfind (the|a|any)? ?(bugs?|leaks?|bottlenecks?|problems?|issues?)\b|\bfind the\b.*\b(bug|leak)\b`),
-	r(Analysis, "why-broken", 3, `^why (is|does|do|am|are|did|would)\b.*\b(slow|fail\w*|return\w*|growing|grow|differ\w*|panic\w*|crash\w*|get|hang\w*|exhaust\w*|500|error|nil|leak\w*)\b`),
-	r(Analysis, "defect-words", 2, `\b(bugs?|race conditions?|deadlocks?|memory leaks?|leaks?|vulnerabilit(y|ies)|vulnerable|injection|xss|csrf|overflow|segfault|panic|stack trace|flaky|flame graph|cpu profile|bottleneck|edge cases?|code smells?|off-by-one|backtracking|blocks? forever|hangs?|path traversal|insecure|misconfigurations?|failure modes?|risky|thread-safe)\b`),
-	r(Analysis, "complexity-of-this", 3, `\b(time|space|memory) complexity of `+deictic+`\b|\bbig-?o\b`),
-	r(Analysis, "security", 2, `\b(security|secure|safe)\b`),
-	r(Analysis, "performance", 1.5, `\b(performance|slow|faster|memory usage|cpu|allocat\w*|garbage|heap|timing out|times? out|under load|worst[- ]case|runtime|o\([^)]*\))\b`),
-	r(Analysis, "assessment-verbs", 2, `\b(hunt down|track down|(figure|find|work) out why|tell me (if|whether)|what'?s (missing|different|off|broken)|hot ?path|footprint|ignored|unchecked|swallowed|flag (anything|any|all|issues|problems|risks)|point out|verify|actually (run|running|called|used|executed|works?|working|happens?)|sanity[- ]check|double[- ]check|go over|rate|critique|suspicious|stale|sanitiz\w*|malicious|escape|go vet|linter|static analysis|break if|ever (give up|stop|finish|return))\b`),
-	r(Analysis, "causing", 2, `\b(what (could )?caus\w*|what'?s causing|tell me what caused|what does .* (tell|indicate))\b`),
-	r(Analysis, "is-there-any", 3, `^(are there|is there|does (this|it|the \w+) have)\b.*\b(any|unused|problems?|issues?|risks?|bugs?)\b`),
-	r(Analysis, "find-where", 3, `^find (where|why|out (why|whether|if)|whether|if|all places)\b`),
-	r(Analysis, "what-happens-if", 2, `^what happens (if|when)\b`),
-	r(Analysis, "correctness-of-this", 2, `\b(is|are) `+deictic+`\b.*\b(correct|right|valid)\b`),
+		// --- analysis: assessing existing code.
+		r(Analysis, "review", 3, `\b(review|audit|inspect|scan|profile|diagnose|assess|evaluate)\b`),
+		r(Analysis, "analy[sz]e", 2, `\banaly[sz](e|is)\b`),
+		r(Analysis, "check-for", 2, `\b(check|look for|look at|spot|identify)\b`),
+		r(Analysis, "is-it-safe", 3, `^(is|are|does|do|can|could) .*\b(safe|secure|correct(ly)?|thread-safe|vulnerable|sufficient|properly|leak|overflow|deadlock|terminate|outlive|go negative|handle)\b`),
+		r(Analysis, "what-is-wrong", 3, `\b(what'?s|what is|anything|something) wrong\b|\bfind (the|a|any)? ?(bugs?|leaks?|bottlenecks?|problems?|issues?)\b|\bfind the\b.*\b(bug|leak)\b`),
+		r(Analysis, "why-broken", 3, `^why (is|does|do|am|are|did|would)\b.*\b(slow|fail\w*|return\w*|growing|grow|differ\w*|panic\w*|crash\w*|get|hang\w*|exhaust\w*|500|error|nil|leak\w*)\b`),
+		r(Analysis, "defect-words", 2, `\b(bugs?|race conditions?|deadlocks?|memory leaks?|leaks?|vulnerabilit(y|ies)|vulnerable|injection|xss|csrf|overflow|segfault|panic|stack trace|flaky|flame graph|cpu profile|bottleneck|edge cases?|code smells?|off-by-one|backtracking|blocks? forever|hangs?|path traversal|insecure|misconfigurations?|failure modes?|risky|thread-safe)\b`),
+		r(Analysis, "complexity-of-this", 3, `\b(time|space|memory) complexity of `+deictic+`\b|\bbig-?o\b`),
+		r(Analysis, "security", 2, `\b(security|secure|safe)\b`),
+		r(Analysis, "performance", 1.5, `\b(performance|slow|faster|memory usage|cpu|allocat\w*|garbage|heap|timing out|times? out|under load|worst[- ]case|runtime|o\([^)]*\))\b`),
+		r(Analysis, "assessment-verbs", 2, `\b(hunt down|track down|(figure|find|work) out why|tell me (if|whether)|what'?s (missing|different|off|broken)|hot ?path|footprint|ignored|unchecked|swallowed|flag (anything|any|all|issues|problems|risks)|point out|verify|actually (run|running|called|used|executed|works?|working|happens?)|sanity[- ]check|double[- ]check|go over|rate|critique|suspicious|stale|sanitiz\w*|malicious|escape|go vet|linter|static analysis|break if|ever (give up|stop|finish|return))\b`),
+		r(Analysis, "causing", 2, `\b(what (could )?caus\w*|what'?s causing|tell me what caused|what does .* (tell|indicate))\b`),
+		r(Analysis, "is-there-any", 3, `^(are there|is there|does (this|it|the \w+) have)\b.*\b(any|unused|problems?|issues?|risks?|bugs?)\b`),
+		r(Analysis, "find-where", 3, `^find (where|why|out (why|whether|if)|whether|if|all places)\b`),
+		r(Analysis, "what-happens-if", 2, `^what happens (if|when)\b`),
+		r(Analysis, "correctness-of-this", 2, `\b(is|are) `+deictic+`\b.*\b(correct|right|valid)\b`),
 
-	// --- reasoning: decisions, designs, problems.
-	r(Reasoning, "should-i", 3, `^(should|shall|would|do) (i|we|you|it|this|the)\b|\bshould (i|we)\b`),
-	r(Reasoning, "better-or-worth", 3, `\b(is it|would it be) (better|worth|reasonable|a good idea|wise|ok)\b|\bworth it\b`),
-	r(Reasoning, "tradeoff", 3, `\b(trade-?offs?|pros and cons|versus|vs\.?|compared? (to|with)|compare the approaches)\b`),
-	r(Reasoning, "x-or-y", 1.5, `\b\w+ or \w+\b.*\?`),
-	r(Reasoning, "which", 2, `^(which|what)('s| is| are| would| should)? ?(be )?(the )?(best|better|right|cleanest|good|sensible|appropriate|more appropriate|approach|pattern|architecture|algorithm|data structure|strategy|model|abstraction|concurrency model|consistency model)\b|\bwhich (approach|pattern|algorithm|data structure|concurrency|consistency|is more|is better)\b`),
-	r(Reasoning, "how-should", 3, `^how (should|would|could|can|do|might) (i|we|you|one)\b.*\b(design|approach|structure|model|choose|decide|pick|think|reason|estimate|split|guarantee|scale|break|handle|sort|prove|solve|version|make|keep|ensure|avoid|prevent)\b`),
-	r(Reasoning, "design-words", 2, `\b(design|architecture|strategy|approach|plan|trade|decide|choose|choosing|pick between|help me decide|abstraction|sharding|shard|consistency|scalab\w+|scale)\b`),
-	r(Reasoning, "problem-solving", 2, `\b(prove|proof|step by step|think through|reason about|walk me through how to solve|how many ways|expected number|estimate|break (this|the) problem down|dynamic programming|what would happen if)\b`),
-	r(Reasoning, "how-to-solve", 3, `\bhow to (solve|approach|design|decide|choose)\b|\bsolve the\b.*\bproblem\b`),
-	r(Reasoning, "general-complexity", 2, `\b(time|space) complexity of (finding|computing|sorting|searching|a|an)\b`),
-	r(Reasoning, "best-way", 2, `\b(best|cleanest|right|proper|recommended|simplest|good|sensible) (way|approach|strategy|practice)\b`),
-	r(Reasoning, "how-should-open", 3, `^how should\b`),
-	r(Reasoning, "opinion", 2, `\b(thoughts\??$|torn between|risks of|downsides of|make more sense|sane way|smart(er|est)? way|smarter|do we (actually |really )?need|is it overkill|outline|roadmap|probability|backwards? compatib\w*|roll ?out|how do (we|i) keep|makes? (more )?sense|good idea|bad idea|implications)\b`),
-	r(Reasoning, "would-it-help", 2, `\bwould (a|an|the|it)\b.*\bhelp\b|\bis (a|an|the) .* enough\b`),
-	r(Reasoning, "what-algorithm", 2, `\bwhat (algorithm|data structure)\b|\b(algorithm|data structure) (should|would)\b`),
-	r(Reasoning, "when-is-it-worth", 2, `^(when|is) .*\b(worth|good fit|good idea|need)\b`),
+		// --- reasoning: decisions, designs, problems.
+		r(Reasoning, "should-i", 3, `^(should|shall|would|do) (i|we|you|it|this|the)\b|\bshould (i|we)\b`),
+		r(Reasoning, "better-or-worth", 3, `\b(is it|would it be) (better|worth|reasonable|a good idea|wise|ok)\b|\bworth it\b`),
+		r(Reasoning, "tradeoff", 3, `\b(trade-?offs?|pros and cons|versus|vs\.?|compared? (to|with)|compare the approaches)\b`),
+		r(Reasoning, "x-or-y", 1.5, `\b\w+ or \w+\b.*\?`),
+		r(Reasoning, "which", 2, `^(which|what)('s| is| are| would| should)? ?(be )?(the )?(best|better|right|cleanest|good|sensible|appropriate|more appropriate|approach|pattern|architecture|algorithm|data structure|strategy|model|abstraction|concurrency model|consistency model)\b|\bwhich (approach|pattern|algorithm|data structure|concurrency|consistency|is more|is better)\b`),
+		r(Reasoning, "how-should", 3, `^how (should|would|could|can|do|might) (i|we|you|one)\b.*\b(design|approach|structure|model|choose|decide|pick|think|reason|estimate|split|guarantee|scale|break|handle|sort|prove|solve|version|make|keep|ensure|avoid|prevent)\b`),
+		r(Reasoning, "design-words", 2, `\b(design|architecture|strategy|approach|plan|trade|decide|choose|choosing|pick between|help me decide|abstraction|sharding|shard|consistency|scalab\w+|scale)\b`),
+		r(Reasoning, "problem-solving", 2, `\b(prove|proof|step by step|think through|reason about|walk me through how to solve|how many ways|expected number|estimate|break (this|the) problem down|dynamic programming|what would happen if)\b`),
+		r(Reasoning, "how-to-solve", 3, `\bhow to (solve|approach|design|decide|choose)\b|\bsolve the\b.*\bproblem\b`),
+		r(Reasoning, "general-complexity", 2, `\b(time|space) complexity of (finding|computing|sorting|searching|a|an)\b`),
+		r(Reasoning, "best-way", 2, `\b(best|cleanest|right|proper|recommended|simplest|good|sensible) (way|approach|strategy|practice)\b`),
+		r(Reasoning, "how-should-open", 3, `^how should\b`),
+		r(Reasoning, "opinion", 2, `\b(thoughts\??$|torn between|risks of|downsides of|make more sense|sane way|smart(er|est)? way|smarter|do we (actually |really )?need|is it overkill|outline|roadmap|probability|backwards? compatib\w*|roll ?out|how do (we|i) keep|makes? (more )?sense|good idea|bad idea|implications)\b`),
+		r(Reasoning, "would-it-help", 2, `\bwould (a|an|the|it)\b.*\bhelp\b|\bis (a|an|the) .* enough\b`),
+		r(Reasoning, "what-algorithm", 2, `\bwhat (algorithm|data structure)\b|\b(algorithm|data structure) (should|would)\b`),
+		r(Reasoning, "when-is-it-worth", 2, `^(when|is) .*\b(worth|good fit|good idea|need)\b`),
 
-	// --- coding: imperative requests to produce or change code.
-	r(Coding, "imperative", 3, `^(\w+, )?(please |pls |(can|could|would|will) (you|u) (please |pls )?|i need (you )?to |let's |go ahead and )?(write|add|implement|create|generate|fix|refactor|convert|rename|make|extract|replace|update|migrate|port|remove|delete|split|inline|use|wrap|change|scaffold|hook up|optimi[sz]e|deduplicate|apply|code|fill in|turn|rewrite|move|introduce|handle|build|set up|bump|upgrade|translate|wire|plumb|thread|integrate|enable|disable|expose|register|inject|memoi[sz]e|normali[sz]e|regenerate|support|cache|parallelize|parallelise|validate|sanitize|escape|rename|delete)\b`),
-	// "make the cache thread-safe" asks for a change, whatever the adjective.
-	r(Coding, "make-it", 3, `^(please |can you |could you )?make (this|the|it|my|these)\b.*\b(safe|thread-safe|faster|generic|compile|work|pass|configurable|async|concurrent|testable|reusable|idempotent|robust)\b`),
-	r(Coding, "can-it-be-changed", 3, `^(\w+, )?(can|could) (this|these|it|the \w+)\b.*\bbe (turned|converted|made|rewritten|changed|refactored|split|moved|replaced|simplified|extracted|parallelized|parallelised)\b`),
-	r(Coding, "i-need-code", 2, `\bi need (a|an|some)\b.*\b(function|helper|script|class|method|endpoint|component|test)\b`),
-	r(Coding, "code-nouns", 1, `\b(function|method|class|struct|interface|endpoint|component|handler|script|regex|flag|helper|mock|migration|dockerfile|module)\b`),
-	r(Coding, "tests", 2, `\b(unit tests?|test cases?|tests? for|benchmark|property-based tests?|table-driven tests?|make the tests pass|failing test)\b`),
-	r(Coding, "want-change", 2, `^(i want|i'd like|we need|i need|let|get rid of|swap|support|stub|put|sort|parse|bump|clean)\b`),
-	r(Coding, "clean-up", 2.5, `\b(clean|tidy|fix|sort|speed) ((that|this|it|them|those|the \w+) )?up\b`),
-	r(Coding, "change-verbs", 1.5, `\b(refactor|implement|rewrite|fix|convert|port|migrate|rename|inline)\b`),
-	r(Coding, "compile-build", 2, `\b(does(n't| not) compile|make (this|it) compile|build fails|fails to build|undefined:)\b`),
-}
+		// --- coding: imperative requests to produce or change code.
+		r(Coding, "imperative", 3, `^(\w+, )?(please |pls |(can|could|would|will) (you|u) (please |pls )?|i need (you )?to |let's |go ahead and )?(write|add|implement|create|generate|fix|refactor|convert|rename|make|extract|replace|update|migrate|port|remove|delete|split|inline|use|wrap|change|scaffold|hook up|optimi[sz]e|deduplicate|apply|code|fill in|turn|rewrite|move|introduce|handle|build|set up|bump|upgrade|translate|wire|plumb|thread|integrate|enable|disable|expose|register|inject|memoi[sz]e|normali[sz]e|regenerate|support|cache|parallelize|parallelise|validate|sanitize|escape|rename|delete)\b`),
+		// "make the cache thread-safe" asks for a change, whatever the adjective.
+		r(Coding, "make-it", 3, `^(please |can you |could you )?make (this|the|it|my|these)\b.*\b(safe|thread-safe|faster|generic|compile|work|pass|configurable|async|concurrent|testable|reusable|idempotent|robust)\b`),
+		r(Coding, "can-it-be-changed", 3, `^(\w+, )?(can|could) (this|these|it|the \w+)\b.*\bbe (turned|converted|made|rewritten|changed|refactored|split|moved|replaced|simplified|extracted|parallelized|parallelised)\b`),
+		r(Coding, "i-need-code", 2, `\bi need (a|an|some)\b.*\b(function|helper|script|class|method|endpoint|component|test)\b`),
+		r(Coding, "code-nouns", 1, `\b(function|method|class|struct|interface|endpoint|component|handler|script|regex|flag|helper|mock|migration|dockerfile|module)\b`),
+		r(Coding, "tests", 2, `\b(unit tests?|test cases?|tests? for|benchmark|property-based tests?|table-driven tests?|make the tests pass|failing test)\b`),
+		r(Coding, "want-change", 2, `^(i want|i'd like|we need|i need|let|get rid of|swap|support|stub|put|sort|parse|bump|clean)\b`),
+		r(Coding, "clean-up", 2.5, `\b(clean|tidy|fix|sort|speed) ((that|this|it|them|those|the \w+) )?up\b`),
+		r(Coding, "change-verbs", 1.5, `\b(refactor|implement|rewrite|fix|convert|port|migrate|rename|inline)\b`),
+		r(Coding, "compile-build", 2, `\b(does(n't| not) compile|make (this|it) compile|build fails|fails to build|undefined:)\b`),
+	}
+})
