@@ -289,6 +289,11 @@ func TestExecuteCommandReportsProgressAndAppliesEdit(t *testing.T) {
 	if reqs := s.engine.requests(); reqs[0].Instruction != "return 1" || reqs[0].Action != router.ActionRefactor {
 		t.Errorf("request %+v", reqs[0])
 	}
+	// Notifications may be handled after the response: wait for the end.
+	s.ed.WaitFor(5*time.Second, func() bool {
+		ev := s.ed.Progress()
+		return len(ev) > 0 && ev[len(ev)-1].Kind == "end"
+	})
 	ev := s.ed.Progress()
 	if len(s.ed.CreatedTokens()) != 1 {
 		t.Fatalf("created tokens %v", s.ed.CreatedTokens())
@@ -319,6 +324,7 @@ func TestEditsWithoutDocumentChangesUseChanges(t *testing.T) {
 		t.Fatalf("buffer %q", text)
 	}
 	// Without workDoneProgress the user still hears about start and end.
+	s.ed.WaitFor(5*time.Second, func() bool { return len(s.ed.MessagesContaining("lsp-router: document")) >= 2 })
 	if len(s.ed.MessagesContaining("lsp-router: document")) < 2 {
 		t.Errorf("messages %+v", s.ed.Messages())
 	}
@@ -398,10 +404,10 @@ func TestWorkDoneProgressCancelStopsCommand(t *testing.T) {
 }
 
 func TestStaleDocumentEditIsRefused(t *testing.T) {
-	release := make(chan struct{})
+	release, started := make(chan struct{}), make(chan struct{})
 	var once sync.Once
 	engine := &stubEngine{run: func(ctx context.Context, req router.Request, progress router.ProgressFunc) (*router.Result, error) {
-		once.Do(func() { <-release })
+		once.Do(func() { close(started); <-release })
 		return &router.Result{Model: "m", Edits: []router.FileEdit{{Path: req.Query.Path, Version: req.Query.Version, Edits: []router.TextEdit{{Range: rng(0, 0, 0, 7), NewText: "package b"}}}}}, nil
 	}}
 	s := start(t, fakeeditor.FullCaps, engine)
@@ -410,13 +416,16 @@ func TestStaleDocumentEditIsRefused(t *testing.T) {
 	path := filepath.Join(s.dir, "a.go")
 	s.ed.Open(ctx, path, "go", "package a\n")
 	errc := make(chan error, 1)
+	args := s.ed.Args(path, rng(0, 0, 0, 0), "rename")
 	go func() {
-		_, err := s.ed.Execute(ctx, "lsp-router.refactor", s.ed.Args(path, rng(0, 0, 0, 0), "rename"))
+		_, err := s.ed.Execute(ctx, "lsp-router.refactor", args)
 		errc <- err
 	}()
 	// The user types while the model is answering.
-	time.Sleep(50 * time.Millisecond)
+	<-started
 	s.ed.Edit(ctx, path, rng(1, 0, 1, 0), "// typed\n")
+	// A request after the notification: once answered, the server has the change.
+	s.ed.Server.CodeAction(ctx, &protocol.CodeActionParams{TextDocument: protocol.TextDocumentIdentifier{URI: uri.File(path)}})
 	close(release)
 	err := <-errc
 	var rpcErr *jsonrpc2.Error

@@ -83,7 +83,14 @@ func Connect(ctx context.Context, stream io.ReadWriteCloser, caps Caps) *Editor 
 	e.conn = conn
 	e.Server = protocol.ServerDispatcher(conn)
 	handler := protocol.ClientHandler(&client{e: e}, e.custom)
-	conn.Go(ctx, jsonrpc2.AsyncHandler(handler))
+	conn.Go(ctx, func(ctx context.Context, req *jsonrpc2.Request) (any, error) {
+		// Notifications are recorded in wire order, as an editor shows
+		// them; requests (applyEdit) run concurrently.
+		if req.IsCall() {
+			jsonrpc2.Async(ctx)
+		}
+		return handler(ctx, req)
+	})
 	return e
 }
 
