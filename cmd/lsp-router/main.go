@@ -105,6 +105,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return exitUsage
 	}
+	// One-shot commands keep the terminal for their output: info logs only
+	// when asked for (serve logs at info: editors keep stderr in a log).
+	levelSet := false
+	fs.Visit(func(f *flag.Flag) { levelSet = levelSet || f.Name == "log-level" })
+	global.Visit(func(f *flag.Flag) { levelSet = levelSet || f.Name == "log-level" })
+	if !levelSet && name != "serve" {
+		e.logLevel = "warn"
+	}
 	if err := e.setupLog(); err != nil {
 		fmt.Fprintf(stderr, "lsp-router: %v\n", err)
 		return exitUsage

@@ -2,20 +2,98 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
-
-	"github.com/lsp-router/lsp-router/doctor"
+	"time"
 
 	"github.com/lsp-router/lsp-router/config"
+	"github.com/lsp-router/lsp-router/doctor"
+	"github.com/lsp-router/lsp-router/langserver"
 	"github.com/lsp-router/lsp-router/router"
 	"github.com/lsp-router/lsp-router/router/codectx"
+	"github.com/lsp-router/lsp-router/serena"
 )
 
 // contextSources starts the code-context backends in the "Serena first"
-// order. Serena and the built-in language servers start lazily in the
-// background, so building them here never blocks the editor.
-func contextSources(cfg *config.Config, workspace string, log *slog.Logger, deps *router.Deps) []codectx.Source {
-	return nil
+// order. Serena and the built-in language servers start in the background
+// (language servers lazily, on the first document of their language), so
+// building them here never blocks the editor.
+func contextSources(cfg *config.Config, workspace string, log *slog.Logger, w *wired, deps *router.Deps) []codectx.Source {
+	var out []codectx.Source
+	if cfg.Serena.Enabled {
+		ws := cfg.Serena.Workspace
+		if ws == "" {
+			ws = workspace
+		}
+		sc := serena.New(serenaConfig(cfg, ws, w, log))
+		sc.Start()
+		out = append(out, sc)
+		deps.SerenaAvailable = func() bool { return sc.Status().State == serena.StateReady }
+		deps.Closers = append(deps.Closers, func() error { return sc.Close() })
+	}
+	backend := langserver.New(langserver.Config{Table: languageTable(cfg), Logger: log})
+	deps.Closers = append(deps.Closers, func() error { return backend.Close() })
+	deps.Verifier = verifier{backend}
+	return append(out, syncedBackend{backend})
+}
+
+func serenaConfig(cfg *config.Config, workspace string, w *wired, log *slog.Logger) serena.Config {
+	c := serena.Config{Workspace: workspace, Command: cfg.Serena.Command, URL: cfg.Serena.URL,
+		CallTimeout: cfg.Serena.Timeout.Duration, Logger: log}
+	if w != nil {
+		c.HTTPClient = w.http // streamable HTTP goes through the allowlist too
+	}
+	return c
+}
+
+// languageTable is the built-in table with the user's commands applied.
+func languageTable(cfg *config.Config) langserver.Table {
+	t := langserver.DefaultTable()
+	for lang, ls := range cfg.LanguageServers {
+		if ls.Enabled != nil && !*ls.Enabled {
+			delete(t, lang)
+			continue
+		}
+		if len(ls.Command) > 0 {
+			t[lang] = [][]string{ls.Command}
+		}
+	}
+	return t
+}
+
+// syncedBackend adapts the backend's document sync to the engine's
+// context-free observer calls: they come from the LSP read loop, which must
+// not wait for a language server.
+type syncedBackend struct{ *langserver.Backend }
+
+const syncTimeout = 30 * time.Second
+
+func (b syncedBackend) DidOpen(path, languageID string, version int32, text string) {
+	// The backend records the text and opens it in the server in the
+	// background, so this returns at once and keeps sync order.
+	ctx, cancel := context.WithTimeout(context.Background(), syncTimeout)
+	defer cancel()
+	b.Backend.DidOpen(ctx, path, languageID, version, text)
+}
+
+func (b syncedBackend) DidChange(path string, version int32, text string) {
+	ctx, cancel := context.WithTimeout(context.Background(), syncTimeout)
+	defer cancel()
+	b.Backend.DidChange(ctx, path, version, text)
+}
+
+func (b syncedBackend) DidClose(path string) {
+	ctx, cancel := context.WithTimeout(context.Background(), syncTimeout)
+	defer cancel()
+	b.Backend.DidClose(ctx, path)
+}
+
+// verifier checks an edit with the built-in language server: it shows the
+// server the edited text, reads the diagnostics, then restores the text.
+type verifier struct{ b *langserver.Backend }
+
+func (v verifier) Diagnose(ctx context.Context, path, languageID, text string) ([]codectx.Diagnostic, error) {
+	return v.b.Diagnostics(ctx, codectx.Query{Path: path, Text: text, LanguageID: languageID}, nil)
 }
 
 // serenaUsageEnv is the SERENA_USAGE_REPORTING value lsp-router passes to
@@ -24,5 +102,33 @@ func serenaUsageEnv() (string, bool) { return "false", true }
 
 // codeContextChecks reports Serena and the language servers for doctor.
 func codeContextChecks(ctx context.Context, cfg *config.Config, workspace string) []doctor.Check {
-	return nil
+	var out []doctor.Check
+	if cfg.Serena.Enabled {
+		pctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+		res := serena.Probe(pctx, serenaConfig(cfg, workspace, nil, nil))
+		cancel()
+		c := doctor.Check{Name: "serena"}
+		switch {
+		case res.Err != nil:
+			c.Status, c.Detail, c.Fix = doctor.Fail, res.Err.Error(), "install Serena (uv tool install serena-agent) or set serena.command / serena.url; or set serena.enabled = false"
+		default:
+			c.Status = doctor.OK
+			c.Detail = fmt.Sprintf("%s version %s, %d tools, started in %s", res.Path, orDash(res.Version), len(res.Tools), res.StartTime.Round(time.Millisecond))
+		}
+		out = append(out, c)
+	} else {
+		out = append(out, doctor.Check{Name: "serena", Status: doctor.OK, Detail: "not configured: code context comes from the language servers below",
+			Fix: ""})
+	}
+	for _, r := range langserver.Lookup(languageTable(cfg)) {
+		c := doctor.Check{Name: "language server " + r.Language}
+		if r.Found {
+			c.Status, c.Detail = doctor.OK, r.Path
+		} else {
+			c.Status, c.Detail = doctor.Warn, fmt.Sprintf("%s not on PATH: context for %s files comes from the buffer only", r.Command[0], r.Language)
+			c.Fix = "install it, or set language_servers." + r.Language + ".command"
+		}
+		out = append(out, c)
+	}
+	return out
 }

@@ -175,7 +175,7 @@ func wire(cfg *config.Config, workspace string, log *slog.Logger, withSources bo
 		deps.ModelPolicy = pinPolicy(cfg)
 	}
 	if withSources {
-		deps.Sources = append(contextSources(cfg, workspace, log, &deps), &router.SyntaxSource{}, codectx.BufferSource{})
+		deps.Sources = append(contextSources(cfg, workspace, log, w, &deps), &router.SyntaxSource{}, codectx.BufferSource{})
 	}
 	w.engine, err = router.New(deps)
 	if err != nil {
