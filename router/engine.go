@@ -31,10 +31,11 @@ type ServiceSource interface {
 // It returns a reason when it refuses.
 type ModelPolicy func(svc llm.Service, m llm.Model) (ok bool, reason string)
 
-// Verifier reports the diagnostics a language server finds in text as the
-// content of path, so an edit can be checked before it reaches the editor.
+// Verifier reports the diagnostics a language server finds in path before
+// and after an edit, so the edit can be checked before it reaches the
+// editor. It leaves the server with the original text.
 type Verifier interface {
-	Diagnose(ctx context.Context, path, languageID, text string) ([]codectx.Diagnostic, error)
+	Diagnose(ctx context.Context, path, languageID, original, edited string) (before, after []codectx.Diagnostic, err error)
 }
 
 // Auditor records audit events; *audit.Log implements it.

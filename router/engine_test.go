@@ -247,3 +247,42 @@ func BenchmarkRunOverhead(b *testing.B) {
 		}
 	}
 }
+
+// fakeVerifier reports an error while the edited text mentions "slices."
+// without importing it, like a compiler would.
+type fakeVerifier struct{ calls int }
+
+func (f *fakeVerifier) Diagnose(_ context.Context, path, _, original, edited string) (before, after []codectx.Diagnostic, err error) {
+	f.calls++
+	if strings.Contains(edited, "slices.") && !strings.Contains(edited, "\"slices\"") {
+		after = []codectx.Diagnostic{{Path: path, Severity: codectx.SeverityError, Message: "undefined: slices"}}
+	}
+	return nil, after, nil
+}
+
+func TestVerificationRetriesOnceWithTheErrors(t *testing.T) {
+	fixed := "```go\nimport (\n\t\"slices\"\n\t\"strings\"\n)\n\nfunc reverseWords(s string) string {\n\twords := strings.Fields(s)\n\tslices.Reverse(words)\n\treturn strings.Join(words, \" \")\n}\n```\n"
+	srv := llmtest.New(llm.KindOllama, llmtest.Options{ReplyFunc: func(r llmtest.ChatRequest) string {
+		if strings.Contains(r.Messages[len(r.Messages)-1].Content, "undefined: slices") {
+			return fixed
+		}
+		return goAnswer
+	}})
+	defer srv.Close()
+	v := &fakeVerifier{}
+	p := newPipeline(t, &fixedServices{services: []llm.Service{serviceOf(srv, "Ollama", 10)}}, func(d *router.Deps) { d.Verifier = v })
+	res, err := p.Run(context.Background(), request(router.ActionRefactor, "use slices.Reverse"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all strings.Builder
+	for _, e := range res.Edits[0].Edits {
+		all.WriteString(e.NewText)
+	}
+	if !strings.Contains(all.String(), "\"slices\"") || srv.ChatRequests() != 2 || v.calls != 2 {
+		t.Fatalf("edits %q, %d generations, %d verifications", all.String(), srv.ChatRequests(), v.calls)
+	}
+	if !strings.Contains(strings.Join(res.Notes, "\n"), "compiles cleanly") {
+		t.Errorf("notes %v", res.Notes)
+	}
+}

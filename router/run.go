@@ -365,15 +365,11 @@ func (p *Pipeline) makeEdits(ctx context.Context, req Request, in prompt.Input, 
 
 // newErrors returns the error diagnostics the edit adds.
 func (p *Pipeline) newErrors(ctx context.Context, req Request, tes []edits.TextEdit) ([]codectx.Diagnostic, error) {
-	before, err := p.d.Verifier.Diagnose(ctx, req.Query.Path, req.Query.LanguageID, req.Query.Text)
-	if err != nil {
-		return nil, err
-	}
 	edited, err := edits.Apply(req.Query.Text, tes)
 	if err != nil {
 		return nil, err
 	}
-	after, err := p.d.Verifier.Diagnose(ctx, req.Query.Path, req.Query.LanguageID, edited)
+	before, after, err := p.d.Verifier.Diagnose(ctx, req.Query.Path, req.Query.LanguageID, req.Query.Text, edited)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -403,5 +404,38 @@ func TestCLIDoctorJSON(t *testing.T) {
 	}
 	if code != 0 || names["service Ollama"] != "ok" || names["network: allowlist"] != "ok" || names["audit: hash chain"] == "" {
 		t.Errorf("doctor: %d %s", code, out)
+	}
+}
+
+func TestCLIAskVerifiesTheEditWithGoplsAndRetries(t *testing.T) {
+	if _, err := exec.LookPath("gopls"); err != nil {
+		t.Skip("gopls not on PATH: go install golang.org/x/tools/gopls@v0.23.0")
+	}
+	fixed := "```go\nimport (\n\t\"fmt\"\n\t\"slices\"\n\t\"strings\"\n)\n\nfunc reverseWords(s string) string {\n\twords := strings.Fields(s)\n\tslices.Reverse(words)\n\treturn strings.Join(words, \" \")\n}\n```\n"
+	srv := llmtest.New(llm.KindOllama, llmtest.Options{ReplyFunc: func(r llmtest.ChatRequest) string {
+		if strings.Contains(r.Messages[len(r.Messages)-1].Content, "compiler errors") {
+			return fixed
+		}
+		return refactorAnswer // forgets the import
+	}})
+	defer srv.Close()
+	dir := t.TempDir()
+	cfg := onlyService(t, dir, llm.KindOllama, srv.URL)
+	os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/hello\n\ngo 1.22\n"), 0o644)
+	file := filepath.Join(dir, "main.go")
+	os.WriteFile(file, []byte(helloGo), 0o644)
+	_, errOut, code := runCLI(t, dir, "--config", cfg, "ask", "--action", "refactor", "--file", file, "--line", "9", "--col", "6", "--apply", "use slices.Reverse")
+	b, _ := os.ReadFile(file)
+	if code != 0 {
+		t.Fatalf("%d %s", code, errOut)
+	}
+	if !strings.Contains(errOut, "introduced 1 error") || !strings.Contains(errOut, "compiles cleanly") {
+		t.Errorf("no verification notes:\n%s", errOut)
+	}
+	if !strings.Contains(string(b), "\t\"slices\"\n") || !strings.Contains(string(b), "slices.Reverse(words)") {
+		t.Errorf("file:\n%s", b)
+	}
+	if n := srv.ChatRequests(); n != 2 {
+		t.Errorf("%d generations, want the answer and one retry", n)
 	}
 }

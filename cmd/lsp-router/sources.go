@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/lsp-router/lsp-router/config"
@@ -92,8 +93,24 @@ func (b syncedBackend) DidClose(path string) {
 // server the edited text, reads the diagnostics, then restores the text.
 type verifier struct{ b *langserver.Backend }
 
-func (v verifier) Diagnose(ctx context.Context, path, languageID, text string) ([]codectx.Diagnostic, error) {
-	return v.b.Diagnostics(ctx, codectx.Query{Path: path, Text: text, LanguageID: languageID}, nil)
+// verifyVersion numbers the verification texts far above any editor
+// version, so the backend takes them as newer than what the editor sent;
+// the editor's next change resets the document anyway.
+var verifyVersion atomic.Int32
+
+func init() { verifyVersion.Store(1 << 30) }
+
+func (v verifier) Diagnose(ctx context.Context, path, languageID, original, edited string) (before, after []codectx.Diagnostic, err error) {
+	q := codectx.Query{Path: path, Text: original, LanguageID: languageID, Version: verifyVersion.Add(1)}
+	if before, err = v.b.Diagnostics(ctx, q, nil); err != nil {
+		return nil, nil, err
+	}
+	q.Text, q.Version = edited, verifyVersion.Add(1)
+	after, err = v.b.Diagnostics(ctx, q, nil)
+	if rerr := v.b.DidChange(context.WithoutCancel(ctx), path, verifyVersion.Add(1), original); rerr != nil && err == nil {
+		err = rerr
+	}
+	return before, after, err
 }
 
 // serenaUsageEnv is the SERENA_USAGE_REPORTING value lsp-router passes to
