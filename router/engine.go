@@ -74,10 +74,11 @@ type Deps struct {
 // Pipeline is the engine: context, classification, selection, prompt,
 // generation with fallback, edits, verification, audit.
 type Pipeline struct {
-	d    Deps
-	exec *selection.Executor
-	log  *slog.Logger
-	once sync.Once
+	d        Deps
+	exec     *selection.Executor
+	log      *slog.Logger
+	once     sync.Once
+	inflight inflight
 }
 
 // New returns an engine. Missing optional parts get working defaults.

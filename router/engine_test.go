@@ -286,3 +286,36 @@ func TestVerificationRetriesOnceWithTheErrors(t *testing.T) {
 		t.Errorf("notes %v", res.Notes)
 	}
 }
+
+func TestSameModelOnSeveralEndpointsSpreadsByOutstandingRequests(t *testing.T) {
+	var started sync.WaitGroup
+	started.Add(2)
+	release := make(chan struct{})
+	reply := func(llmtest.ChatRequest) string {
+		started.Done()
+		<-release
+		return "ok"
+	}
+	model := []llmtest.Model{{ID: "Qwen/Qwen2.5-Coder-32B-Instruct-AWQ", ContextLength: 32768}}
+	a := llmtest.New(llm.KindVLLM, llmtest.Options{Models: model, ReplyFunc: reply})
+	defer a.Close()
+	b := llmtest.New(llm.KindVLLM, llmtest.Options{Models: model, ReplyFunc: reply})
+	defer b.Close()
+	p := newPipeline(t, &fixedServices{services: []llm.Service{serviceOf(a, "gpu1", 10), serviceOf(b, "gpu2", 10)}}, nil)
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := p.Run(context.Background(), request(router.ActionExplain, ""), nil); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	started.Wait() // both generations are running at once
+	close(release)
+	wg.Wait()
+	if a.ChatRequests() != 1 || b.ChatRequests() != 1 {
+		t.Fatalf("requests: gpu1 %d, gpu2 %d; want one each", a.ChatRequests(), b.ChatRequests())
+	}
+}

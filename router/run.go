@@ -88,6 +88,8 @@ func (p *Pipeline) run(ctx context.Context, req Request, progress ProgressFunc) 
 	if len(avail) == 0 {
 		return nil, st, ErrNoServices
 	}
+	decision, release := p.inflight.reserve(decision)
+	defer release()
 	key := p.sessionKey(req, cctx)
 	var answer strings.Builder
 	var usage llm.Usage
