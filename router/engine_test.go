@@ -60,10 +60,12 @@ func (m *memAudit) Write(e audit.Event) error {
 func newPipeline(t testing.TB, svcs *fixedServices, mod func(*router.Deps)) *router.Pipeline {
 	t.Helper()
 	d := router.Deps{
-		Services:  svcs,
-		NewClient: func(svc llm.Service) llm.Client { return llm.NewClient(svc, http.DefaultClient, llm.Options{MaxRetries: -1}) },
-		Sources:   []codectx.Source{&router.SyntaxSource{}, codectx.BufferSource{}},
-		Breakers:  selection.NewBreakers(2, 1<<40, nil),
+		Services: svcs,
+		NewClient: func(svc llm.Service) llm.Client {
+			return llm.NewClient(svc, http.DefaultClient, llm.Options{MaxRetries: -1})
+		},
+		Sources:  []codectx.Source{&router.SyntaxSource{}, codectx.BufferSource{}},
+		Breakers: selection.NewBreakers(2, 1<<40, nil),
 	}
 	if mod != nil {
 		mod(&d)
