@@ -61,6 +61,9 @@ type Deps struct {
 	Verifier    Verifier
 	Audit       Auditor
 	ModelPolicy ModelPolicy
+	// ClassifyWithLLM lets the smallest available chat model classify
+	// free-text requests the patterns are unsure about (routing.llm_classifier).
+	ClassifyWithLLM bool
 	// SerenaAvailable reports whether Serena answers (for require_serena).
 	SerenaAvailable func() bool
 	MaxAnswerTokens int
@@ -114,7 +117,40 @@ func New(d Deps) (*Pipeline, error) {
 	if len(d.Sources) == 0 {
 		d.Sources = []codectx.Source{codectx.BufferSource{}}
 	}
-	return &Pipeline{d: d, exec: &selection.Executor{Breakers: d.Breakers}, log: d.Logger}, nil
+	p := &Pipeline{d: d, exec: &selection.Executor{Breakers: d.Breakers}, log: d.Logger}
+	if d.ClassifyWithLLM && d.Classifier.LLM == nil {
+		p.d.Classifier = &classify.Classifier{LLM: p.classifyWithSmallestModel, Threshold: d.Classifier.Threshold}
+	}
+	return p, nil
+}
+
+// classifyWithSmallestModel asks the smallest available chat model for the
+// category: a warm sub-2B model answers in a few hundred milliseconds on a
+// CPU, which is only worth it when the patterns are unsure.
+func (p *Pipeline) classifyWithSmallestModel(ctx context.Context, text string) (string, error) {
+	avail, services, _, err := p.available(ctx)
+	if err != nil {
+		return "", err
+	}
+	var best *selection.Available
+	var bestSize float64
+	for i, a := range avail {
+		m := p.d.Catalog.Match(a.ModelID)
+		if !a.Chat || m.Embedding || m.ParamsB <= 0 {
+			continue
+		}
+		if best == nil || m.ParamsB < bestSize {
+			best, bestSize = &avail[i], m.ParamsB
+		}
+	}
+	if best == nil {
+		return "", errors.New("no chat model to classify with")
+	}
+	var b strings.Builder
+	_, err = p.d.NewClient(services[best.Endpoint]).Chat(ctx, llm.ChatRequest{Model: best.ModelID, MaxTokens: 8,
+		Messages: []llm.Message{{Role: "user", Content: classify.LLMPrompt(text)}}},
+		func(d string) error { b.WriteString(d); return nil })
+	return b.String(), err
 }
 
 // Close stops what the engine started (language servers, Serena).

@@ -321,3 +321,29 @@ func TestSameModelOnSeveralEndpointsSpreadsByOutstandingRequests(t *testing.T) {
 		t.Fatalf("requests: gpu1 %d, gpu2 %d; want one each", a.ChatRequests(), b.ChatRequests())
 	}
 }
+
+func TestLowConfidenceRequestsAskTheSmallestModel(t *testing.T) {
+	srv := llmtest.New(llm.KindOllama, llmtest.Options{
+		Models: []llmtest.Model{{ID: "qwen2.5-coder:7b", ContextLength: 32768}, {ID: "qwen2.5:0.5b", ContextLength: 32768}},
+		ReplyFunc: func(r llmtest.ChatRequest) string {
+			if strings.Contains(r.Messages[0].Content, "Classify the developer's request") {
+				return "reasoning"
+			}
+			return "Use a mutex."
+		}})
+	defer srv.Close()
+	p := newPipeline(t, &fixedServices{services: []llm.Service{serviceOf(srv, "Ollama", 10)}}, func(d *router.Deps) { d.ClassifyWithLLM = true })
+	rep, err := p.Route(context.Background(), router.Request{Action: router.ActionAsk, Instruction: "hmm"}, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var classifier string
+	for _, c := range srv.Chats() {
+		if strings.Contains(c.Messages[0].Content, "Classify") {
+			classifier = c.Model
+		}
+	}
+	if rep.Category != "reasoning" || classifier != "qwen2.5:0.5b" {
+		t.Fatalf("category %q by %q", rep.Category, classifier)
+	}
+}

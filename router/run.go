@@ -99,12 +99,16 @@ func (p *Pipeline) run(ctx context.Context, req Request, progress ProgressFunc) 
 		if !ok {
 			return selection.Mark(selection.KindModelMissing, fmt.Errorf("service %s is gone", c.Service))
 		}
+		client := p.d.NewClient(svc)
 		msgs, err := p.messagesFor(ctx, req, in, full, key, c, level)
 		if err != nil {
 			return err
 		}
+		msgs, err = p.fitExactly(ctx, client, in, msgs, c, level)
+		if err != nil {
+			return err
+		}
 		answer.Reset()
-		client := p.d.NewClient(svc)
 		progress(Progress{Stage: StageWaiting, Message: fmt.Sprintf("waiting for %s on %s", c.Model, c.Service), Model: c.Model, Service: c.Service})
 		tokens := 0
 		u, err := client.Chat(ctx, llm.ChatRequest{Model: c.Model, Messages: toLLM(msgs), MaxTokens: p.d.MaxAnswerTokens, Temperature: p.d.Temperature},
@@ -189,6 +193,46 @@ func (p *Pipeline) messagesFor(ctx context.Context, req Request, in prompt.Input
 		return nil, err
 	}
 	return pr.Messages, nil
+}
+
+// fitExactly checks the prompt with the server's own tokenizer where it has
+// one (llama.cpp, vLLM, LocalAI, KoboldCpp, text-generation-webui, TGI): the
+// estimate can be off for unusual text, and a prompt the server truncates
+// silently gives a wrong answer. A prompt over the budget is rebuilt once
+// with the budget shrunk by the estimate's error.
+func (p *Pipeline) fitExactly(ctx context.Context, client llm.Client, in prompt.Input, msgs []prompt.Message, c selection.Choice, level selection.Level) ([]prompt.Message, error) {
+	limit := c.ContextLength
+	if limit <= 0 {
+		return msgs, nil
+	}
+	if level.Reduced() {
+		limit /= 2
+	}
+	n, exact, err := client.CountTokens(ctx, c.Model, joinContents(msgs))
+	if err != nil || !exact {
+		return msgs, nil
+	}
+	exactTotal := n + len(msgs)*prompt.MessageOverhead + prompt.ReplyPriming
+	if exactTotal+p.d.MaxAnswerTokens <= limit {
+		return msgs, nil
+	}
+	count := prompt.Estimator(prompt.FamilyOf(c.Model))
+	estimate := prompt.CountMessages(msgs, count)
+	scaled := int(float64(limit-p.d.MaxAnswerTokens)*float64(estimate)/float64(exactTotal)) + p.d.MaxAnswerTokens
+	pr, err := p.d.Prompts.Build(in, prompt.Budget{ContextLength: scaled, AnswerReserve: p.d.MaxAnswerTokens, Count: count})
+	if err != nil {
+		return nil, selection.Mark(selection.KindContextTooLong, err)
+	}
+	return pr.Messages, nil
+}
+
+func joinContents(msgs []prompt.Message) string {
+	var b strings.Builder
+	for _, m := range msgs {
+		b.WriteString(m.Content)
+		b.WriteString("\n")
+	}
+	return b.String()
 }
 
 // conversational actions continue a conversation on the same symbol; edit

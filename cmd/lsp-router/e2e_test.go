@@ -98,8 +98,7 @@ func TestCLIAskApplyRefactorsAFile(t *testing.T) {
 		t.Fatal("file changed without --apply")
 	}
 	// The model saw the function and the instruction.
-	chats := srv.Chats()
-	last := chats[len(chats)-1].Messages
+	last := srv.Chats()[0].Messages
 	if !strings.Contains(last[len(last)-1].Content, "use slices.Reverse") || !strings.Contains(last[len(last)-1].Content, "func reverseWords") {
 		t.Errorf("prompt: %+v", last)
 	}

@@ -163,6 +163,7 @@ func wire(cfg *config.Config, workspace string, log *slog.Logger, withSources bo
 			MaxContextTokens: cfg.Context.MaxToolOutputTokens,
 		}),
 		MaxAnswerTokens: cfg.Generation.MaxAnswerTokens,
+		ClassifyWithLLM: cfg.Routing.LLMClassifier,
 		VRAMCeilingGB:   cfg.Routing.VRAMCeilingGB,
 		Logger:          log,
 		Gather:          codectx.GatherOptions{ReferenceLimit: cfg.Context.MaxReferences},
