@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -17,6 +16,8 @@ import (
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 	"go.lsp.dev/uri"
+
+	"github.com/lsp-router/lsp-router/internal/logline"
 )
 
 // server is one running language server for one language and root.
@@ -93,7 +94,7 @@ func (s *server) start(ctx context.Context) error {
 	}
 	cmd := exec.Command(path, s.command[1:]...)
 	cmd.Dir = s.root
-	cmd.Stderr = &logWriter{log: s.log}
+	cmd.Stderr = &logline.Writer{Log: s.log, Level: slog.LevelDebug, Msg: "language server stderr"}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return err
@@ -298,34 +299,6 @@ func messageText(m any) string {
 		return v.String()
 	}
 	return fmt.Sprint(m)
-}
-
-// logWriter turns a server's stderr into log records, one per line.
-type logWriter struct {
-	log *slog.Logger
-	mu  sync.Mutex
-	buf []byte
-}
-
-func (w *logWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf = append(w.buf, p...)
-	for {
-		i := slices.Index(w.buf, '\n')
-		if i < 0 {
-			break
-		}
-		if line := strings.TrimRight(string(w.buf[:i]), "\r"); line != "" {
-			w.log.Debug("language server stderr", "line", line)
-		}
-		w.buf = w.buf[i+1:]
-	}
-	if len(w.buf) > 64<<10 {
-		w.log.Debug("language server stderr", "line", string(w.buf))
-		w.buf = w.buf[:0]
-	}
-	return len(p), nil
 }
 
 var errNoServer = errors.New("no language server configured for this language")

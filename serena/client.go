@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/lsp-router/lsp-router/internal/logline"
 )
 
 // DefaultArgs are the arguments of Serena's MCP server for workspace, as
@@ -399,40 +401,9 @@ func (c *Client) transport() (mcp.Transport, error) {
 	cmd := exec.Command(path, c.cfg.Command[1:]...)
 	cmd.Dir = c.cfg.Workspace
 	cmd.Env = append(append(os.Environ(), "SERENA_USAGE_REPORTING=false"), c.cfg.Env...)
-	cmd.Stderr = &logWriter{log: c.log}
+	cmd.Stderr = &logline.Writer{Log: c.log, Level: slog.LevelInfo, Msg: "serena stderr"}
 	return &mcp.CommandTransport{Command: cmd, TerminateDuration: 2 * time.Second}, nil
 }
-
-// logWriter turns Serena's stderr into log records, one per line.
-type logWriter struct {
-	log *slog.Logger
-	mu  sync.Mutex
-	buf []byte
-}
-
-func (w *logWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf = append(w.buf, p...)
-	for {
-		i := slices.Index(w.buf, '\n')
-		if i < 0 {
-			break
-		}
-		line := strings.TrimRight(string(w.buf[:i]), "\r")
-		w.buf = w.buf[i+1:]
-		if line != "" {
-			w.log.Info("serena stderr", "line", line)
-		}
-	}
-	if len(w.buf) > 64<<10 { // a runaway line without newline
-		w.log.Info("serena stderr", "line", string(w.buf))
-		w.buf = w.buf[:0]
-	}
-	return len(p), nil
-}
-
-var _ io.Writer = (*logWriter)(nil)
 
 // CallTool calls a Serena tool and returns its text answer. It fails at
 // once when Serena is not ready or lacks the tool, times out after

@@ -21,6 +21,7 @@ import (
 
 	"github.com/lsp-router/lsp-router/lsp"
 	"github.com/lsp-router/lsp-router/router/codectx"
+	"github.com/lsp-router/lsp-router/router/edits"
 )
 
 // Caps selects which client capabilities the fake editor advertises.
@@ -412,38 +413,18 @@ func (e *Editor) applyEdit(ctx context.Context, p *protocol.ApplyWorkspaceEditPa
 	return &protocol.ApplyWorkspaceEditResult{Applied: true}, nil
 }
 
-// applyAll applies non-overlapping edits, last first so offsets stay valid.
-func applyAll(text string, edits []protocol.TextEdit) (string, error) {
-	sorted := slices.Clone(edits)
-	slices.SortFunc(sorted, func(a, b protocol.TextEdit) int {
-		if a.Range.Start.Line != b.Range.Start.Line {
-			return int(b.Range.Start.Line) - int(a.Range.Start.Line)
-		}
-		return int(b.Range.Start.Character) - int(a.Range.Start.Character)
-	})
-	for _, ed := range sorted {
-		var err error
-		text, err = applyOne(text, fromRange(ed.Range), ed.NewText)
-		if err != nil {
-			return "", err
-		}
+// applyAll applies edits the way an editor does, with the same UTF-16
+// rules the server uses.
+func applyAll(text string, pes []protocol.TextEdit) (string, error) {
+	tes := make([]edits.TextEdit, len(pes))
+	for i, e := range pes {
+		tes[i] = edits.TextEdit{Range: fromRange(e.Range), NewText: e.NewText}
 	}
-	return text, nil
+	return edits.Apply(text, tes)
 }
 
 func applyOne(text string, rng codectx.Range, newText string) (string, error) {
-	start, err := codectx.Offset(text, rng.Start)
-	if err != nil {
-		return "", err
-	}
-	end, err := codectx.Offset(text, rng.End)
-	if err != nil {
-		return "", err
-	}
-	if end < start {
-		return "", fmt.Errorf("range end before start")
-	}
-	return text[:start] + newText + text[end:], nil
+	return edits.Apply(text, []edits.TextEdit{{Range: rng, NewText: newText}})
 }
 
 func toRange(r codectx.Range) protocol.Range {

@@ -6,54 +6,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
-	"strings"
-	"unicode/utf8"
+
+	"github.com/lsp-router/lsp-router/router/prompt"
 )
 
-// charsPerToken holds calibrated ASCII characters per token for families
-// whose servers have no tokenize endpoint. The figures are deliberately on
-// the low side of what the tokenizers achieve on source code, so estimates
-// err towards more tokens and prompts stay within the window.
-var charsPerToken = []struct {
-	prefix string
-	ratio  float64
-}{
-	{"llama2", 3.0}, {"codellama", 3.0}, {"mistral", 3.1}, {"mixtral", 3.1}, {"phi", 3.1},
-	{"starcoder", 3.3}, {"llama", 3.6}, {"qwen", 3.5}, {"deepseek", 3.4}, {"gemma", 3.7},
-	{"command-r", 3.6}, {"granite", 3.3}, {"gpt-oss", 3.7},
-}
-
-const defaultCharsPerToken = 3.2
-
-// EstimateTokens estimates text's token count for a model family ("llama",
-// "qwen2", ...; empty for unknown). Non-ASCII runes count one token each,
-// which matches byte-level BPE behaviour on most scripts.
-func EstimateTokens(family, text string) int {
-	if text == "" {
-		return 0
-	}
-	ratio := defaultCharsPerToken
-	f := strings.ToLower(family)
-	for _, c := range charsPerToken {
-		if strings.HasPrefix(f, c.prefix) {
-			ratio = c.ratio
-			break
-		}
-	}
-	ascii, other := 0, 0
-	for i := 0; i < len(text); {
-		if text[i] < utf8.RuneSelf {
-			ascii++
-			i++
-			continue
-		}
-		_, size := utf8.DecodeRuneInString(text[i:])
-		other++
-		i += size
-	}
-	return int(math.Ceil(float64(ascii)/ratio)) + other
+// EstimateTokens estimates text's token count for a model id or family
+// with the calibrated estimator of package prompt, so the prompt budget and
+// the clients agree on one figure.
+func EstimateTokens(model, text string) int {
+	return prompt.EstimateTokens(prompt.FamilyOf(model), text)
 }
 
 func (c *client) family(model string) string {
