@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
 
@@ -209,7 +210,10 @@ func isTerminal(r io.Reader) bool {
 }
 
 func init() {
-	register(&command{name: "version", summary: "print the version", usage: "", run: func(e *env, _ *flag.FlagSet, _ []string) int {
+	register(&command{name: "version", summary: "print the version", usage: "[--json]", printsData: true, run: func(e *env, _ *flag.FlagSet, _ []string) int {
+		if e.json {
+			return printJSON(e, map[string]string{"version": version, "go": runtime.Version(), "os": runtime.GOOS + "/" + runtime.GOARCH})
+		}
 		fmt.Fprintf(e.stdout, "lsp-router %s\n", version)
 		return exitOK
 	}})
