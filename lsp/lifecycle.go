@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -147,6 +148,9 @@ func (s *Server) rebuildEngine(cfg *config.Config) {
 	s.engine = engine
 	s.cfg = cfg
 	s.mu.Unlock()
+	// Building the engine (catalog, templates) leaves garbage behind; a
+	// sidecar idles most of its life, so give that memory back now.
+	debug.FreeOSMemory()
 	// Documents opened before a rebuild must reach the new engine too.
 	if obs, ok := engine.(DocumentObserver); ok {
 		s.docs.mu.RLock()

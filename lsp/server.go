@@ -97,7 +97,18 @@ func Serve(ctx context.Context, stream jsonrpc2.Stream, opts Options) int {
 	}
 	s.jobs.cancelAll()
 	s.closeEngine()
-	_ = conn.Close()
+	// Close waits for the reader, which may sit in a read of stdin that
+	// only the editor can end: never let that keep the process alive.
+	closed := make(chan struct{})
+	go func() {
+		_ = conn.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(500 * time.Millisecond):
+		s.log.Debug("connection did not close; exiting anyway")
+	}
 	return s.exitCode
 }
 

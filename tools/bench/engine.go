@@ -61,6 +61,9 @@ func configFor(dir, url string) (string, error) {
 			fmt.Fprintf(&b, "[services.%s]\nenabled = false\n", k)
 		}
 	}
+	// Context gathering is stubbed as the budget asks: no language server,
+	// only the in-process syntax and buffer sources (measured separately).
+	b.WriteString("[language_servers.go]\nenabled = false\n")
 	fmt.Fprintf(&b, "[generation]\nmax_answer_tokens = 512\n[security]\naudit_log_path = %q\n", filepath.Join(dir, "audit.jsonl"))
 	path := filepath.Join(dir, "bench.toml")
 	return path, os.WriteFile(path, []byte(b.String()), 0o600)
