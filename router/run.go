@@ -111,7 +111,13 @@ func (p *Pipeline) run(ctx context.Context, req Request, progress ProgressFunc) 
 		answer.Reset()
 		progress(Progress{Stage: StageWaiting, Message: fmt.Sprintf("waiting for %s on %s", c.Model, c.Service), Model: c.Model, Service: c.Service})
 		tokens := 0
-		u, err := client.Chat(ctx, llm.ChatRequest{Model: c.Model, Messages: toLLM(msgs), MaxTokens: p.d.MaxAnswerTokens, Temperature: p.d.Temperature},
+		creq := llm.ChatRequest{Model: c.Model, Messages: toLLM(msgs), MaxTokens: p.d.MaxAnswerTokens, Temperature: p.d.Temperature}
+		if len(msgs) > 0 && len(full.Messages) > 0 && &msgs[0] == &full.Messages[0] {
+			// The prompt's size is known: Ollama needs no second estimate
+			// to size its window.
+			creq.NumCtx = full.Tokens + p.d.MaxAnswerTokens + 256
+		}
+		u, err := client.Chat(ctx, creq,
 			func(delta string) error {
 				answer.WriteString(delta)
 				tokens++
@@ -202,7 +208,7 @@ func (p *Pipeline) messagesFor(ctx context.Context, req Request, in prompt.Input
 // with the budget shrunk by the estimate's error.
 func (p *Pipeline) fitExactly(ctx context.Context, client llm.Client, in prompt.Input, msgs []prompt.Message, c selection.Choice, level selection.Level) ([]prompt.Message, error) {
 	limit := c.ContextLength
-	if limit <= 0 {
+	if limit <= 0 || !llm.Kind(c.ServiceKind).HasTokenizer() {
 		return msgs, nil
 	}
 	if level.Reduced() {

@@ -115,3 +115,13 @@ func (c *client) postJSON(ctx context.Context, path string, in, out any) error {
 	}
 	return nil
 }
+
+// HasTokenizer reports whether servers of kind k count tokens exactly
+// through an endpoint; for the others CountTokens can only estimate.
+func (k Kind) HasTokenizer() bool {
+	switch k {
+	case KindLlamaCpp, KindVLLM, KindLocalAI, KindKoboldCpp, KindTextGenWebUI, KindTGI:
+		return true
+	}
+	return false
+}
