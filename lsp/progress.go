@@ -21,35 +21,72 @@ var tokenCounter atomic.Int64
 
 // progress reports one command's progress through $/progress when the editor
 // supports it, else through window/showMessage at the start and end only.
+//
+// window/workDoneProgress/create is a round trip to the editor; it runs
+// beside the command instead of before it, so the model request is not
+// delayed by it. Reports that arrive before the editor answered are held
+// (the latest one) and sent after begin.
 type progress struct {
-	s       *Server
-	title   string
-	token   protocol.ProgressToken
-	enabled bool
+	s      *Server
+	title  string
+	token  protocol.ProgressToken
+	create bool          // the server made the token: ask the editor to create it
+	ready  chan struct{} // closed when begin went out (or could not)
 
 	mu         sync.Mutex
+	enabled    bool
+	begun      bool
 	lastReport time.Time
 	lastStage  router.Stage
+	pending    *router.Progress
 	ended      bool
 }
 
 func (s *Server) newProgress(ctx context.Context, caps clientCaps, clientToken protocol.ProgressToken, title string) *progress {
-	p := &progress{s: s, title: title}
-	if clientToken != nil {
+	p := &progress{s: s, title: title, ready: make(chan struct{})}
+	switch {
+	case clientToken != nil:
 		p.token, p.enabled = clientToken, true
-		return p
+	case caps.workDoneProgress:
+		p.token = protocol.String(fmt.Sprintf("lsp-router/%d", tokenCounter.Add(1)))
+		p.enabled, p.create = true, true // enabled until the editor refuses the token
+	default:
+		p.token = protocol.String(fmt.Sprintf("lsp-router/%d", tokenCounter.Add(1)))
 	}
-	p.token = protocol.String(fmt.Sprintf("lsp-router/%d", tokenCounter.Add(1)))
-	if !caps.workDoneProgress {
-		return p
-	}
-	err := s.client.WorkDoneProgressCreate(ctx, &protocol.WorkDoneProgressCreateParams{Token: p.token})
-	if err != nil {
-		s.log.Debug("workDoneProgress/create refused; falling back to messages", "err", err)
-		return p
-	}
-	p.enabled = true
 	return p
+}
+
+// begin announces the command; see the type's comment for the order.
+func (p *progress) begin(ctx context.Context, msg string) {
+	go func() {
+		if p.create {
+			err := p.s.client.WorkDoneProgressCreate(context.WithoutCancel(ctx), &protocol.WorkDoneProgressCreateParams{Token: p.token})
+			if err != nil {
+				p.s.log.Debug("workDoneProgress/create refused; falling back to messages", "err", err)
+				p.mu.Lock()
+				p.enabled = false
+				p.mu.Unlock()
+			}
+		}
+		p.mu.Lock()
+		enabled := p.enabled
+		p.mu.Unlock()
+		if enabled {
+			cancellable := true
+			p.send(ctx, &protocol.WorkDoneProgressBegin{Kind: "begin", Title: p.title, Cancellable: &cancellable, Message: &msg})
+		} else {
+			p.s.showMessage(ctx, protocol.MessageTypeInfo, "%s: %s…", p.title, msg)
+		}
+		p.mu.Lock()
+		p.begun = true
+		pending := p.pending
+		p.pending = nil
+		p.mu.Unlock()
+		if pending != nil {
+			p.report(ctx, *pending) // before ready, so before end
+		}
+		close(p.ready)
+	}()
 }
 
 // tokenKey identifies the progress token for cancellation.
@@ -66,21 +103,18 @@ func (p *progress) send(ctx context.Context, v any) {
 	}
 }
 
-func (p *progress) begin(ctx context.Context, msg string) {
-	if !p.enabled {
-		p.s.showMessage(ctx, protocol.MessageTypeInfo, "%s: %s…", p.title, msg)
-		return
-	}
-	cancellable := true
-	p.send(ctx, &protocol.WorkDoneProgressBegin{Kind: "begin", Title: p.title, Cancellable: &cancellable, Message: &msg})
-}
-
 func (p *progress) report(ctx context.Context, pr router.Progress) {
 	p.s.status(ctx, pr.Model, pr.Service, string(pr.Stage))
-	if !p.enabled {
+	p.mu.Lock()
+	if !p.begun {
+		p.pending = &pr
+		p.mu.Unlock()
 		return
 	}
-	p.mu.Lock()
+	if !p.enabled {
+		p.mu.Unlock()
+		return
+	}
 	now := time.Now()
 	// Stage changes always go out; streaming updates are throttled.
 	if p.ended || (pr.Stage == p.lastStage && now.Sub(p.lastReport) < reportInterval) {
@@ -97,14 +131,20 @@ func (p *progress) report(ctx context.Context, pr router.Progress) {
 }
 
 func (p *progress) end(ctx context.Context, msg string) {
+	select {
+	case <-p.ready:
+	case <-time.After(5 * time.Second):
+		// The editor never answered create: end on the token anyway.
+	}
 	p.mu.Lock()
 	if p.ended {
 		p.mu.Unlock()
 		return
 	}
 	p.ended = true
+	enabled := p.enabled
 	p.mu.Unlock()
-	if !p.enabled {
+	if !enabled {
 		p.s.showMessage(ctx, protocol.MessageTypeInfo, "%s: %s", p.title, msg)
 		return
 	}

@@ -389,6 +389,9 @@ func TestWorkDoneProgressCancelStopsCommand(t *testing.T) {
 		errc <- err
 	}()
 	<-started
+	if !s.ed.WaitFor(5*time.Second, func() bool { return len(s.ed.CreatedTokens()) == 1 }) {
+		t.Fatal("no progress token created")
+	}
 	if err := s.ed.CancelProgress(context.Background(), s.ed.CreatedTokens()[0]); err != nil {
 		t.Fatal(err)
 	}
