@@ -310,12 +310,6 @@ func (t *jobTable) cancelAll() int {
 	return len(t.jobs)
 }
 
-func (t *jobTable) running() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.jobs)
-}
-
 // WorkDoneProgressCancel cancels the command that reports on the token.
 func (s *Server) WorkDoneProgressCancel(ctx context.Context, params *protocol.WorkDoneProgressCancelParams) error {
 	if !s.jobs.cancelToken(tokenString(params.Token)) {

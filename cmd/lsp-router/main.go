@@ -25,10 +25,9 @@ var version = "dev"
 
 // Exit codes.
 const (
-	exitOK       = 0
-	exitFailure  = 1
-	exitUsage    = 2
-	exitNotReady = 2 // a capability that is not available
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
 	// exitNoService: no local LLM service could answer.
 	exitNoService = 3
 )
