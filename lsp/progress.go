@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,7 +41,14 @@ type progress struct {
 	lastStage  router.Stage
 	pending    *router.Progress
 	ended      bool
+	// tail keeps the end of the answer streamed so far, so the progress
+	// line shows the answer as it is written, not just a counter.
+	tail     []rune
+	thinking bool // inside a <think> block of a reasoning model
 }
+
+// tailRunes is how much of the streamed answer a progress line shows.
+const tailRunes = 80
 
 func (s *Server) newProgress(ctx context.Context, caps clientCaps, clientToken protocol.ProgressToken, title string) *progress {
 	p := &progress{s: s, title: title, ready: make(chan struct{})}
@@ -106,6 +114,27 @@ func (p *progress) send(ctx context.Context, v any) {
 func (p *progress) report(ctx context.Context, pr router.Progress) {
 	p.s.status(ctx, pr.Model, pr.Service, string(pr.Stage))
 	p.mu.Lock()
+	if pr.Delta != "" {
+		delta := pr.Delta
+		if i := strings.Index(delta, "<think>"); i >= 0 {
+			p.thinking, delta = true, delta[:i]
+		}
+		if i := strings.Index(pr.Delta, "</think>"); i >= 0 {
+			p.thinking, delta = false, pr.Delta[i+len("</think>"):]
+		}
+		if !p.thinking {
+			p.tail = append(p.tail, []rune(delta)...)
+			if len(p.tail) > tailRunes {
+				p.tail = p.tail[len(p.tail)-tailRunes:]
+			}
+		}
+		switch line := strings.Join(strings.Fields(string(p.tail)), " "); {
+		case p.thinking:
+			pr.Message = pr.Model + ": thinking…"
+		case line != "":
+			pr.Message = pr.Model + ": …" + line
+		}
+	}
 	if !p.begun {
 		p.pending = &pr
 		p.mu.Unlock()

@@ -299,7 +299,7 @@ func TestEditorRefactorEndToEnd(t *testing.T) {
 		stages = append(stages, e.Kind+":"+e.Message)
 	}
 	got := strings.Join(stages, "\n")
-	if !strings.Contains(got, "begin:gathering context") || !strings.Contains(got, "generating with") || !strings.Contains(got, "end:edit applied") {
+	if !strings.Contains(got, "begin:gathering context") || !strings.Contains(got, "report:qwen2.5-coder:7b: ") || !strings.Contains(got, "end:edit applied") {
 		t.Errorf("progress:\n%s", got)
 	}
 }
