@@ -29,7 +29,7 @@ func (s *Server) applyEdits(ctx context.Context, caps clientCaps, req router.Req
 	for _, fe := range result.Edits {
 		u := pathToURI(fe.Path)
 		d, open := s.docs.get(u)
-		if open && d.Version != fe.Version {
+		if open && d.Version != fe.Version || !open && fe.Version >= 0 {
 			return false, jsonrpc2.Errorf(protocol.CodeContentModified,
 				"%s changed while the model was answering (version %d, edit was for %d); nothing was changed, run the command again", fe.Path, d.Version, fe.Version)
 		}
@@ -42,8 +42,12 @@ func (s *Server) applyEdits(ctx context.Context, caps clientCaps, req router.Req
 			}
 			continue
 		}
+		if fe.Create {
+			ignore := true
+			edit.DocumentChanges = append(edit.DocumentChanges, &protocol.CreateFile{Kind: "create", URI: uri.URI(u), Options: &protocol.CreateFileOptions{IgnoreIfExists: &ignore}})
+		}
 		td := &protocol.TextDocumentEdit{TextDocument: protocol.OptionalVersionedTextDocumentIdentifier{TextDocumentIdentifier: protocol.TextDocumentIdentifier{URI: uri.URI(u)}}}
-		if open {
+		if open && fe.Version >= 0 {
 			v := fe.Version
 			td.TextDocument.Version = &v
 		}

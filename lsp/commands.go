@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -122,7 +123,7 @@ func (s *Server) buildRequest(action router.Action, args commandArgs) (router.Re
 	s.mu.Lock()
 	ws := s.workspace
 	s.mu.Unlock()
-	req := router.Request{Action: action, Instruction: strings.TrimSpace(args.Instruction)}
+	req := router.Request{Action: action, Instruction: strings.TrimSpace(args.Instruction), ReadFile: s.readFile}
 	if action == router.ActionAsk && req.Instruction == "" {
 		return req, invalidParams("lsp-router.ask needs a question in \"instruction\" (Neovim: :LspRouterAsk <question>)")
 	}
@@ -225,6 +226,11 @@ func (s *Server) runAction(ctx context.Context, engine router.Engine, req router
 	s.status(ctx, result.Model, result.Service, "idle")
 	out := commandResult{Model: result.Model, Service: result.Service, Category: result.Category,
 		FallbackLevel: result.FallbackLevel, Answer: result.Answer, Notes: result.Notes}
+	if needsCreate(result.Edits) && !caps.createFiles {
+		// The editor cannot create files: the tests stay in the answer.
+		result.Edits = nil
+		out.Notes = append(out.Notes, "your editor cannot create files through LSP: copy the tests from the answer")
+	}
 	if len(result.Edits) > 0 {
 		applied, err := s.applyEdits(ctx, caps, req, result)
 		if err != nil {
@@ -326,4 +332,29 @@ func tokenString(t protocol.ProgressToken) string {
 		return fmt.Sprintf("i:%d", int32(v))
 	}
 	return ""
+}
+
+func needsCreate(fes []router.FileEdit) bool {
+	for _, fe := range fes {
+		if fe.Create {
+			return true
+		}
+	}
+	return false
+}
+
+// readFile gives the engine another file as the editor has it: from the
+// document store when open, else from disk.
+func (s *Server) readFile(path string) (string, int32, bool, error) {
+	if d, ok := s.docs.get(pathToURI(path)); ok {
+		return d.Text, d.Version, true, nil
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", -1, false, nil
+	}
+	if err != nil {
+		return "", -1, false, err
+	}
+	return string(b), -1, true, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"runtime/debug"
+	"slices"
 	"syscall"
 	"time"
 
@@ -22,6 +23,7 @@ type clientCaps struct {
 	documentChanges   bool
 	changeAnnotations bool
 	codeActionLiteral bool
+	createFiles       bool // workspaceEdit.resourceOperations has "create"
 	// answerNotification is set by our own editor plugins (experimental
 	// capability lspRouterAnswers): they render lsp-router/answer themselves,
 	// so the server does not also open a document or a message.
@@ -38,6 +40,7 @@ func readCaps(c protocol.ClientCapabilities) clientCaps {
 		we := ws.WorkspaceEdit
 		cc.documentChanges = we.DocumentChanges != nil && *we.DocumentChanges
 		cc.changeAnnotations = we.ChangeAnnotationSupport != nil
+		cc.createFiles = cc.documentChanges && slices.Contains(we.ResourceOperations, protocol.ResourceOperationKindCreate)
 	}
 	if td := c.TextDocument; td != nil && td.CodeAction != nil {
 		cc.codeActionLiteral = len(td.CodeAction.CodeActionLiteralSupport.CodeActionKind.ValueSet) > 0

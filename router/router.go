@@ -58,6 +58,10 @@ type Request struct {
 	HasPosition bool
 	// DryRun gathers context and builds the prompt without calling a model.
 	DryRun bool
+	// ReadFile reads another file of the workspace as the editor has it
+	// (the test file for "tests"): its text, its version (-1 when the editor
+	// does not have it open) and whether it exists. Nil reads from disk.
+	ReadFile func(path string) (text string, version int32, exists bool, err error)
 }
 
 // Stage names a step of a request, for progress reports.
@@ -95,9 +99,13 @@ type TextEdit struct {
 
 // FileEdit is the edits to one document, computed for one version of it.
 type FileEdit struct {
-	Path    string     `json:"file"`
-	Version int32      `json:"version"`
-	Edits   []TextEdit `json:"edits"`
+	Path string `json:"file"`
+	// Version is the document version the edits were computed for; -1 when
+	// the editor does not have the file open (the edit then goes by disk).
+	Version int32 `json:"version"`
+	// Create is set when the file does not exist yet.
+	Create bool       `json:"create,omitempty"`
+	Edits  []TextEdit `json:"edits"`
 }
 
 // Result is what a request produced.

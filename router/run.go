@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -153,6 +155,9 @@ func (p *Pipeline) run(ctx context.Context, req Request, progress ProgressFunc) 
 		res.Notes = append(res.Notes, fmt.Sprintf("%s on %s failed (%s)", a.Choice.Model, a.Choice.Service, a.Kind))
 	}
 	p.remember(key, req, sent, answer.String())
+	if req.Action == ActionTests && cctx.Symbol != nil {
+		p.makeTestEdits(req, res)
+	}
 	if req.Action.EditsDocument() {
 		if err := p.makeEdits(ctx, req, in, cctx, run.Choice, sent, answer.String(), res, services, progress); err != nil {
 			return res, st, err
@@ -451,4 +456,63 @@ func formatDiagnostics(ds []codectx.Diagnostic) string {
 		fmt.Fprintf(&b, "- line %d: %s\n", d.Range.Start.Line+1, d.Message)
 	}
 	return b.String()
+}
+
+// testFileFor names the test file that belongs to path by the language's
+// convention, or "" when there is none.
+func testFileFor(path, languageID string) string {
+	dir, base := filepath.Split(path)
+	ext := filepath.Ext(base)
+	stem := strings.TrimSuffix(base, ext)
+	switch {
+	case languageID == "go" && !strings.HasSuffix(stem, "_test"):
+		return filepath.Join(dir, stem+"_test.go")
+	case languageID == "python" && !strings.HasPrefix(stem, "test_"):
+		return filepath.Join(dir, "test_"+stem+ext)
+	case (languageID == "typescript" || languageID == "javascript") && !strings.HasSuffix(stem, ".test"):
+		return filepath.Join(dir, stem+".test"+ext)
+	}
+	return ""
+}
+
+// makeTestEdits adds the answer's tests to the symbol's test file (created
+// when missing). When they cannot be taken from the answer, the answer
+// alone is the result and a note says why.
+func (p *Pipeline) makeTestEdits(req Request, res *Result) {
+	path := testFileFor(req.Query.Path, req.Query.LanguageID)
+	if path == "" {
+		return
+	}
+	read := req.ReadFile
+	if read == nil {
+		read = readFromDisk
+	}
+	text, version, exists, err := read(path)
+	if err != nil {
+		res.Notes = append(res.Notes, fmt.Sprintf("tests not written: %v", err))
+		return
+	}
+	tes, err := edits.FromAnswer(string(ActionTests), res.Answer, edits.File{Path: path, Text: text, Language: req.Query.LanguageID}, codectx.Symbol{})
+	if err != nil {
+		res.Notes = append(res.Notes, fmt.Sprintf("tests not written to %s: %v", filepath.Base(path), err))
+		return
+	}
+	fe := FileEdit{Path: path, Version: version, Create: !exists}
+	for _, te := range tes {
+		fe.Edits = append(fe.Edits, TextEdit{Range: te.Range, NewText: te.NewText})
+	}
+	res.Edits = []FileEdit{fe}
+	res.Label = fmt.Sprintf("lsp-router: tests in %s (%s)", filepath.Base(path), res.Model)
+}
+
+// readFromDisk is the ReadFile of requests that come without an editor.
+func readFromDisk(path string) (string, int32, bool, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", -1, false, nil
+	}
+	if err != nil {
+		return "", -1, false, err
+	}
+	return string(b), -1, true, nil
 }

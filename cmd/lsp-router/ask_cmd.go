@@ -78,8 +78,8 @@ func runAsk(e *env, f askFlags, args []string) int {
 		fmt.Fprintln(e.stderr, "lsp-router ask: give the question, e.g. lsp-router ask --file main.go --line 12 \"why does this allocate?\"")
 		return exitUsage
 	}
-	if f.apply && !action.EditsDocument() {
-		fmt.Fprintf(e.stderr, "lsp-router ask: --apply only works with refactor, document or fix (not %s)\n", action)
+	if f.apply && !action.EditsDocument() && action != router.ActionTests {
+		fmt.Fprintf(e.stderr, "lsp-router ask: --apply only works with refactor, document, fix or tests (not %s)\n", action)
 		return exitUsage
 	}
 	if f.file == "" && action != router.ActionAsk {
@@ -105,7 +105,8 @@ func runAsk(e *env, f askFlags, args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	streamAnswer := !e.json && !req.DryRun && !action.EditsDocument()
+	// Answers stream; edits (and tests, which become one) print as a diff.
+	streamAnswer := !e.json && !req.DryRun && !action.EditsDocument() && action != router.ActionTests
 	sp := newSpinner(e.stderr)
 	started := false
 	res, err := w.engine.Run(ctx, req, func(p router.Progress) {
@@ -150,7 +151,7 @@ func runAsk(e *env, f askFlags, args []string) int {
 		if code := printJSON(e, out); code != exitOK {
 			return code
 		}
-	} else if !started && !action.EditsDocument() {
+	} else if !started && !action.EditsDocument() && len(res.Edits) == 0 {
 		fmt.Fprintln(e.stdout, res.Answer)
 	}
 	for _, n := range res.Notes {
@@ -209,23 +210,44 @@ func workspaceOf(path, wd string) string {
 	}
 }
 
+// plannedEdit is one file's edit as the CLI shows and writes it.
+type plannedEdit struct {
+	path, rel string
+	old, new  string
+	create    bool
+}
+
 func showOrApply(e *env, req router.Request, res *router.Result, apply bool) int {
-	fe := res.Edits[0]
-	tes := make([]edits.TextEdit, len(fe.Edits))
-	for i, te := range fe.Edits {
-		tes[i] = edits.TextEdit{Range: te.Range, NewText: te.NewText}
-	}
-	newText, err := edits.Apply(req.Query.Text, tes)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "lsp-router ask: the edit does not apply: %v; nothing was changed\n", err)
-		return exitFailure
-	}
-	rel := req.Query.Path
-	if r, err := filepath.Rel(req.Query.WorkspaceRoot, req.Query.Path); err == nil {
-		rel = r
-	}
-	if !e.json {
-		fmt.Fprint(e.stdout, edits.UnifiedDiff(rel, req.Query.Text, newText))
+	var plan []plannedEdit
+	for _, fe := range res.Edits {
+		pe := plannedEdit{path: fe.Path, rel: fe.Path, create: fe.Create}
+		if r, err := filepath.Rel(req.Query.WorkspaceRoot, fe.Path); err == nil {
+			pe.rel = r
+		}
+		switch {
+		case fe.Path == req.Query.Path:
+			pe.old = req.Query.Text
+		case !fe.Create:
+			b, err := os.ReadFile(fe.Path)
+			if err != nil {
+				fmt.Fprintf(e.stderr, "lsp-router ask: %v; nothing was changed\n", err)
+				return exitFailure
+			}
+			pe.old = string(b)
+		}
+		tes := make([]edits.TextEdit, len(fe.Edits))
+		for i, te := range fe.Edits {
+			tes[i] = edits.TextEdit{Range: te.Range, NewText: te.NewText}
+		}
+		var err error
+		if pe.new, err = edits.Apply(pe.old, tes); err != nil {
+			fmt.Fprintf(e.stderr, "lsp-router ask: the edit to %s does not apply: %v; nothing was changed\n", pe.rel, err)
+			return exitFailure
+		}
+		plan = append(plan, pe)
+		if !e.json {
+			fmt.Fprint(e.stdout, edits.UnifiedDiff(pe.rel, pe.old, pe.new))
+		}
 	}
 	if !apply {
 		if !e.json {
@@ -233,17 +255,28 @@ func showOrApply(e *env, req router.Request, res *router.Result, apply bool) int
 		}
 		return exitOK
 	}
-	// Refuse if the file changed while the model was answering.
-	cur, err := os.ReadFile(req.Query.Path)
-	if err != nil || string(cur) != req.Query.Text {
-		fmt.Fprintf(e.stderr, "lsp-router ask: %s changed while the model was answering; nothing was written\n", rel)
-		return exitFailure
+	// Refuse everything if any file changed while the model was answering.
+	for _, pe := range plan {
+		cur, err := os.ReadFile(pe.path)
+		switch {
+		case pe.create && err == nil, !pe.create && (err != nil || string(cur) != pe.old):
+			fmt.Fprintf(e.stderr, "lsp-router ask: %s changed while the model was answering; nothing was written\n", pe.rel)
+			return exitFailure
+		}
 	}
-	if err := writeFileAtomic(req.Query.Path, []byte(newText)); err != nil {
-		fmt.Fprintf(e.stderr, "lsp-router ask: write %s: %v\n", rel, err)
-		return exitFailure
+	for _, pe := range plan {
+		var err error
+		if pe.create {
+			err = os.WriteFile(pe.path, []byte(pe.new), 0o644)
+		} else {
+			err = writeFileAtomic(pe.path, []byte(pe.new))
+		}
+		if err != nil {
+			fmt.Fprintf(e.stderr, "lsp-router ask: write %s: %v\n", pe.rel, err)
+			return exitFailure
+		}
+		fmt.Fprintf(e.stderr, "Applied to %s.\n", pe.rel)
 	}
-	fmt.Fprintf(e.stderr, "Applied to %s.\n", rel)
 	return exitOK
 }
 

@@ -438,3 +438,58 @@ func TestCLIAskVerifiesTheEditWithGoplsAndRetries(t *testing.T) {
 		t.Errorf("%d generations, want the answer and one retry", n)
 	}
 }
+
+const testsAnswer = "Here are table-free tests:\n\n```go\npackage main\n\nimport \"testing\"\n\nfunc TestReverseWords(t *testing.T) {\n\tif got := reverseWords(\"a b c\"); got != \"c b a\" {\n\t\tt.Errorf(\"got %q\", got)\n\t}\n}\n```\n"
+
+func TestCLITestsActionWritesTheTestFile(t *testing.T) {
+	srv := llmtest.New(llm.KindOllama, llmtest.Options{Reply: testsAnswer})
+	defer srv.Close()
+	dir := t.TempDir()
+	cfg := onlyService(t, dir, llm.KindOllama, srv.URL)
+	file := filepath.Join(dir, "main.go")
+	os.WriteFile(file, []byte(helloGo), 0o644)
+	out, errOut, code := runCLI(t, dir, "--config", cfg, "ask", "--action", "tests", "--file", file, "--line", "9", "--col", "6", "--apply")
+	if code != 0 || !strings.Contains(out, "+++ b/main_test.go") {
+		t.Fatalf("%d\n%s\n%s", code, out, errOut)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "main_test.go"))
+	if err != nil || !strings.HasPrefix(string(b), "package main\n\nimport \"testing\"\n\nfunc TestReverseWords(") {
+		t.Fatalf("test file: %v\n%s", err, b)
+	}
+	// A second run appends to the existing file instead of replacing it.
+	os.WriteFile(filepath.Join(dir, "main_test.go"), []byte("package main\n\nimport \"testing\"\n\nfunc TestMain(m *testing.M) { m.Run() }\n"), 0o644)
+	_, errOut, code = runCLI(t, dir, "--config", cfg, "ask", "--action", "tests", "--file", file, "--line", "9", "--col", "6", "--apply")
+	b, _ = os.ReadFile(filepath.Join(dir, "main_test.go"))
+	if code != 0 || !strings.Contains(string(b), "func TestMain(") || !strings.Contains(string(b), "func TestReverseWords(") || strings.Count(string(b), "package main") != 1 {
+		t.Fatalf("append: %d %s\n%s", code, errOut, b)
+	}
+}
+
+func TestEditorTestsActionCreatesTheTestFile(t *testing.T) {
+	srv := llmtest.New(llm.KindOllama, llmtest.Options{Reply: testsAnswer})
+	defer srv.Close()
+	for _, c := range []struct {
+		name   string
+		caps   fakeeditor.Caps
+		create bool
+	}{{"editor creates files", fakeeditor.FullCaps, true}, {"editor cannot create files", fakeeditor.Caps{DocumentChanges: true}, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			p, dir := editorSession(t, srv.URL, llm.KindOllama, c.caps)
+			ctx := context.Background()
+			path := filepath.Join(dir, "main.go")
+			os.WriteFile(path, []byte(helloGo), 0o644)
+			p.ed.Open(ctx, path, "go", helloGo)
+			res, err := p.ed.Execute(ctx, "lsp-router.tests", p.ed.Args(path, codectx.Range{Start: codectx.Position{Line: 9, Character: 1}, End: codectx.Position{Line: 9, Character: 1}}, ""))
+			if err != nil {
+				t.Fatalf("execute: %v", err)
+			}
+			b, err := os.ReadFile(filepath.Join(dir, "main_test.go"))
+			if c.create && (err != nil || !strings.Contains(string(b), "func TestReverseWords(")) {
+				t.Fatalf("test file: %v %s (result %s)", err, b, res)
+			}
+			if !c.create && (err == nil || !strings.Contains(string(res), "cannot create files")) {
+				t.Fatalf("without create support: file err %v, result %s", err, res)
+			}
+		})
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -31,13 +32,15 @@ type Caps struct {
 	ChangeAnnotations bool
 	ShowDocument      bool
 	CodeActionLiteral bool
+	// CreateFiles advertises workspaceEdit.resourceOperations ["create"].
+	CreateFiles bool
 	// PluginAnswers advertises experimental.lspRouterAnswers, as our own
 	// editor plugins do.
 	PluginAnswers bool
 }
 
 // FullCaps is what a modern editor advertises.
-var FullCaps = Caps{WorkDoneProgress: true, DocumentChanges: true, ChangeAnnotations: true, ShowDocument: true, CodeActionLiteral: true}
+var FullCaps = Caps{WorkDoneProgress: true, DocumentChanges: true, ChangeAnnotations: true, ShowDocument: true, CodeActionLiteral: true, CreateFiles: true}
 
 // ProgressEvent is one $/progress value the server sent.
 type ProgressEvent struct {
@@ -127,6 +130,9 @@ func (e *Editor) Initialize(ctx context.Context, root string, initOptions any) (
 	}
 	if e.caps.DocumentChanges {
 		caps.Workspace.WorkspaceEdit.DocumentChanges = &t
+	}
+	if e.caps.CreateFiles {
+		caps.Workspace.WorkspaceEdit.ResourceOperations = []protocol.ResourceOperationKind{protocol.ResourceOperationKindCreate}
 	}
 	if e.caps.ChangeAnnotations {
 		caps.Workspace.WorkspaceEdit.ChangeAnnotationSupport = &protocol.ChangeAnnotationsSupportOptions{}
@@ -354,7 +360,17 @@ func (e *Editor) applyEdit(ctx context.Context, p *protocol.ApplyWorkspaceEditPa
 		return refuse("declined by the user")
 	}
 	e.mu.Lock()
+	created := map[string]bool{}
+	onDisk := map[string]bool{} // edited files that are not open
 	for _, dc := range p.Edit.DocumentChanges {
+		if cf, ok := dc.(*protocol.CreateFile); ok {
+			if _, err := os.Stat(uri.URI(cf.URI).Path()); err == nil && (cf.Options == nil || cf.Options.IgnoreIfExists == nil || !*cf.Options.IgnoreIfExists) {
+				e.mu.Unlock()
+				return refuse("file exists: " + string(cf.URI))
+			}
+			created[string(cf.URI)] = true
+			continue
+		}
 		td, ok := dc.(*protocol.TextDocumentEdit)
 		if !ok {
 			e.mu.Unlock()
@@ -363,8 +379,16 @@ func (e *Editor) applyEdit(ctx context.Context, p *protocol.ApplyWorkspaceEditPa
 		u := string(td.TextDocument.URI)
 		b, ok := e.buffers[u]
 		if !ok {
-			e.mu.Unlock()
-			return refuse("document not open: " + u)
+			// Like an editor: a file that is not open is edited on disk
+			// (here: loaded into a buffer and written back).
+			path := uri.URI(td.TextDocument.URI).Path()
+			data, err := os.ReadFile(path)
+			if err != nil && !created[u] {
+				e.mu.Unlock()
+				return refuse("cannot read " + path + ": " + err.Error())
+			}
+			b = &buffer{text: string(data)}
+			onDisk[u] = true
 		}
 		if td.TextDocument.Version != nil && *td.TextDocument.Version != b.version {
 			e.mu.Unlock()
@@ -402,6 +426,12 @@ func (e *Editor) applyEdit(ctx context.Context, p *protocol.ApplyWorkspaceEditPa
 	e.mu.Unlock()
 	for _, c := range changes {
 		path := uri.URI(c.uri).Path()
+		if onDisk[c.uri] {
+			if err := os.WriteFile(path, []byte(c.text), 0o644); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if err := e.Replace(context.WithoutCancel(ctx), path, c.text); err != nil {
 			return nil, err
 		}
