@@ -45,6 +45,9 @@ type progress struct {
 	// line shows the answer as it is written, not just a counter.
 	tail     []rune
 	thinking bool // inside a <think> block of a reasoning model
+	// status is the last lsp-router/status sent: it changes per stage, not
+	// per streamed chunk.
+	status [3]string
 }
 
 // tailRunes is how much of the streamed answer a progress line shows.
@@ -112,8 +115,13 @@ func (p *progress) send(ctx context.Context, v any) {
 }
 
 func (p *progress) report(ctx context.Context, pr router.Progress) {
-	p.s.status(ctx, pr.Model, pr.Service, string(pr.Stage))
 	p.mu.Lock()
+	if st := [3]string{pr.Model, pr.Service, string(pr.Stage)}; st != p.status {
+		p.status = st
+		p.mu.Unlock()
+		p.s.status(ctx, pr.Model, pr.Service, string(pr.Stage))
+		p.mu.Lock()
+	}
 	if pr.Delta != "" {
 		delta := pr.Delta
 		if i := strings.Index(delta, "<think>"); i >= 0 {
