@@ -3,11 +3,9 @@ package lsp
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"runtime/debug"
 	"slices"
-	"syscall"
 	"time"
 
 	"go.lsp.dev/protocol"
@@ -212,11 +210,6 @@ func (s *Server) watchParent(pid int) {
 			}
 		}
 	}
-}
-
-func processAlive(pid int) bool {
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 func uriToPath(u string) string {

@@ -1,0 +1,15 @@
+//go:build unix
+
+package lsp
+
+import (
+	"errors"
+	"syscall"
+)
+
+// processAlive reports whether pid still runs: signal 0 checks without
+// sending anything; EPERM means it runs under another user.
+func processAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
