@@ -53,14 +53,18 @@ type Deps struct {
 	Breakers  *selection.Breakers
 	// Sources are asked for code context in order: Serena, the built-in
 	// language-server backend, the buffer.
-	Sources     []codectx.Source
-	Gather      codectx.GatherOptions
-	Prompts     *prompt.Builder
-	Sessions    *session.Store
-	Classifier  *classify.Classifier
-	Verifier    Verifier
-	Audit       Auditor
-	ModelPolicy ModelPolicy
+	Sources []codectx.Source
+	Gather  codectx.GatherOptions
+	Prompts *prompt.Builder
+	// Sessions keeps follow-up conversations; nil makes one from
+	// SessionOptions, summarising older turns with the smallest available
+	// model unless SessionOptions.Summarize is set.
+	Sessions       *session.Store
+	SessionOptions session.Options
+	Classifier     *classify.Classifier
+	Verifier       Verifier
+	Audit          Auditor
+	ModelPolicy    ModelPolicy
 	// ClassifyWithLLM lets the smallest available chat model classify
 	// free-text requests the patterns are unsure about (routing.llm_classifier).
 	ClassifyWithLLM bool
@@ -102,9 +106,6 @@ func New(d Deps) (*Pipeline, error) {
 	if d.Breakers == nil {
 		d.Breakers = selection.NewBreakers(3, 30*time.Second, time.Now)
 	}
-	if d.Sessions == nil {
-		d.Sessions = session.NewStore(session.Options{})
-	}
 	if d.Classifier == nil {
 		d.Classifier = &classify.Classifier{}
 	}
@@ -118,16 +119,44 @@ func New(d Deps) (*Pipeline, error) {
 		d.Sources = []codectx.Source{codectx.BufferSource{}}
 	}
 	p := &Pipeline{d: d, exec: &selection.Executor{Breakers: d.Breakers}, log: d.Logger}
+	if p.d.Sessions == nil {
+		opts := d.SessionOptions
+		if opts.Summarize == nil {
+			opts.Summarize = p.summarizeWithSmallestModel
+		}
+		p.d.Sessions = session.NewStore(opts)
+	}
 	if d.ClassifyWithLLM && d.Classifier.LLM == nil {
 		p.d.Classifier = &classify.Classifier{LLM: p.classifyWithSmallestModel, Threshold: d.Classifier.Threshold}
 	}
 	return p, nil
 }
 
+// summarizeWithSmallestModel condenses older conversation turns when a
+// conversation outgrows its model's window. It only runs then, and the
+// session falls back to an extractive summary when it fails.
+func (p *Pipeline) summarizeWithSmallestModel(ctx context.Context, msgs []prompt.Message) (string, error) {
+	var b strings.Builder
+	b.WriteString("Summarise this conversation about code in at most 8 short bullet points. Keep names, decisions and open questions.\n\n")
+	for _, m := range msgs {
+		b.WriteString(m.Role)
+		b.WriteString(": ")
+		b.WriteString(m.Content)
+		b.WriteString("\n")
+	}
+	return p.askSmallestModel(ctx, b.String(), 400)
+}
+
 // classifyWithSmallestModel asks the smallest available chat model for the
 // category: a warm sub-2B model answers in a few hundred milliseconds on a
 // CPU, which is only worth it when the patterns are unsure.
 func (p *Pipeline) classifyWithSmallestModel(ctx context.Context, text string) (string, error) {
+	return p.askSmallestModel(ctx, classify.LLMPrompt(text), 8)
+}
+
+// askSmallestModel sends one user message to the smallest available chat
+// model and returns its answer.
+func (p *Pipeline) askSmallestModel(ctx context.Context, content string, maxTokens int) (string, error) {
 	avail, services, _, err := p.available(ctx)
 	if err != nil {
 		return "", err
@@ -144,13 +173,13 @@ func (p *Pipeline) classifyWithSmallestModel(ctx context.Context, text string) (
 		}
 	}
 	if best == nil {
-		return "", errors.New("no chat model to classify with")
+		return "", errors.New("no chat model available")
 	}
 	var b strings.Builder
-	_, err = p.d.NewClient(services[best.Endpoint]).Chat(ctx, llm.ChatRequest{Model: best.ModelID, MaxTokens: 8,
-		Messages: []llm.Message{{Role: "user", Content: classify.LLMPrompt(text)}}},
+	_, err = p.d.NewClient(services[best.Endpoint]).Chat(ctx, llm.ChatRequest{Model: best.ModelID, MaxTokens: maxTokens,
+		Messages: []llm.Message{{Role: "user", Content: content}}},
 		func(d string) error { b.WriteString(d); return nil })
-	return b.String(), err
+	return stripReasoning(b.String()), err
 }
 
 // Close stops what the engine started (language servers, Serena).

@@ -347,3 +347,42 @@ func TestLowConfidenceRequestsAskTheSmallestModel(t *testing.T) {
 		t.Fatalf("category %q by %q", rep.Category, classifier)
 	}
 }
+
+func TestLongConversationsAreSummarisedByTheSmallestModel(t *testing.T) {
+	long := strings.Repeat("The function splits the words and reverses them. ", 40)
+	srv := llmtest.New(llm.KindOllama, llmtest.Options{
+		Models: []llmtest.Model{{ID: "qwen2.5-coder:7b", ContextLength: 4096}, {ID: "qwen2.5:0.5b", ContextLength: 4096}},
+		ReplyFunc: func(r llmtest.ChatRequest) string {
+			if strings.Contains(r.Messages[0].Content, "Summarise this conversation") {
+				return "- reverseWords reverses word order\n- the user asked about edge cases"
+			}
+			return long
+		}})
+	defer srv.Close()
+	p := newPipeline(t, &fixedServices{services: []llm.Service{serviceOf(srv, "Ollama", 10)}}, func(d *router.Deps) {
+		d.MaxAnswerTokens = 2500
+		d.SessionOptions.KeepLast = 2
+	})
+	ctx := context.Background()
+	if _, err := p.Run(ctx, request(router.ActionExplain, ""), nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"what about empty input?", "and unicode spaces?", "is it allocation free?"} {
+		if _, err := p.Run(ctx, request(router.ActionAsk, q), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var summarised, carried bool
+	for _, c := range srv.Chats() {
+		if strings.Contains(c.Messages[0].Content, "Summarise this conversation") {
+			summarised = c.Model == "qwen2.5:0.5b"
+			continue
+		}
+		for _, m := range c.Messages {
+			carried = carried || strings.Contains(m.Content, "reverseWords reverses word order")
+		}
+	}
+	if !summarised || !carried {
+		t.Fatalf("summarised by the small model: %v; summary carried into the conversation: %v", summarised, carried)
+	}
+}

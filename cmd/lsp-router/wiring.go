@@ -158,10 +158,10 @@ func wire(cfg *config.Config, workspace string, log *slog.Logger, withSources bo
 		Catalog:   cat,
 		Routing:   table,
 		Prompts:   prompts,
-		Sessions: session.NewStore(session.Options{
+		SessionOptions: session.Options{
 			KeepLast:         cfg.Context.PreserveRecentMessages,
 			MaxContextTokens: cfg.Context.MaxToolOutputTokens,
-		}),
+		},
 		MaxAnswerTokens: cfg.Generation.MaxAnswerTokens,
 		ClassifyWithLLM: cfg.Routing.LLMClassifier,
 		VRAMCeilingGB:   cfg.Routing.VRAMCeilingGB,
