@@ -65,6 +65,7 @@ func (s *Server) Initialize(ctx context.Context, params *protocol.InitializePara
 	}
 	s.mu.Lock()
 	s.workspace = ws
+	s.clientName = params.ClientInfo.Name
 	s.caps = readCaps(params.Capabilities)
 	s.cfg = cfg
 	if params.ProcessID != nil && *params.ProcessID > 0 {
@@ -134,9 +135,9 @@ func (s *Server) rebuildEngine(cfg *config.Config) {
 		return
 	}
 	s.mu.Lock()
-	ws := s.workspace
+	ws, client := s.workspace, s.clientName
 	s.mu.Unlock()
-	engine, err := s.opts.NewEngine(cfg, ws)
+	engine, err := s.opts.NewEngine(cfg, ws, client)
 	if err != nil {
 		s.log.Error("build engine", "err", err)
 		s.mu.Lock()

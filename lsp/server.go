@@ -23,9 +23,10 @@ import (
 	"github.com/lsp-router/lsp-router/router"
 )
 
-// EngineFactory builds the engine for a configuration and workspace root. It
-// is called at initialize and again when the editor changes the settings.
-type EngineFactory func(cfg *config.Config, workspace string) (router.Engine, error)
+// EngineFactory builds the engine for a configuration, workspace root and
+// editor (its clientInfo name, for the audit log). It is called after
+// initialize and again when the editor changes the settings.
+type EngineFactory func(cfg *config.Config, workspace, client string) (router.Engine, error)
 
 // Options configure a Server.
 type Options struct {
@@ -60,13 +61,14 @@ type Server struct {
 	engine router.Engine
 	// ready is closed once the first engine build finished (or failed);
 	// building it off the initialize path keeps start-up fast.
-	ready     chan struct{}
-	readyOnce sync.Once
-	engineErr error
-	rebuildMu sync.Mutex // one engine build at a time
-	workspace string
-	caps      clientCaps
-	parentPID int
+	ready      chan struct{}
+	readyOnce  sync.Once
+	engineErr  error
+	rebuildMu  sync.Mutex // one engine build at a time
+	workspace  string
+	clientName string // the editor's clientInfo name
+	caps       clientCaps
+	parentPID  int
 
 	jobs *jobTable
 

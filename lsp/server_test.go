@@ -61,7 +61,7 @@ func start(t *testing.T, caps fakeeditor.Caps, engine *stubEngine) *session {
 	go func() {
 		s.exit <- lsp.Serve(ctx, jsonrpc2.NewHeaderStream(serverEnd), lsp.Options{
 			Config:    config.Default(),
-			NewEngine: func(*config.Config, string) (router.Engine, error) { return engine, nil },
+			NewEngine: func(*config.Config, string, string) (router.Engine, error) { return engine, nil },
 			Version:   "test",
 			CacheDir:  filepath.Join(s.dir, "answers"),
 		})

@@ -302,6 +302,11 @@ func TestEditorRefactorEndToEnd(t *testing.T) {
 	if !strings.Contains(got, "begin:gathering context") || !strings.Contains(got, "report:qwen2.5-coder:7b: ") || !strings.Contains(got, "end:edit applied") {
 		t.Errorf("progress:\n%s", got)
 	}
+	// The audit record names the editor from its clientInfo.
+	recs, err := audit.Tail(filepath.Join(dir, "audit.jsonl"), 1)
+	if err != nil || len(recs) != 1 || recs[0].Agent != "fakeeditor" || recs[0].Command != "refactor" || !recs[0].Success {
+		t.Errorf("audit: %+v %v", recs, err)
+	}
 }
 
 func TestEditorExplainReachesThePlugin(t *testing.T) {

@@ -27,7 +27,10 @@ import (
 
 // engineFactory builds the router engine for the LSP server.
 func engineFactory(e *env) lsp.EngineFactory {
-	return func(cfg *config.Config, workspace string) (router.Engine, error) {
+	return func(cfg *config.Config, workspace, client string) (router.Engine, error) {
+		if client != "" {
+			setAuditAgent(audit.NormalizeAgent(client))
+		}
 		w, err := wire(cfg, workspace, e.log, true)
 		if err != nil {
 			return nil, err
@@ -53,8 +56,17 @@ type wired struct {
 // is rebuilt on every settings change, the log's chain must not be.
 var auditLogs = struct {
 	sync.Mutex
-	m map[string]*audit.Log
+	m     map[string]*audit.Log
+	agent string // the editor, when it said who it is
 }{m: map[string]*audit.Log{}}
+
+// setAuditAgent records the editor's name for logs opened from now on; the
+// editor's own clientInfo beats guessing from the parent process.
+func setAuditAgent(agent string) {
+	auditLogs.Lock()
+	defer auditLogs.Unlock()
+	auditLogs.agent = agent
+}
 
 func openAudit(cfg *config.Config) (*audit.Log, error) {
 	path := cfg.AuditPath()
@@ -70,6 +82,7 @@ func openAudit(cfg *config.Config) (*audit.Log, error) {
 	if cfg.Security.AuditMaxBytes > 0 {
 		opts.MaxBytes = cfg.Security.AuditMaxBytes
 	}
+	opts.Agent = auditLogs.agent
 	opts.Plaintext = cfg.Security.LogQueriesPlaintext
 	opts.LogResponses = cfg.Security.LogResponses
 	l, err := audit.Open(path, opts)
