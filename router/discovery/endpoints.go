@@ -10,12 +10,14 @@ package discovery
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lsp-router/lsp-router/router/llm"
@@ -342,6 +344,20 @@ func withHost(endpoint, host string) string {
 // 127.0.0.1: the WSL host gateway, host.docker.internal,
 // host.containers.internal.
 func DetectHostAliases() []string {
+	hostAliasesOnce.Do(func() { hostAliases = detectHostAliases() })
+	return hostAliases
+}
+
+var (
+	hostAliasesOnce sync.Once
+	hostAliases     []string
+)
+
+// aliasLookupTimeout bounds the check that a container host name exists; on
+// a closed network an unknown name must not hold up start-up.
+const aliasLookupTimeout = 300 * time.Millisecond
+
+func detectHostAliases() []string {
 	var out []string
 	if isWSL() {
 		if gw := defaultGateway("/proc/net/route"); gw != "" {
@@ -352,7 +368,16 @@ func DetectHostAliases() []string {
 		}
 	}
 	if inContainer() {
-		out = append(out, "host.docker.internal", "host.containers.internal")
+		// Only names the container can resolve: Docker Desktop and Podman
+		// provide them, plain Docker only with --add-host.
+		for _, name := range []string{"host.docker.internal", "host.containers.internal"} {
+			ctx, cancel := context.WithTimeout(context.Background(), aliasLookupTimeout)
+			addrs, err := net.DefaultResolver.LookupHost(ctx, name)
+			cancel()
+			if err == nil && len(addrs) > 0 {
+				out = append(out, name)
+			}
+		}
 	}
 	return out
 }
