@@ -186,7 +186,7 @@ func benchRelay(s *suite) error {
 		}
 		at := <-d.arrived
 		for _, ev := range sess.p.ed.Progress()[before:] {
-			if strings.HasPrefix(ev.Message, "generating") {
+			if ev.Kind == "report" && strings.HasPrefix(ev.Message, "qwen2.5-coder:7b: ") {
 				samples = append(samples, float64(ev.Time.Sub(at).Microseconds())/1000)
 				break
 			}
