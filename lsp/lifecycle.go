@@ -73,6 +73,9 @@ func (s *Server) Initialize(ctx context.Context, params *protocol.InitializePara
 	}
 	s.mu.Unlock()
 	go s.rebuildEngine(cfg)
+	if s.opts.Notice != "" {
+		go s.showMessage(context.WithoutCancel(ctx), protocol.MessageTypeWarning, "%s", s.opts.Notice)
+	}
 	if cfgErr != nil {
 		// The editor cannot show an error from initialize well; tell the
 		// user once initialized and carry on with the file configuration.

@@ -42,6 +42,9 @@ type Options struct {
 	// CacheDir is where answers are written as Markdown files for
 	// window/showDocument; empty means the user's cache directory.
 	CacheDir string
+	// Notice, when set, is shown to the user as a warning once the editor
+	// is initialized (e.g. a configuration file that could not be used).
+	Notice string
 }
 
 // Server is one editor session.

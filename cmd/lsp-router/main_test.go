@@ -256,7 +256,7 @@ func TestCLIConfigInitValidateShow(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &v); err != nil || v.Valid || len(v.Problems) != 2 || v.Problems[0].Line == 0 {
 		t.Errorf("validate --json: %d %s", code, out)
 	}
-	// A bad config stops serve with the problem, not a crash.
+	// serve names the problem (and serves defaults until stdin closes).
 	_, errOut, code = runCLI(t, dir, "--config", path, "serve")
 	if code != 1 || !strings.Contains(errOut, "allow_externel") {
 		t.Errorf("serve with bad config: %d %s", code, errOut)
@@ -306,5 +306,18 @@ func TestBinaryExitsAfterExitWhileStdinStaysOpen(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		cmd.Process.Kill()
 		t.Fatal("the server kept running after exit")
+	}
+}
+
+func TestBinaryWithBrokenConfigServesDefaultsAndSaysWhy(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.toml")
+	os.WriteFile(bad, []byte("[security]\nallow_externel = true\n"), 0o600)
+	p := startServer(t, "--config", bad, "serve")
+	if _, err := p.ed.Initialize(context.Background(), p.cmd.Dir, nil); err != nil {
+		t.Fatalf("initialize with a broken config: %v", err)
+	}
+	if !p.ed.WaitFor(10*time.Second, func() bool { return len(p.ed.MessagesContaining("allow_externel")) == 1 }) {
+		t.Fatalf("no warning naming the bad key; messages %+v", p.ed.Messages())
 	}
 }

@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"go.lsp.dev/jsonrpc2"
 
+	"github.com/lsp-router/lsp-router/config"
 	"github.com/lsp-router/lsp-router/lsp"
 )
 
@@ -37,9 +39,14 @@ func (stdio) Close() error {
 
 func runServe(e *env, _ *flag.FlagSet, _ []string) int {
 	wd, _ := os.Getwd()
-	cfg, ok := e.loadConfig(wd)
-	if !ok {
-		return exitFailure
+	// A broken file must not leave the editor with a server that died at
+	// start: serve with the defaults and tell the user what to fix.
+	var notice string
+	cfg, err := config.Load(e.configPath, wd)
+	if err != nil {
+		e.log.Error("configuration not used; serving with the defaults", "err", err)
+		notice = fmt.Sprintf("lsp-router: configuration not used, running with the defaults: %v. Fix it (lsp-router config validate) and restart the server.", err)
+		cfg = config.Default()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -49,5 +56,6 @@ func runServe(e *env, _ *flag.FlagSet, _ []string) int {
 		NewEngine: engineFactory(e),
 		Logger:    e.log,
 		Version:   version,
+		Notice:    notice,
 	})
 }
