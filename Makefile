@@ -53,7 +53,7 @@ lint:
 	$(GO) vet ./...
 
 vsix:
-	cd editors/vscode && npm ci --no-audit --no-fund && npm run compile && npx @vscode/vsce package --allow-missing-repository
+	cd editors/vscode && npm ci --no-audit --no-fund && npm run compile && npm run package
 
 clean:
 	rm -rf bin
