@@ -26,8 +26,8 @@ func BenchmarkExecuteCommand(b *testing.B) {
 	srv := llmtest.New(llm.KindOllama, llmtest.Options{Reply: "ok", Models: []llmtest.Model{{ID: "qwen2.5-coder:7b", ContextLength: 131072, Loaded: true}}})
 	defer srv.Close()
 	dir := b.TempDir()
-	cfgPath := onlyServiceTB(b, dir, llm.KindOllama, srv.URL)
-	os.WriteFile(cfgPath, append(mustTB(os.ReadFile(cfgPath)), []byte("\n[language_servers.go]\nenabled = false\n")...), 0o600)
+	cfgPath := onlyService(b, dir, llm.KindOllama, srv.URL)
+	os.WriteFile(cfgPath, append(must(os.ReadFile(cfgPath)), []byte("\n[language_servers.go]\nenabled = false\n")...), 0o600)
 	cfg, err := config.LoadFile(cfgPath)
 	if err != nil {
 		b.Fatal(err)
@@ -57,28 +57,4 @@ func BenchmarkExecuteCommand(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-}
-
-func onlyServiceTB(tb testing.TB, dir string, kind llm.Kind, url string) string {
-	var b strings.Builder
-	for _, k := range config.ServiceKinds {
-		if k == string(kind) {
-			fmt.Fprintf(&b, "[services.%s]\nendpoint = %q\n\n", k, url)
-		} else {
-			fmt.Fprintf(&b, "[services.%s]\nenabled = false\n\n", k)
-		}
-	}
-	fmt.Fprintf(&b, "[security]\naudit_log_path = %q\n", filepath.Join(dir, "audit.jsonl"))
-	path := filepath.Join(dir, "lsp-router.toml")
-	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
-		tb.Fatal(err)
-	}
-	return path
-}
-
-func mustTB(b []byte, err error) []byte {
-	if err != nil {
-		panic(err)
-	}
-	return b
 }

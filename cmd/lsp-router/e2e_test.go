@@ -63,7 +63,7 @@ func main() {
 
 // onlyService writes a config that probes just the double, and keeps the
 // audit log inside dir.
-func onlyService(t *testing.T, dir string, kind llm.Kind, url string) string {
+func onlyService(t testing.TB, dir string, kind llm.Kind, url string) string {
 	t.Helper()
 	var b strings.Builder
 	for _, k := range config.ServiceKinds {

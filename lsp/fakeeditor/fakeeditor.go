@@ -176,6 +176,18 @@ func (e *Editor) Open(ctx context.Context, path, lang, text string) error {
 
 // Edit changes a buffer incrementally (replace rng with text) and sends it.
 func (e *Editor) Edit(ctx context.Context, path string, rng codectx.Range, text string) error {
+	return e.change(ctx, path, func(old string) (string, error) { return applyOne(old, rng, text) },
+		&protocol.TextDocumentContentChangePartial{Range: toRange(rng), Text: text})
+}
+
+// Replace replaces a buffer's whole text and sends a full change.
+func (e *Editor) Replace(ctx context.Context, path, text string) error {
+	return e.change(ctx, path, func(string) (string, error) { return text, nil },
+		&protocol.TextDocumentContentChangeWholeDocument{Text: text})
+}
+
+// change updates the buffer, bumps its version and sends didChange.
+func (e *Editor) change(ctx context.Context, path string, apply func(string) (string, error), ev protocol.TextDocumentContentChangeEvent) error {
 	u := URI(path)
 	e.mu.Lock()
 	b, ok := e.buffers[u]
@@ -183,7 +195,7 @@ func (e *Editor) Edit(ctx context.Context, path string, rng codectx.Range, text 
 		e.mu.Unlock()
 		return fmt.Errorf("%s is not open", path)
 	}
-	newText, err := applyOne(b.text, rng, text)
+	newText, err := apply(b.text)
 	if err != nil {
 		e.mu.Unlock()
 		return err
@@ -194,26 +206,7 @@ func (e *Editor) Edit(ctx context.Context, path string, rng codectx.Range, text 
 	e.mu.Unlock()
 	return e.Server.DidChange(ctx, &protocol.DidChangeTextDocumentParams{
 		TextDocument:   protocol.VersionedTextDocumentIdentifier{TextDocumentIdentifier: protocol.TextDocumentIdentifier{URI: uri.URI(u)}, Version: v},
-		ContentChanges: []protocol.TextDocumentContentChangeEvent{&protocol.TextDocumentContentChangePartial{Range: toRange(rng), Text: text}},
-	})
-}
-
-// Replace replaces a buffer's whole text and sends a full change.
-func (e *Editor) Replace(ctx context.Context, path, text string) error {
-	u := URI(path)
-	e.mu.Lock()
-	b, ok := e.buffers[u]
-	if !ok {
-		e.mu.Unlock()
-		return fmt.Errorf("%s is not open", path)
-	}
-	b.text = text
-	b.version++
-	v := b.version
-	e.mu.Unlock()
-	return e.Server.DidChange(ctx, &protocol.DidChangeTextDocumentParams{
-		TextDocument:   protocol.VersionedTextDocumentIdentifier{TextDocumentIdentifier: protocol.TextDocumentIdentifier{URI: uri.URI(u)}, Version: v},
-		ContentChanges: []protocol.TextDocumentContentChangeEvent{&protocol.TextDocumentContentChangeWholeDocument{Text: text}},
+		ContentChanges: []protocol.TextDocumentContentChangeEvent{ev},
 	})
 }
 
