@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -349,12 +348,5 @@ func (s *Server) readFile(path string) (string, int32, bool, error) {
 	if d, ok := s.docs.get(pathToURI(path)); ok {
 		return d.Text, d.Version, true, nil
 	}
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return "", -1, false, nil
-	}
-	if err != nil {
-		return "", -1, false, err
-	}
-	return string(b), -1, true, nil
+	return router.ReadFromDisk(path)
 }

@@ -485,7 +485,7 @@ func (p *Pipeline) makeTestEdits(req Request, res *Result) {
 	}
 	read := req.ReadFile
 	if read == nil {
-		read = readFromDisk
+		read = ReadFromDisk
 	}
 	text, version, exists, err := read(path)
 	if err != nil {
@@ -505,8 +505,9 @@ func (p *Pipeline) makeTestEdits(req Request, res *Result) {
 	res.Label = fmt.Sprintf("lsp-router: tests in %s (%s)", filepath.Base(path), res.Model)
 }
 
-// readFromDisk is the ReadFile of requests that come without an editor.
-func readFromDisk(path string) (string, int32, bool, error) {
+// ReadFromDisk is Request.ReadFile for files no editor has open: version -1,
+// and a missing file is not an error (the test file to create).
+func ReadFromDisk(path string) (string, int32, bool, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return "", -1, false, nil

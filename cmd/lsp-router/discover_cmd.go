@@ -39,7 +39,10 @@ func init() {
 	})
 }
 
-// cliWire loads the configuration and builds the engine for a CLI command.
+// cliTimeout bounds the one-shot commands that probe services.
+const cliTimeout = 30 * time.Second
+
+// wire loads the configuration and builds the engine for a CLI command.
 func (e *env) wire(withSources bool) (*wired, bool) {
 	wd, _ := os.Getwd()
 	cfg, ok := e.loadConfig(wd)
@@ -60,7 +63,7 @@ func runDiscover(e *env, _ *flag.FlagSet, _ []string) int {
 		return exitFailure
 	}
 	defer w.close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
 	defer cancel()
 	services, err := discovery.Scan(ctx, w.discCfg)
 	if err != nil {
@@ -87,7 +90,7 @@ func runModels(e *env, pin bool) int {
 		return exitFailure
 	}
 	defer w.close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
 	defer cancel()
 	models, err := w.engine.Models(ctx)
 	if err != nil {
@@ -197,7 +200,7 @@ func runRoute(e *env, action string, args []string) int {
 		return exitFailure
 	}
 	defer w.close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
 	defer cancel()
 	// Without a file, the request text and a typical context stand in for the prompt.
 	tokens := len(text)/3 + 1500

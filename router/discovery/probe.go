@@ -39,16 +39,7 @@ func get(ctx context.Context, hc *http.Client, base, path, key string) response 
 		return response{Err: err}
 	}
 	req.Header.Set("Accept", "application/json, text/plain, */*")
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return response{Err: err}
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxProbeBody))
-	return response{Status: resp.StatusCode, Header: resp.Header, Body: body, Err: err}
+	return do(hc, req, key)
 }
 
 func post(ctx context.Context, hc *http.Client, base, path, key string, in any) response {
@@ -58,6 +49,11 @@ func post(ctx context.Context, hc *http.Client, base, path, key string, in any) 
 		return response{Err: err}
 	}
 	req.Header.Set("Content-Type", "application/json")
+	return do(hc, req, key)
+}
+
+// do sends a probe with the service's key and reads a bounded answer.
+func do(hc *http.Client, req *http.Request, key string) response {
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
