@@ -123,7 +123,9 @@ func (p *Pipeline) run(ctx context.Context, req Request, progress ProgressFunc) 
 			func(delta string) error {
 				answer.WriteString(delta)
 				tokens++
-				progress(Progress{Stage: StageGenerating, Message: fmt.Sprintf("generating with %s (%d chunks)", c.Model, tokens), Model: c.Model, Service: c.Service, Tokens: tokens, Delta: delta})
+				// No message per chunk: this runs for every token, and the
+				// editor's progress line is built from the deltas.
+				progress(Progress{Stage: StageGenerating, Model: c.Model, Service: c.Service, Tokens: tokens, Delta: delta})
 				return nil
 			})
 		if err != nil {
