@@ -289,9 +289,12 @@ func TestCallbackErrorStopsGeneration(t *testing.T) {
 func TestFirstTokenTimeoutAllKinds(t *testing.T) {
 	for _, kind := range llm.AllKinds() {
 		t.Run(string(kind), func(t *testing.T) {
+			// Generous enough that a loaded machine still delivers the
+			// request to the double before the timer fires (30 ms did not).
+			t.Parallel()
 			srv := llmtest.New(kind, llmtest.Options{FirstTokenDelay: time.Hour})
 			defer srv.Close()
-			c := llm.NewClient(service(kind, srv), nil, llm.Options{FirstTokenTimeout: 30 * time.Millisecond,
+			c := llm.NewClient(service(kind, srv), nil, llm.Options{FirstTokenTimeout: 500 * time.Millisecond,
 				MaxRetries: 3, RetryBackoff: time.Millisecond})
 			_, _, err := collect(t, c, context.Background(), chatReq(kind, "hi"))
 			e := asLLMError(t, err)
