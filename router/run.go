@@ -1,6 +1,7 @@
 package router
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -25,8 +26,22 @@ func (p *Pipeline) Run(ctx context.Context, req Request, progress ProgressFunc) 
 		progress = func(Progress) {}
 	}
 	start := time.Now()
+	// No audit record, no query: the log must take a record before anything
+	// of the request reaches a model (the classifier included).
+	warning, err := p.auditStart(req)
+	if err != nil {
+		return nil, fmt.Errorf("query refused, nothing was sent: %w", err)
+	}
 	res, run, err := p.run(ctx, req, progress)
-	p.audit(req, res, run, err, time.Since(start))
+	if aerr := p.audit(req, res, run, err, time.Since(start)); aerr != nil {
+		if !isAuditWarning(aerr) && err == nil {
+			return nil, fmt.Errorf("the answer is withheld because its audit record failed: %w", aerr)
+		}
+		warning = cmp.Or(warning, aerr.Error())
+	}
+	if warning != "" && res != nil {
+		res.Notes = append(res.Notes, "warning: "+warning)
+	}
 	return res, err
 }
 
@@ -348,11 +363,39 @@ func joinMessages(msgs []prompt.Message) string {
 	return b.String()
 }
 
+// auditStart writes the query_start record. It returns the warning to show
+// when the log failed and the policy lets the query go on, and an error
+// when the query must be refused.
+func (p *Pipeline) auditStart(req Request) (string, error) {
+	if p.d.Audit == nil || req.DryRun {
+		return "", nil
+	}
+	err := p.d.Audit.Write(audit.Event{Type: audit.EventQueryStart, Command: string(req.Action), Success: true})
+	switch {
+	case err == nil:
+		return "", nil
+	case isAuditWarning(err):
+		p.log.Warn("audit write failed; the query goes on unrecorded", "err", err)
+		return err.Error(), nil
+	}
+	p.log.Error("audit write failed; query refused", "err", err)
+	return "", err
+}
+
+// isAuditWarning reports a failed record that the policy
+// (security.audit_on_failure = "warn") lets pass.
+func isAuditWarning(err error) bool {
+	var fe *audit.FailureError
+	return errors.As(err, &fe) && fe.Warn
+}
+
 // audit writes one query record: model, category, fallback level, tokens,
 // latency and outcome, with the query as a hash unless configured otherwise.
-func (p *Pipeline) audit(req Request, res *Result, st *runState, err error, latency time.Duration) {
+// An error that may quote the answer carries a summary without it, for logs
+// that keep no responses.
+func (p *Pipeline) audit(req Request, res *Result, st *runState, err error, latency time.Duration) error {
 	if p.d.Audit == nil || req.DryRun {
-		return
+		return nil
 	}
 	ev := audit.Event{Type: audit.EventQuery, Command: string(req.Action), Category: st.category,
 		LatencyMS: latency.Milliseconds(), Success: err == nil, Query: st.query}
@@ -364,10 +407,16 @@ func (p *Pipeline) audit(req Request, res *Result, st *runState, err error, late
 	}
 	if err != nil {
 		ev.Error = err.Error()
+		var refusal *edits.RefusalError
+		if errors.As(err, &refusal) {
+			ev.ErrorSummary = fmt.Sprintf("the answer was not turned into an edit (%s)", refusal.Reason)
+		}
 	}
 	if werr := p.d.Audit.Write(ev); werr != nil {
 		p.log.Error("audit write failed", "err", werr)
+		return werr
 	}
+	return nil
 }
 
 // makeEdits turns the answer into edits, verifies them with the language

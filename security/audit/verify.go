@@ -423,6 +423,10 @@ func WriteText(w io.Writer, recs []Record) error {
 			add("latency", fmt.Sprintf("%dms", r.LatencyMS))
 		}
 		add("target", r.Target)
+		add("keys", strings.Join(r.Keys, ","))
+		if r.DroppedBytes > 0 {
+			add("dropped", fmt.Sprintf("%dB sha256:%s", r.DroppedBytes, r.DroppedSHA256))
+		}
 		add("rule", r.Rule)
 		if r.Success {
 			b.WriteString(" ok")
