@@ -34,13 +34,21 @@ func (p *Pipeline) Run(ctx context.Context, req Request, progress ProgressFunc) 
 	}
 	res, run, err := p.run(ctx, req, progress)
 	if aerr := p.audit(req, res, run, err, time.Since(start)); aerr != nil {
-		if !isAuditWarning(aerr) && err == nil {
+		switch {
+		case isAuditWarning(aerr):
+			warning = cmp.Or(warning, aerr.Error())
+		case err == nil:
 			return nil, fmt.Errorf("the answer is withheld because its audit record failed: %w", aerr)
+		default:
+			err = fmt.Errorf("%w (and its audit record failed: %v)", err, aerr)
 		}
-		warning = cmp.Or(warning, aerr.Error())
 	}
-	if warning != "" && res != nil {
-		res.Notes = append(res.Notes, "warning: "+warning)
+	if warning != "" {
+		if res != nil {
+			res.Notes = append(res.Notes, "warning: "+warning)
+		} else {
+			p.log.Warn(warning)
+		}
 	}
 	return res, err
 }
@@ -375,10 +383,8 @@ func (p *Pipeline) auditStart(req Request) (string, error) {
 	case err == nil:
 		return "", nil
 	case isAuditWarning(err):
-		p.log.Warn("audit write failed; the query goes on unrecorded", "err", err)
 		return err.Error(), nil
 	}
-	p.log.Error("audit write failed; query refused", "err", err)
 	return "", err
 }
 
@@ -412,11 +418,8 @@ func (p *Pipeline) audit(req Request, res *Result, st *runState, err error, late
 			ev.ErrorSummary = fmt.Sprintf("the answer was not turned into an edit (%s)", refusal.Reason)
 		}
 	}
-	if werr := p.d.Audit.Write(ev); werr != nil {
-		p.log.Error("audit write failed", "err", werr)
-		return werr
-	}
-	return nil
+	// The caller shows the failure to the user; no log line of its own.
+	return p.d.Audit.Write(ev)
 }
 
 // makeEdits turns the answer into edits, verifies them with the language

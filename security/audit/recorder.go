@@ -34,7 +34,10 @@ func (e *FailureError) Error() string {
 	cause := e.Err
 	var pe *fs.PathError
 	if errors.As(cause, &pe) {
-		cause = pe.Err // the path is named already
+		cause = pe // "open <lock file>: ..."
+		if pe.Path == e.Path {
+			cause = pe.Err // the path is named already
+		}
 	}
 	msg := strings.ReplaceAll(cause.Error(), "\n", "; ")
 	if e.Warn {
