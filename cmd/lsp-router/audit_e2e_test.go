@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lsp-router/lsp-router/config"
 	"github.com/lsp-router/lsp-router/lsp/fakeeditor"
 	"github.com/lsp-router/lsp-router/router/codectx"
 	"github.com/lsp-router/lsp-router/router/llm"
@@ -312,5 +313,34 @@ func TestEditorSettingsChangesAreAudited(t *testing.T) {
 	res, err := audit.VerifyWith(logPath, audit.VerifyOptions{KeyFile: filepath.Join(dir, "audit.key")})
 	if err != nil || res.KeyID == "" {
 		t.Fatalf("verify: %+v %v", res, err)
+	}
+}
+
+// TestRecordAuditEventTrust: the helper `lsp-router trust` records its
+// decisions with writes a keyed record, and refuses when the log cannot be
+// written.
+func TestRecordAuditEventTrust(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.Security.AuditLogPath = filepath.Join(dir, "audit.jsonl")
+	cfg.Security.AuditKeyFile = filepath.Join(dir, "audit.key")
+	sum := strings.Repeat("ab", 32)
+	if err := recordAuditEvent(cfg, audit.TrustEvent("trust", "/src/repo", sum)); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := audit.Tail(cfg.Security.AuditLogPath, 1)
+	if err != nil || len(recs) != 1 || recs[0].Type != audit.EventTrust || recs[0].Target != "/src/repo" || !strings.Contains(recs[0].Detail, sum) || recs[0].MAC == "" {
+		t.Fatalf("trust record: %+v %v", recs, err)
+	}
+	bad := cfg.Clone()
+	os.WriteFile(filepath.Join(dir, "file"), nil, 0o600)
+	bad.Security.AuditLogPath = filepath.Join(dir, "file", "audit.jsonl")
+	var fe *audit.FailureError
+	if err := recordAuditEvent(bad, audit.TrustEvent("revoke", "/src/repo", sum)); !errors.As(err, &fe) || fe.Warn {
+		t.Fatalf("unwritable log: %v", err)
+	}
+	bad.Security.AuditEnabled = false
+	if err := recordAuditEvent(bad, audit.TrustEvent("revoke", "/src/repo", sum)); err != nil {
+		t.Fatalf("auditing off: %v", err)
 	}
 }
