@@ -375,10 +375,15 @@ func joinMessages(msgs []prompt.Message) string {
 // when the log failed and the policy lets the query go on, and an error
 // when the query must be refused.
 func (p *Pipeline) auditStart(req Request) (string, error) {
-	if p.d.Audit == nil || req.DryRun {
+	// A dry run sends nothing, unless the LLM classifier reads the request.
+	if p.d.Audit == nil || req.DryRun && !p.d.ClassifyWithLLM {
 		return "", nil
 	}
-	err := p.d.Audit.Write(audit.Event{Type: audit.EventQueryStart, Command: string(req.Action), Success: true})
+	ev := audit.Event{Type: audit.EventQueryStart, Command: string(req.Action), Success: true}
+	if req.DryRun {
+		ev.Detail = "dry run: only the LLM classifier may see the request"
+	}
+	err := p.d.Audit.Write(ev)
 	switch {
 	case err == nil:
 		return "", nil
