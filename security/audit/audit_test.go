@@ -490,10 +490,13 @@ func TestDetectAgent(t *testing.T) {
 // BenchmarkWrite measures the cost per event: JSON, SHA-256, flock, append,
 // and optionally fsync.
 func BenchmarkWrite(b *testing.B) {
-	for _, fsync := range []bool{false, true} {
-		b.Run(fmt.Sprintf("fsync=%v", fsync), func(b *testing.B) {
+	for _, c := range []struct{ fsync, keyed bool }{{false, false}, {false, true}, {true, true}} {
+		b.Run(fmt.Sprintf("fsync=%v/keyed=%v", c.fsync, c.keyed), func(b *testing.B) {
 			o := testOptions()
-			o.Fsync = fsync
+			o.Fsync = c.fsync
+			if c.keyed {
+				o.Key = bytes.Repeat([]byte{7}, 32)
+			}
 			o.MaxBytes = 0
 			l := openLog(b, filepath.Join(b.TempDir(), "audit.log"), o)
 			ev := queryEvent(1)
