@@ -212,7 +212,7 @@ func VerifyWith(path string, opts VerifyOptions) (VerifyResult, error) {
 				if key == nil && opts.KeyFile != "" && isKeyedLine(body) {
 					k, kerr := LoadKey(opts.KeyFile)
 					if kerr != nil {
-						return nil, fmt.Errorf("audit: %s:%d is keyed and its key cannot be read (%v): pass --key FILE or set $%s", file, n, kerr, KeyFileEnv)
+						return nil, fmt.Errorf("audit: %s:%d is keyed and its key cannot be read (%s): pass --key FILE or set $%s", file, n, strings.TrimPrefix(kerr.Error(), "audit: "), KeyFileEnv)
 					}
 					key = k
 				}
