@@ -46,6 +46,7 @@ func (e *FailureError) Error() string {
 	return fmt.Sprintf("audit log %s cannot be written (%s): free space or fix the permissions there, or set security.audit_log_path to a writable file (security.audit_on_failure = \"warn\" sends queries unrecorded)", e.Path, msg)
 }
 
+// Unwrap returns the write or open error.
 func (e *FailureError) Unwrap() error { return e.Err }
 
 // Recorder is what the engine writes events to: one configuration's view of
