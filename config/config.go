@@ -129,6 +129,8 @@ type Security struct {
 	AuditEnabled        bool              `toml:"audit_enabled" json:"audit_enabled"`
 	AuditLogPath        string            `toml:"audit_log_path" json:"audit_log_path,omitempty"`
 	AuditMaxBytes       int64             `toml:"audit_max_bytes" json:"audit_max_bytes,omitempty"`
+	AuditOnFailure      string            `toml:"audit_on_failure" json:"audit_on_failure,omitempty"` // "refuse" ("" too) or "warn"
+	AuditKeyFile        string            `toml:"audit_key_file" json:"audit_key_file,omitempty"`     // HMAC key; default in the state dir
 	LogQueries          bool              `toml:"log_queries" json:"log_queries"`
 	LogQueriesPlaintext bool              `toml:"log_queries_plaintext" json:"log_queries_plaintext,omitempty"`
 	LogResponses        bool              `toml:"log_responses" json:"log_responses,omitempty"`

@@ -178,7 +178,7 @@ var sections = map[string][]string{
 	"serena":             {"enabled", "command", "url", "workspace", "timeout"},
 	"language_servers.*": {"command", "enabled"},
 	"context":            {"compaction_threshold", "compaction_target", "preserve_recent_messages", "max_tool_output_tokens", "max_references"},
-	"security":           {"allow_external", "allowed_hosts", "allowed_cidrs", "allow_proxy", "audit_enabled", "audit_log_path", "audit_max_bytes", "log_queries", "log_queries_plaintext", "log_responses", "verify_checksums", "model_pins"},
+	"security":           {"allow_external", "allowed_hosts", "allowed_cidrs", "allow_proxy", "audit_enabled", "audit_log_path", "audit_max_bytes", "audit_on_failure", "audit_key_file", "log_queries", "log_queries_plaintext", "log_responses", "verify_checksums", "model_pins"},
 }
 
 func unknownKeyMessage(k toml.Key) string {
@@ -293,6 +293,9 @@ func (c *Config) validate() []Problem {
 		if !digestRE.MatchString(strings.ToLower(c.Security.ModelPins[m])) {
 			bad("security.model_pins", "pin for %q is not a SHA-256 digest (64 hex digits, optionally prefixed sha256:)", m)
 		}
+	}
+	if v := c.Security.AuditOnFailure; v != "" && v != "refuse" && v != "warn" {
+		bad("security.audit_on_failure", "%q is not \"refuse\" or \"warn\"", v)
 	}
 	if c.Generation.MaxAnswerTokens < 0 {
 		bad("generation.max_answer_tokens", "must not be negative")

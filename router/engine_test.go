@@ -118,7 +118,8 @@ func TestRunRefactorProducesVersionedEdit(t *testing.T) {
 			t.Errorf("no %s stage in %v", w, stages)
 		}
 	}
-	if len(aud.events) != 1 || !aud.events[0].Success || aud.events[0].Model == "" || aud.events[0].Query == "" {
+	// query_start before the request, the outcome after.
+	if len(aud.events) != 2 || aud.events[0].Type != audit.EventQueryStart || !aud.events[1].Success || aud.events[1].Model == "" || aud.events[1].Query == "" {
 		t.Errorf("audit %+v", aud.events)
 	}
 }

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -25,8 +26,30 @@ func (p *Pipeline) Run(ctx context.Context, req Request, progress ProgressFunc) 
 		progress = func(Progress) {}
 	}
 	start := time.Now()
+	// No audit record, no query: the log must take a record before anything
+	// of the request reaches a model (the classifier included).
+	warning, err := p.auditStart(req)
+	if err != nil {
+		return nil, fmt.Errorf("query refused, nothing was sent: %w", err)
+	}
 	res, run, err := p.run(ctx, req, progress)
-	p.audit(req, res, run, err, time.Since(start))
+	if aerr := p.audit(req, res, run, err, time.Since(start)); aerr != nil {
+		switch {
+		case isAuditWarning(aerr):
+			warning = cmp.Or(warning, aerr.Error())
+		case err == nil:
+			return nil, fmt.Errorf("the answer is withheld because its audit record failed: %w", aerr)
+		default:
+			err = fmt.Errorf("%w (and its audit record failed: %v)", err, aerr)
+		}
+	}
+	if warning != "" {
+		if res != nil {
+			res.Notes = append(res.Notes, "warning: "+warning)
+		} else {
+			p.log.Warn(warning)
+		}
+	}
 	return res, err
 }
 
@@ -348,11 +371,42 @@ func joinMessages(msgs []prompt.Message) string {
 	return b.String()
 }
 
+// auditStart writes the query_start record. It returns the warning to show
+// when the log failed and the policy lets the query go on, and an error
+// when the query must be refused.
+func (p *Pipeline) auditStart(req Request) (string, error) {
+	// A dry run sends nothing, unless the LLM classifier reads the request.
+	if p.d.Audit == nil || req.DryRun && !p.d.ClassifyWithLLM {
+		return "", nil
+	}
+	ev := audit.Event{Type: audit.EventQueryStart, Command: string(req.Action), Success: true}
+	if req.DryRun {
+		ev.Detail = "dry run: only the LLM classifier may see the request"
+	}
+	err := p.d.Audit.Write(ev)
+	switch {
+	case err == nil:
+		return "", nil
+	case isAuditWarning(err):
+		return err.Error(), nil
+	}
+	return "", err
+}
+
+// isAuditWarning reports a failed record that the policy
+// (security.audit_on_failure = "warn") lets pass.
+func isAuditWarning(err error) bool {
+	var fe *audit.FailureError
+	return errors.As(err, &fe) && fe.Warn
+}
+
 // audit writes one query record: model, category, fallback level, tokens,
 // latency and outcome, with the query as a hash unless configured otherwise.
-func (p *Pipeline) audit(req Request, res *Result, st *runState, err error, latency time.Duration) {
+// An error that may quote the answer carries a summary without it, for logs
+// that keep no responses.
+func (p *Pipeline) audit(req Request, res *Result, st *runState, err error, latency time.Duration) error {
 	if p.d.Audit == nil || req.DryRun {
-		return
+		return nil
 	}
 	ev := audit.Event{Type: audit.EventQuery, Command: string(req.Action), Category: st.category,
 		LatencyMS: latency.Milliseconds(), Success: err == nil, Query: st.query}
@@ -364,10 +418,13 @@ func (p *Pipeline) audit(req Request, res *Result, st *runState, err error, late
 	}
 	if err != nil {
 		ev.Error = err.Error()
+		var refusal *edits.RefusalError
+		if errors.As(err, &refusal) {
+			ev.ErrorSummary = fmt.Sprintf("the answer was not turned into an edit (%s)", refusal.Reason)
+		}
 	}
-	if werr := p.d.Audit.Write(ev); werr != nil {
-		p.log.Error("audit write failed", "err", werr)
-	}
+	// The caller shows the failure to the user; no log line of its own.
+	return p.d.Audit.Write(ev)
 }
 
 // makeEdits turns the answer into edits, verifies them with the language

@@ -73,7 +73,7 @@ func onlyService(t testing.TB, dir string, kind llm.Kind, url string) string {
 			fmt.Fprintf(&b, "[services.%s]\nenabled = false\n\n", k)
 		}
 	}
-	fmt.Fprintf(&b, "[security]\naudit_log_path = %q\n", filepath.Join(dir, "audit.jsonl"))
+	fmt.Fprintf(&b, "[security]\naudit_log_path = %q\naudit_key_file = %q\n", filepath.Join(dir, "audit.jsonl"), filepath.Join(dir, "audit.key"))
 	path := filepath.Join(dir, "lsp-router.toml")
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)
@@ -126,9 +126,10 @@ func TestCLIAskApplyRefactorsAFile(t *testing.T) {
 	if j["model"] != "qwen2.5-coder:7b" || j["category"] != "coding" || j["fallback_level"] != "primary" {
 		t.Errorf("json: %s", out)
 	}
-	// Every query was audited, hashed, chain intact.
-	res, err := audit.Verify(filepath.Join(dir, "audit.jsonl"))
-	if err != nil || res.Lines != 3 {
+	// Every query was audited (a query_start before sending, the outcome
+	// after), hashed, keyed chain intact.
+	res, err := audit.VerifyWith(filepath.Join(dir, "audit.jsonl"), audit.VerifyOptions{KeyFile: filepath.Join(dir, "audit.key")})
+	if err != nil || res.Lines != 6 || res.KeyID == "" {
 		t.Fatalf("audit: %+v %v", res, err)
 	}
 	recs, _ := audit.Tail(filepath.Join(dir, "audit.jsonl"), 1)

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,11 +29,17 @@ import (
 	"github.com/lsp-router/lsp-router/security/checksum"
 )
 
-// engineFactory builds the router engine for the LSP server.
+// engineFactory builds the router engine for the LSP server. It runs for
+// the first configuration and again for every settings change, so it is
+// where a change to the security keys is audited, before the new
+// configuration (which may turn auditing off) takes effect.
 func engineFactory(e *env) lsp.EngineFactory {
 	return func(cfg *config.Config, workspace, client string) (router.Engine, error) {
 		if client != "" {
 			setAuditAgent(audit.NormalizeAgent(client))
+		}
+		if err := auditConfigChange(cfg, e.log); err != nil {
+			return nil, err
 		}
 		w, err := wire(cfg, workspace, e.log, true)
 		if err != nil {
@@ -47,17 +57,20 @@ type wired struct {
 	discCfg   discovery.Config
 	dialer    *security.Dialer
 	http      *http.Client
-	audit     *audit.Log
-	auditErr  error
+	audit     *audit.Recorder // nil when auditing is off
 	keyErrors []string
 }
 
 // auditLogs keeps one open audit log per path for the process: the engine
-// is rebuilt on every settings change, the log's chain must not be.
+// is rebuilt on every settings change, the log's chain must not be. What a
+// record keeps (query hashes, texts) is not a property of the open log but
+// of each configuration's Recorder, so a settings change applies to the
+// next query.
 var auditLogs = struct {
 	sync.Mutex
 	m     map[string]*audit.Log
 	agent string // the editor, when it said who it is
+	last  *config.Config
 }{m: map[string]*audit.Log{}}
 
 // setAuditAgent records the editor's name for logs opened from now on; the
@@ -68,6 +81,9 @@ func setAuditAgent(agent string) {
 	auditLogs.agent = agent
 }
 
+// openAudit returns the process's open log at cfg's path, opening it (and
+// creating its key on first use) when needed. A failed open is not cached:
+// the next query tries again, so freeing the disk is enough.
 func openAudit(cfg *config.Config) (*audit.Log, error) {
 	path := cfg.AuditPath()
 	auditLogs.Lock()
@@ -75,22 +91,144 @@ func openAudit(cfg *config.Config) (*audit.Log, error) {
 	if l, ok := auditLogs.m[path]; ok {
 		return l, nil
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("audit log directory: %w", err)
-	}
 	opts := audit.DefaultOptions()
 	if cfg.Security.AuditMaxBytes > 0 {
 		opts.MaxBytes = cfg.Security.AuditMaxBytes
 	}
 	opts.Agent = auditLogs.agent
-	opts.Plaintext = cfg.Security.LogQueriesPlaintext
-	opts.LogResponses = cfg.Security.LogResponses
+	opts.KeyFile = audit.ResolveKeyFile(cfg.Security.AuditKeyFile)
+	if opts.KeyFile == "" {
+		return nil, fmt.Errorf("no place for the audit key: set security.audit_key_file or $%s", audit.KeyFileEnv)
+	}
 	l, err := audit.Open(path, opts)
 	if err != nil {
 		return nil, err
 	}
 	auditLogs.m[path] = l
 	return l, nil
+}
+
+// auditRecorder is cfg's view of its audit log, or nil when auditing is off.
+func auditRecorder(cfg *config.Config) *audit.Recorder {
+	if !cfg.Security.AuditEnabled {
+		return nil
+	}
+	s := cfg.Security
+	content := audit.Content{Queries: s.LogQueries, QueryText: s.LogQueries && s.LogQueriesPlaintext, Responses: s.LogResponses}
+	return audit.NewRecorder(cfg.AuditPath(), func() (*audit.Log, error) { return openAudit(cfg) }, content, audit.OnFailure(s.AuditOnFailure))
+}
+
+// recordAuditEvent writes one event (a trust decision: audit.TrustEvent) to
+// cfg's audit log. It returns nil when auditing is off, and a
+// *audit.FailureError, whose Warn says whether to go on, when the record
+// cannot be written.
+func recordAuditEvent(cfg *config.Config, ev audit.Event) error {
+	if r := auditRecorder(cfg); r != nil {
+		return r.Write(ev)
+	}
+	return nil
+}
+
+// auditConfigChange records a change of security or audit keys between the
+// process's previous configuration and next: in the previous log first
+// (which next may turn off), then in next's log when that is another file.
+// When the change turns auditing off and cannot be recorded, it is refused
+// (security.audit_on_failure = "refuse"). The first configuration of the
+// process records that external access is on, when it is.
+func auditConfigChange(next *config.Config, log *slog.Logger) error {
+	auditLogs.Lock()
+	prev := auditLogs.last
+	auditLogs.Unlock()
+	var events []audit.Event
+	externalOn := next.Security.AllowExternal && (prev == nil || !prev.Security.AllowExternal)
+	if prev != nil {
+		keys, detail := changedSecurityKeys(prev.Security, next.Security)
+		if len(keys) > 0 {
+			events = append(events, audit.Event{Type: audit.EventConfigChange, Keys: keys, Detail: detail, Target: next.Source, Success: true})
+		}
+	}
+	if externalOn {
+		events = append(events, audit.Event{Type: audit.EventSecurity, Rule: "allow_external", Detail: "external access turned on: models outside the allowed networks may be used", Target: next.Source, Success: true})
+	}
+	var recs []*audit.Recorder
+	if prev != nil {
+		if r := auditRecorder(prev); r != nil {
+			recs = append(recs, r)
+		}
+	}
+	if r := auditRecorder(next); r != nil && (len(recs) == 0 || r.Path() != recs[0].Path()) {
+		recs = append(recs, r)
+	}
+	recorded := len(events) == 0
+	var failure error
+	for _, r := range recs {
+		ok := true
+		for _, ev := range events {
+			if err := r.Write(ev); err != nil {
+				log.Error("configuration change not recorded", "err", err)
+				failure, ok = err, false
+				break
+			}
+		}
+		recorded = recorded || ok
+	}
+	var fe *audit.FailureError
+	if !recorded && !next.Security.AuditEnabled && errors.As(failure, &fe) && !fe.Warn {
+		return fmt.Errorf("configuration change not applied: it turns auditing off and cannot be recorded first: %w", failure)
+	}
+	auditLogs.Lock()
+	auditLogs.last = next
+	auditLogs.Unlock()
+	return nil
+}
+
+// changedSecurityKeys lists the security.* keys whose values differ, and
+// says how the switches (booleans) changed. Other values are not written:
+// paths, hosts and pins are for the configuration, not the log.
+func changedSecurityKeys(a, b config.Security) (keys []string, detail string) {
+	am, bm := jsonFields(a), jsonFields(b)
+	var switches []string
+	for _, k := range sortedUnion(am, bm) {
+		if bytes.Equal(am[k], bm[k]) {
+			continue
+		}
+		keys = append(keys, "security."+k)
+		if isBool(am[k]) || isBool(bm[k]) {
+			switches = append(switches, fmt.Sprintf("%s: %s -> %s", k, boolText(am[k]), boolText(bm[k])))
+		}
+	}
+	return keys, strings.Join(switches, ", ")
+}
+
+func jsonFields(v any) map[string]json.RawMessage {
+	b, _ := json.Marshal(v)
+	m := map[string]json.RawMessage{}
+	_ = json.Unmarshal(b, &m)
+	return m
+}
+
+func sortedUnion(a, b map[string]json.RawMessage) []string {
+	var keys []string
+	for k := range a {
+		keys = append(keys, k)
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func isBool(v json.RawMessage) bool { return string(v) == "true" || string(v) == "false" }
+
+// boolText reads an omitted (omitempty) switch as false.
+func boolText(v json.RawMessage) string {
+	if v == nil {
+		return "false"
+	}
+	return string(v)
 }
 
 func policyOf(cfg *config.Config) security.Policy {
@@ -104,19 +242,13 @@ func wire(cfg *config.Config, workspace string, log *slog.Logger, withSources bo
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	w := &wired{cfg: cfg}
-	if cfg.Security.AuditEnabled {
-		w.audit, w.auditErr = openAudit(cfg)
-		if w.auditErr != nil {
-			log.Error("audit log unavailable; queries are not recorded", "err", w.auditErr)
-		}
-	}
+	w := &wired{cfg: cfg, audit: auditRecorder(cfg)}
 	dialer, err := security.NewDialer(policyOf(cfg),
 		security.WithConnectTimeout(cfg.Generation.ConnectTimeout.Or(2*time.Second)),
 		security.WithOnDeny(func(ctx context.Context, d *security.DeniedError) {
 			log.Warn("connection refused by the network allowlist", "host", d.Host, "rule", d.Rule)
 			if w.audit != nil {
-				w.audit.Write(audit.Event{Type: audit.EventSecurity, Target: d.Host, Rule: string(d.Rule), Detail: d.Error(), Success: false})
+				_ = w.audit.Write(audit.Event{Type: audit.EventSecurity, Target: d.Host, Rule: string(d.Rule), Detail: d.Error(), Success: false})
 			}
 		}))
 	if err != nil {

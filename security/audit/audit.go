@@ -1,22 +1,34 @@
 // Package audit writes lsp-router's tamper-evident audit log: one JSON
-// object per line, each line carrying the SHA-256 of the previous line (a
-// hash chain), appended with O_APPEND and optionally fsync'ed per event,
-// rotated by size with the chain continuing across files.
+// object per line, each line chained to the one before it, appended with
+// O_APPEND and optionally fsync'ed per event, rotated by size with the chain
+// continuing across files.
 //
-// Line layout (field order is fixed):
+// Keyed lines (every line lsp-router writes since the key was introduced):
 //
-//	{"seq":7,"prev":"<hex of line 6's hash>","ts":...,"type":"query",...,"hash":"<hex>"}
+//	{"seq":7,"prev":"<line 6's link>","key":"<key id>","ts":...,"type":"query",...,"mac":"<hex>"}
 //
-// hash is SHA-256 over the line's bytes up to, but excluding, `,"hash":...`
-// with a closing `}` appended, i.e. over the JSON object without its hash
-// field, exactly as written. The first line of a chain has seq 1 and prev of
-// 64 zeros. Because prev is inside the hashed bytes, changing, removing or
-// moving any line breaks the link of the line after it; Verify says which.
+// mac is HMAC-SHA256, under a key kept outside the log (see ResolveKeyFile),
+// over the line's bytes up to, but excluding, `,"mac":...` with a closing `}`
+// appended. A line's link is its mac. Because prev is inside the MAC'ed bytes,
+// changing, removing or moving any line breaks the link of the line after it,
+// and without the key nobody can recompute the MACs after an edit.
 //
-// What the chain cannot show: an attacker who can rewrite the file can also
-// recompute every hash after the edit, and removing lines from the very end
-// leaves a valid shorter chain. Record the head hash Verify reports
-// (`lsp-router audit verify`, doctor) somewhere else to detect those.
+// Legacy lines (logs written before the key) end in `,"hash":"<hex>"}`
+// instead: a plain SHA-256 over the same bytes, whose link is the hash. Such
+// a chain shows accidents but not an edit whose author recomputed the hashes.
+// A legacy log continues with keyed lines: the first keyed line links to the
+// last legacy hash, which fixes the whole legacy prefix. An unkeyed line after
+// a keyed one is reported as tampering (a downgrade).
+//
+// What the chain cannot show: removing lines from the very end leaves a valid
+// shorter chain, and whoever holds the key can rewrite everything. Keep the
+// head (`lsp-router audit anchor`) elsewhere to detect a cut tail.
+//
+// A crash in the middle of a write leaves a last line without its newline.
+// The next writer recognises that torn tail (the fragment must be the start
+// of the next record), cuts it off and writes a "recovered" event with the
+// dropped bytes' count and SHA-256; Verify reports such repairs apart from
+// tampering.
 //
 // Concurrency: one *Log is safe for concurrent use. Several processes (one
 // lsp-router per editor window) may share a file: every write holds an
@@ -33,6 +45,7 @@ package audit
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -55,14 +68,27 @@ type EventType string
 const (
 	// EventQuery is a prompt sent to a model (with its outcome).
 	EventQuery EventType = "query"
+	// EventQueryStart is written before anything of a query is sent to a
+	// model: it proves the log is writable, so a query is never sent
+	// without a record (security.audit_on_failure).
+	EventQueryStart EventType = "query_start"
 	// EventResponse is a model's answer (tokens, latency; text only with LogResponses).
 	EventResponse EventType = "response"
 	// EventSecurity is a refused connection or another policy decision.
 	EventSecurity EventType = "security"
 	// EventModel is a model integrity decision (pin mismatch, unpinned model).
 	EventModel EventType = "model"
-	// EventLifecycle is a process start or stop, or a configuration change.
+	// EventLifecycle is a process start or stop.
 	EventLifecycle EventType = "lifecycle"
+	// EventConfigChange is a configuration reload that changed security or
+	// audit keys; Keys lists them, never their values.
+	EventConfigChange EventType = "config_change"
+	// EventTrust is a workspace trust decision (lsp-router trust, --revoke):
+	// build it with TrustEvent.
+	EventTrust EventType = "trust"
+	// EventRecovered is written after a torn tail (a crash in the middle of
+	// a write) was cut off; DroppedBytes and DroppedSHA256 describe it.
+	EventRecovered EventType = "recovered"
 	// EventError is a failure worth keeping that fits no other type.
 	EventError EventType = "error"
 )
@@ -90,42 +116,74 @@ type Event struct {
 	LatencyMS     int64  `json:"latency_ms,omitempty"`
 	Success       bool   `json:"success"`
 	Error         string `json:"error,omitempty"`
-	// Target is the host, endpoint or file a security or model event is about.
+	// Target is the host, endpoint, file or directory an event is about.
 	Target string `json:"target,omitempty"`
 	// Rule is the policy rule that decided a security or model event.
 	Rule   string `json:"rule,omitempty"`
 	Detail string `json:"detail,omitempty"`
+	// Keys are the configuration keys a config_change event is about.
+	Keys []string `json:"keys,omitempty"`
+	// DroppedBytes and DroppedSHA256 describe the torn tail a recovered
+	// event cut off.
+	DroppedBytes  int64  `json:"dropped_bytes,omitempty"`
+	DroppedSHA256 string `json:"dropped_sha256,omitempty"`
 
 	QuerySHA256    string `json:"query_sha256,omitempty"`
 	Query          string `json:"query,omitempty"`
 	ResponseSHA256 string `json:"response_sha256,omitempty"`
 	Response       string `json:"response,omitempty"`
+
+	// ErrorSummary, when set, replaces Error in records that must not hold
+	// model output (responses not logged): errors can quote the answer.
+	// Without it Error is scrubbed by ScrubError.
+	ErrorSummary string `json:"-"`
+}
+
+// TrustEvent builds the record of a workspace trust decision: action is
+// "trust" or "revoke", dir the workspace, sha256 the trusted file's digest.
+func TrustEvent(action, dir, sha256 string) Event {
+	return Event{Type: EventTrust, Rule: action, Target: dir, Detail: "sha256:" + sha256, Success: true}
 }
 
 // Record is one line as read back: the event plus its chain fields.
 type Record struct {
 	Seq  uint64 `json:"seq"`
 	Prev string `json:"prev"`
+	// Key is the id of the key a keyed line's MAC was made with (KeyID).
+	Key string `json:"key,omitempty"`
 	Event
-	Hash string `json:"hash"`
+	// Hash is a legacy (unkeyed) line's SHA-256; MAC a keyed line's HMAC.
+	Hash string `json:"hash,omitempty"`
+	MAC  string `json:"mac,omitempty"`
 }
 
-// lineBody is what is marshalled and hashed; hash is appended after.
+// Link is the value the next line's prev must carry: the MAC of a keyed
+// line, the hash of a legacy one.
+func (r Record) Link() string {
+	if r.MAC != "" {
+		return r.MAC
+	}
+	return r.Hash
+}
+
+// lineBody is what is marshalled and hashed; hash or mac is appended after.
 type lineBody struct {
 	Seq  uint64 `json:"seq"`
 	Prev string `json:"prev"`
+	Key  string `json:"key,omitempty"`
 	Event
 }
 
-// Options configures a Log. The zero value never rotates and never fsyncs:
-// start from DefaultOptions.
+// Options configures a Log. The zero value never rotates, never fsyncs and
+// writes unkeyed (legacy) lines: start from DefaultOptions and set KeyFile.
 type Options struct {
 	// MaxBytes rotates the file before a write would make it larger; 0 never
 	// rotates. Rotated files are never deleted by lsp-router.
 	MaxBytes int64
-	// Plaintext keeps the query text (config log_queries_plaintext).
+	// Plaintext keeps the query text (config log_queries_plaintext) for
+	// Write; a Recorder passes its own Content instead.
 	Plaintext bool
-	// LogResponses keeps the response text (config log_responses).
+	// LogResponses keeps the response text (config log_responses) for Write.
 	LogResponses bool
 	// Fsync flushes every event to stable storage before Write returns.
 	Fsync bool
@@ -133,6 +191,23 @@ type Options struct {
 	Session string
 	// Agent is stamped on events without one; default DetectAgent().Name.
 	Agent string
+	// Key MACs every line (tests); KeyFile reads it from a file instead,
+	// creating the file on first use (see ResolveKeyFile).
+	Key     []byte
+	KeyFile string
+}
+
+// Content says which parts of a query a record keeps. The flags are read per
+// write, so a settings change applies to the next query.
+type Content struct {
+	// Queries keeps the query's SHA-256 (config log_queries); false writes
+	// neither hash nor text.
+	Queries bool
+	// QueryText keeps the query text too (log_queries_plaintext).
+	QueryText bool
+	// Responses keeps the answer text (log_responses); false also keeps
+	// model output out of the error field.
+	Responses bool
 }
 
 // DefaultOptions returns the production defaults: 10 MiB files, fsync per
@@ -153,6 +228,8 @@ type Log struct {
 	mu     sync.Mutex
 	lock   *os.File // "<path>.lock", flocked around each write
 	f      *os.File
+	key    []byte // nil: legacy lines
+	keyID  string
 	size   int64 // end of f as of our last write; -1 forces a re-read
 	seq    uint64
 	head   string
@@ -161,11 +238,12 @@ type Log struct {
 
 // Open opens (creating with mode 0600, in a 0700 directory) the audit log at
 // path and positions the chain after its last line, looking into the newest
-// rotated file when the current one is empty. It fails when the last line is
-// damaged, so a broken chain is never silently extended.
+// rotated file when the current one is empty. A torn tail is repaired (see
+// the package comment); any other damage to the last line makes Open fail,
+// so a broken chain is never silently extended.
 func Open(path string, opts Options) (*Log, error) {
 	if path == "" {
-		return nil, errors.New("audit: empty log path (set audit.path in the configuration)")
+		return nil, errors.New("audit: empty log path (set security.audit_log_path in the configuration)")
 	}
 	if opts.MaxBytes < 0 {
 		return nil, fmt.Errorf("audit: max size %d is negative", opts.MaxBytes)
@@ -188,7 +266,14 @@ func Open(path string, opts Options) (*Log, error) {
 		if err := l.reopen(); err != nil {
 			return err
 		}
-		return l.syncHead()
+		if err := l.loadKey(); err != nil {
+			return err
+		}
+		rec, err := l.syncHead()
+		if err != nil || rec == nil {
+			return err
+		}
+		return l.appendLocked(l.prepare(*rec, Content{}))
 	}); err != nil {
 		_ = lock.Close()
 		if l.f != nil {
@@ -199,11 +284,42 @@ func Open(path string, opts Options) (*Log, error) {
 	return l, nil
 }
 
+// loadKey sets the key from the options. Lock held. A missing key file is
+// created, unless the log already has keyed lines: a new key would not
+// verify them, so the user must restore the old one.
+func (l *Log) loadKey() error {
+	key := l.opts.Key
+	if key == nil && l.opts.KeyFile != "" {
+		var err error
+		key, err = LoadKey(l.opts.KeyFile)
+		if errors.Is(err, os.ErrNotExist) {
+			last, _, terr := tailOf(l.path)
+			if terr != nil {
+				return terr
+			}
+			if isKeyedLine(last) {
+				return fmt.Errorf("audit: %s is keyed but its key file %s is missing: restore the key file (security.audit_key_file or $%s says where it is), or move the log and its rotated files aside to start a new chain", l.path, l.opts.KeyFile, KeyFileEnv)
+			}
+			key, err = createKey(l.opts.KeyFile)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if key != nil {
+		l.key, l.keyID = key, KeyID(key)
+	}
+	return nil
+}
+
 // Path returns the current log file's path.
 func (l *Log) Path() string { return l.path }
 
 // Session returns the session id stamped on events.
 func (l *Log) Session() string { return l.opts.Session }
+
+// KeyID returns the id of the key lines are MAC'ed with, "" for legacy lines.
+func (l *Log) KeyID() string { return l.keyID }
 
 // NewSessionID returns a random 16-hex-digit id.
 func NewSessionID() string {
@@ -242,60 +358,107 @@ func (l *Log) reopen() error {
 }
 
 // syncHead makes l.seq/l.head/l.size match the files on disk when another
-// process may have written or rotated since our last write. Lock held.
-func (l *Log) syncHead() error {
+// process may have written or rotated since our last write. Lock held. A
+// torn tail is cut off; the returned event records that and must be
+// written before anything else.
+func (l *Log) syncHead() (*Event, error) {
 	pi, err := os.Stat(l.path)
 	fi, ferr := l.f.Stat()
 	if err != nil || ferr != nil || !os.SameFile(pi, fi) {
 		if err := l.reopen(); err != nil {
-			return err
+			return nil, err
 		}
 		if fi, ferr = l.f.Stat(); ferr != nil {
-			return fmt.Errorf("audit: stat %s: %w", l.path, ferr)
+			return nil, fmt.Errorf("audit: stat %s: %w", l.path, ferr)
 		}
 	}
 	if fi.Size() == l.size {
-		return nil
+		return nil, nil
 	}
-	seq, head, err := lastLink(l.path)
+	last, frag, err := tailOf(l.path)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	l.seq, l.head, l.size = seq, head, fi.Size()
-	return nil
+	seq, head := uint64(0), genesis
+	if last != nil {
+		r, perr := parseLine(last, l.key)
+		switch {
+		case errors.Is(perr, errNoKey):
+			return nil, fmt.Errorf("audit: %s is keyed and this writer has no key: it will not continue the chain unkeyed (set security.audit_key_file or $%s)", l.path, KeyFileEnv)
+		case perr != nil:
+			return nil, fmt.Errorf("audit: the last record of %s does not verify (%v): run `lsp-router audit verify`, keep the files as evidence, then move the log aside to start a new chain", l.path, perr)
+		}
+		seq, head = r.Seq, r.Link()
+	}
+	size := fi.Size()
+	var rec *Event
+	if len(frag) > 0 {
+		if !tornWrite(frag, seq+1, head) {
+			return nil, fmt.Errorf("audit: %s ends with %d bytes that are not the start of record %d (not a torn write): run `lsp-router audit verify`, keep the file as evidence, then move the log aside to start a new chain", l.path, len(frag), seq+1)
+		}
+		size -= int64(len(frag))
+		if err := l.f.Truncate(size); err != nil {
+			return nil, fmt.Errorf("audit: cut the torn tail of %s: %w", l.path, err)
+		}
+		if err := l.f.Sync(); err != nil {
+			return nil, fmt.Errorf("audit: fsync %s: %w", l.path, err)
+		}
+		rec = &Event{Type: EventRecovered, Success: true, Target: l.path,
+			DroppedBytes: int64(len(frag)), DroppedSHA256: sha256Hex(frag),
+			Detail: fmt.Sprintf("torn tail from a crash: cut %d bytes of unfinished record %d", len(frag), seq+1)}
+	}
+	l.seq, l.head, l.size = seq, head, size
+	return rec, nil
 }
 
-// lastLink returns the seq and hash of the chain's last line, looking into
-// rotated files when the current file is empty.
-func lastLink(path string) (uint64, string, error) {
+// tornWrite reports whether frag (the bytes after the last newline) can be
+// what a crash leaves of the record that follows seq-1: a prefix of it,
+// possibly followed by zero bytes (a file extended but not yet written).
+func tornWrite(frag []byte, seq uint64, prev string) bool {
+	if i := bytes.IndexByte(frag, 0); i >= 0 {
+		if len(bytes.Trim(frag[i:], "\x00")) > 0 {
+			return false
+		}
+		frag = frag[:i]
+	}
+	want := fmt.Appendf(nil, `{"seq":%d,"prev":"%s"`, seq, prev)
+	return bytes.HasPrefix(frag, want) || bytes.HasPrefix(want, frag)
+}
+
+// tailOf returns the last complete line of the chain (without '\n'; from
+// the newest rotated file when the current one has none) and the bytes
+// after the current file's last newline (a torn write), each nil when absent.
+func tailOf(path string) (last, frag []byte, err error) {
 	files, err := chainFiles(path)
 	if err != nil {
-		return 0, "", err
+		return nil, nil, err
 	}
 	for i := len(files) - 1; i >= 0; i-- {
-		line, err := readLastLine(files[i])
+		line, fr, err := readTail(files[i])
 		if err != nil {
-			return 0, "", err
+			return nil, nil, err
 		}
-		if line == nil {
-			continue
+		if i == len(files)-1 {
+			frag = fr
+		} else if len(fr) > 0 {
+			return nil, nil, fmt.Errorf("audit: rotated file %s does not end with a newline: run `lsp-router audit verify`", files[i])
 		}
-		r, perr := parseLine(line)
-		if perr != nil {
-			return 0, "", fmt.Errorf("audit: the last line of %s is damaged (%v): run `lsp-router audit verify`, then move the log aside to start a new chain", files[i], perr)
+		if line != nil {
+			return line, frag, nil
 		}
-		return r.Seq, r.Hash, nil
 	}
-	return 0, genesis, nil
+	return nil, frag, nil
 }
 
 // Write appends one event. It fills Time, Session, Agent and OS when empty,
 // replaces Query/Response text by hashes unless the options keep them, and
 // returns only after the line is written (and fsync'ed with Options.Fsync).
 func (l *Log) Write(ev Event) error {
-	if ev.Type == "" {
-		return errors.New("audit: event without type")
-	}
+	return l.write(ev, Content{Queries: true, QueryText: l.opts.Plaintext, Responses: l.opts.LogResponses})
+}
+
+// prepare fills the defaults and applies c to the query and response.
+func (l *Log) prepare(ev Event, c Content) Event {
 	if ev.Time.IsZero() {
 		ev.Time = time.Now()
 	}
@@ -309,53 +472,103 @@ func (l *Log) Write(ev Event) error {
 	if ev.OS == "" {
 		ev.OS = l.os
 	}
+	if !c.Queries {
+		ev.Query, ev.QuerySHA256 = "", ""
+	}
 	if ev.Query != "" {
 		ev.QuerySHA256 = sha256Hex([]byte(ev.Query))
-		if !l.opts.Plaintext {
+		if !c.QueryText {
 			ev.Query = ""
+		}
+	}
+	if !c.Responses && ev.Error != "" {
+		if ev.ErrorSummary != "" {
+			ev.Error = ev.ErrorSummary
+		} else {
+			ev.Error = ScrubError(ev.Error, ev.Response)
 		}
 	}
 	if ev.Response != "" {
 		ev.ResponseSHA256 = sha256Hex([]byte(ev.Response))
-		if !l.opts.LogResponses {
+		if !c.Responses {
 			ev.Response = ""
 		}
 	}
+	return ev
+}
 
+func (l *Log) write(ev Event, c Content) error {
+	if ev.Type == "" {
+		return errors.New("audit: event without type")
+	}
+	ev = l.prepare(ev, c)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
 		return errors.New("audit: write to a closed log")
 	}
 	return l.withLock(func() error {
-		if err := l.syncHead(); err != nil {
-			return err
-		}
-		line, hash, err := encodeLine(l.seq+1, l.head, ev)
+		rec, err := l.syncHead()
 		if err != nil {
 			return err
 		}
-		if l.opts.MaxBytes > 0 && l.size > 0 && l.size+int64(len(line)) > l.opts.MaxBytes {
-			if err := l.rotate(); err != nil {
+		if rec != nil {
+			if err := l.appendLocked(l.prepare(*rec, Content{})); err != nil {
 				return err
 			}
 		}
-		n, err := l.f.Write(line)
-		if err != nil || n != len(line) {
-			l.size = -1 // re-read the head before the next write
-			return fmt.Errorf("audit: write %s: %w", l.path, errors.Join(err, errShort(n, len(line))))
-		}
-		if l.opts.Fsync {
-			if err := l.f.Sync(); err != nil {
-				l.size = -1
-				return fmt.Errorf("audit: fsync %s: %w", l.path, err)
-			}
-		}
-		l.seq++
-		l.head = hash
-		l.size += int64(n)
-		return nil
+		return l.appendLocked(ev)
 	})
+}
+
+// appendLocked writes one line after the head, rotating first when the file
+// would grow past MaxBytes. A failed write is cut off again, so a full disk
+// leaves no torn line behind. Lock held, head in sync.
+func (l *Log) appendLocked(ev Event) error {
+	line, link, err := l.encode(l.seq+1, l.head, ev)
+	if err != nil {
+		return err
+	}
+	if l.opts.MaxBytes > 0 && l.size > 0 && l.size+int64(len(line)) > l.opts.MaxBytes {
+		if err := l.rotate(); err != nil {
+			return err
+		}
+	}
+	before := l.size
+	n, err := l.f.Write(line)
+	if err != nil || n != len(line) {
+		l.undo(before, n)
+		return fmt.Errorf("audit: write %s: %w", l.path, errors.Join(err, errShort(n, len(line))))
+	}
+	if l.opts.Fsync {
+		if err := l.f.Sync(); err != nil {
+			l.undo(before, n)
+			return fmt.Errorf("audit: fsync %s: %w", l.path, err)
+		}
+	}
+	l.seq++
+	l.head = link
+	l.size += int64(n)
+	return nil
+}
+
+// undo cuts a failed write's partial line off. Lock held. When that fails
+// too, the next write re-reads the file and repairs the torn tail.
+func (l *Log) undo(before int64, written int) {
+	if written > 0 && before >= 0 && l.f.Truncate(before) == nil {
+		_ = l.f.Sync()
+		return
+	}
+	if written > 0 {
+		l.size = -1
+	}
+}
+
+func (l *Log) encode(seq uint64, prev string, ev Event) ([]byte, string, error) {
+	if l.key == nil {
+		return encodeLine(seq, prev, ev)
+	}
+	return encodeKeyed(seq, prev, l.key, l.keyID, ev)
 }
 
 func errShort(n, want int) error {
@@ -421,85 +634,140 @@ func sha256Hex(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-// hashSuffixLen is len(`,"hash":"` + 64 hex + `"}`).
-const hashSuffixLen = 9 + 64 + 2
+// Suffix lengths: `,"hash":"` or `,"mac":"`, 64 hex digits, `"}`.
+const (
+	hashSuffixLen = 9 + 64 + 2
+	macSuffixLen  = 8 + 64 + 2
+)
 
-// encodeLine marshals the body, hashes it and appends the hash field.
+// encodeLine marshals the body, hashes it and appends the hash field (a
+// legacy, unkeyed line).
 func encodeLine(seq uint64, prev string, ev Event) (line []byte, hash string, err error) {
 	body, err := json.Marshal(lineBody{Seq: seq, Prev: prev, Event: ev})
 	if err != nil {
 		return nil, "", fmt.Errorf("audit: encode event: %w", err)
 	}
 	hash = sha256Hex(body)
-	line = make([]byte, 0, len(body)+hashSuffixLen+1)
-	line = append(line, body[:len(body)-1]...)
-	line = append(line, `,"hash":"`...)
-	line = append(line, hash...)
-	line = append(line, "\"}\n"...)
-	return line, hash, nil
+	return appendSuffix(body, `,"hash":"`, hash), hash, nil
 }
 
-// parseLine checks a line's own hash and decodes it. line excludes '\n'.
-func parseLine(line []byte) (Record, error) {
-	var r Record
-	if len(line) < hashSuffixLen+2 || !bytes.HasSuffix(line, []byte(`"}`)) ||
-		!bytes.Equal(line[len(line)-hashSuffixLen:len(line)-hashSuffixLen+9], []byte(`,"hash":"`)) {
-		return r, errors.New("no hash field at the end of the line")
+// encodeKeyed marshals the body with the key id, MACs it and appends the
+// mac field.
+func encodeKeyed(seq uint64, prev string, key []byte, keyID string, ev Event) (line []byte, mac string, err error) {
+	body, err := json.Marshal(lineBody{Seq: seq, Prev: prev, Key: keyID, Event: ev})
+	if err != nil {
+		return nil, "", fmt.Errorf("audit: encode event: %w", err)
 	}
-	hash := string(line[len(line)-hashSuffixLen+9 : len(line)-2])
-	body := make([]byte, 0, len(line)-hashSuffixLen+1)
-	body = append(body, line[:len(line)-hashSuffixLen]...)
+	mac = macHex(key, body)
+	return appendSuffix(body, `,"mac":"`, mac), mac, nil
+}
+
+func appendSuffix(body []byte, field, value string) []byte {
+	line := make([]byte, 0, len(body)+len(field)+len(value)+3)
+	line = append(line, body[:len(body)-1]...)
+	line = append(line, field...)
+	line = append(line, value...)
+	return append(line, "\"}\n"...)
+}
+
+var (
+	errContentHash = errors.New("content does not match its hash")
+	errContentMAC  = errors.New("content does not match its MAC")
+	errNoKey       = errors.New("the line is keyed and no key was given")
+)
+
+// wrongKeyError: a keyed line made with another key than the one given.
+type wrongKeyError struct{ line, have string }
+
+func (e *wrongKeyError) Error() string {
+	return fmt.Sprintf("the line was written under key id %s, the key given has id %s", e.line, e.have)
+}
+
+func isKeyedLine(line []byte) bool {
+	return len(line) >= macSuffixLen+2 && bytes.Equal(line[len(line)-macSuffixLen:len(line)-macSuffixLen+8], []byte(`,"mac":"`))
+}
+
+// parseLine checks a line's own hash, or its MAC under key, and decodes it.
+// line excludes '\n'.
+func parseLine(line []byte, key []byte) (Record, error) {
+	var r Record
+	keyed := isKeyedLine(line)
+	suffix := hashSuffixLen
+	if keyed {
+		suffix = macSuffixLen
+	}
+	if !bytes.HasSuffix(line, []byte(`"}`)) || len(line) < suffix+2 ||
+		!keyed && !bytes.Equal(line[len(line)-hashSuffixLen:len(line)-hashSuffixLen+9], []byte(`,"hash":"`)) {
+		return r, errors.New("no hash or mac field at the end of the line")
+	}
+	sum := string(line[len(line)-66 : len(line)-2]) // 64 hex digits, then `"}`
+	body := make([]byte, 0, len(line)-suffix+1)
+	body = append(body, line[:len(line)-suffix]...)
 	body = append(body, '}')
 	if err := json.Unmarshal(line, &r); err != nil {
 		return r, fmt.Errorf("not a JSON object: %w", err)
 	}
-	if got := sha256Hex(body); got != hash {
-		return r, errContentHash
+	if !keyed {
+		if sha256Hex(body) != sum {
+			return r, errContentHash
+		}
+		return r, nil
+	}
+	if key == nil {
+		return r, errNoKey
+	}
+	if id := KeyID(key); r.Key != id {
+		return r, &wrongKeyError{line: r.Key, have: id}
+	}
+	if !hmac.Equal([]byte(macHex(key, body)), []byte(sum)) {
+		return r, errContentMAC
 	}
 	return r, nil
 }
 
-var errContentHash = errors.New("content does not match its hash")
-
-// readLastLine returns the last complete line of the file (without '\n'),
-// nil for an empty or missing file, and an error for a file that does not
-// end with a newline (a torn write).
-func readLastLine(path string) ([]byte, error) {
+// readTail returns the last complete line of the file (without '\n') and
+// the bytes after its last newline; nil, nil for an empty or missing file.
+func readTail(path string) (last, frag []byte, err error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("audit: open %s: %w", path, err)
+		return nil, nil, fmt.Errorf("audit: open %s: %w", path, err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("audit: stat %s: %w", path, err)
+		return nil, nil, fmt.Errorf("audit: stat %s: %w", path, err)
 	}
 	size := fi.Size()
-	if size == 0 {
-		return nil, nil
-	}
 	const chunk = 16 << 10
 	var tail []byte
+	nl := -1 // index in tail of the newline ending the last complete line
 	end := size
 	for end > 0 {
 		start := max(end-chunk, 0)
 		buf := make([]byte, end-start)
 		if _, err := f.ReadAt(buf, start); err != nil {
-			return nil, fmt.Errorf("audit: read %s: %w", path, err)
+			return nil, nil, fmt.Errorf("audit: read %s: %w", path, err)
 		}
 		tail = append(buf, tail...)
-		if tail[len(tail)-1] != '\n' {
-			return nil, fmt.Errorf("audit: %s does not end with a newline (a torn write): run `lsp-router audit verify`, then move the log aside to start a new chain", path)
+		if nl >= 0 {
+			nl += len(buf)
+		} else if i := bytes.LastIndexByte(tail, '\n'); i >= 0 {
+			nl = i
 		}
-		if i := bytes.LastIndexByte(tail[:len(tail)-1], '\n'); i >= 0 {
-			return tail[i+1 : len(tail)-1], nil
+		if nl >= 0 {
+			if i := bytes.LastIndexByte(tail[:nl], '\n'); i >= 0 {
+				return tail[i+1 : nl], tail[nl+1:], nil
+			}
 		}
 		end = start
 	}
-	return tail[:len(tail)-1], nil
+	if nl < 0 {
+		return nil, tail, nil
+	}
+	return tail[:nl], tail[nl+1:], nil
 }
 
 type rotatedFile struct {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -15,8 +16,9 @@ import (
 type Kind string
 
 const (
-	// KindEdited: a line's content no longer matches its hash, or a line no
-	// longer links to the one before it although the sequence numbers follow.
+	// KindEdited: a line's content no longer matches its hash or MAC, or a
+	// line no longer links to the one before it although the sequence
+	// numbers follow.
 	KindEdited Kind = "edited"
 	// KindDeleted: sequence numbers are missing and do not appear later.
 	KindDeleted Kind = "deleted"
@@ -24,8 +26,18 @@ const (
 	KindReordered Kind = "reordered"
 	// KindMalformed: a line is not a chained audit record.
 	KindMalformed Kind = "malformed"
-	// KindTorn: the file ends in the middle of a line.
+	// KindTorn: the file ends with bytes that are not the start of the next
+	// record, so no crash can have left them: cut or altered.
 	KindTorn Kind = "torn"
+	// KindTruncated: the anchor names a record past the end of the chain:
+	// records were cut from the end.
+	KindTruncated Kind = "truncated"
+	// KindDowngrade: an unkeyed line follows keyed ones: written without
+	// the key.
+	KindDowngrade Kind = "downgrade"
+	// KindWrongKey: a keyed line was made with another key than the one
+	// given (the wrong key file, or a log forged under a new key).
+	KindWrongKey Kind = "wrong_key"
 )
 
 // TamperError locates the first line at which the chain breaks.
@@ -51,12 +63,70 @@ type VerifyResult struct {
 	Lines    int    `json:"lines"`
 	FirstSeq uint64 `json:"first_seq,omitempty"`
 	LastSeq  uint64 `json:"last_seq,omitempty"`
-	// Head is the hash of the last verified line: record it elsewhere to
-	// detect later truncation or a rewrite of the whole file.
+	// Head is the link (MAC, or hash of a legacy line) of the last verified
+	// line: keep Anchor() elsewhere to detect a cut tail later.
 	Head string `json:"head,omitempty"`
 	// EarlierFilesRemoved is set when the oldest remaining rotated file does
 	// not start the chain (older rotated files were deleted or archived).
 	EarlierFilesRemoved bool `json:"earlier_files_removed,omitempty"`
+	// KeyID is the key the keyed lines verified under ("" if there were none).
+	KeyID string `json:"key_id,omitempty"`
+	// LegacyLines counts unkeyed lines; they all come before the keyed ones.
+	// A chain with only legacy lines shows accidents, not edits whose author
+	// recomputed the hashes.
+	LegacyLines int `json:"legacy_lines,omitempty"`
+	// Recoveries are torn tails a writer repaired (recovered events).
+	Recoveries []Recovery `json:"recoveries,omitempty"`
+	// TornTail is a torn tail not repaired yet: the next write repairs it.
+	TornTail *TornTail `json:"torn_tail,omitempty"`
+	// AnchorChecked is set when an anchor was given and matched.
+	AnchorChecked bool `json:"anchor_checked,omitempty"`
+}
+
+// Anchor is the chain's head as `lsp-router audit verify --anchor` takes it.
+func (r VerifyResult) Anchor() string {
+	if r.Lines == 0 {
+		return ""
+	}
+	return FormatAnchor(r.LastSeq, r.Head)
+}
+
+// Recovery is a torn tail that a writer cut off.
+type Recovery struct {
+	Seq           uint64    `json:"seq"`
+	Time          time.Time `json:"ts"`
+	DroppedBytes  int64     `json:"dropped_bytes"`
+	DroppedSHA256 string    `json:"dropped_sha256"`
+}
+
+// TornTail is an unfinished last record left by a crash.
+type TornTail struct {
+	File  string `json:"file"`
+	Bytes int    `json:"bytes"`
+}
+
+// FormatAnchor writes a chain head as "<seq>:<link>".
+func FormatAnchor(seq uint64, link string) string { return fmt.Sprintf("%d:%s", seq, link) }
+
+// ParseAnchor reads "<seq>:<link>" (the output of `lsp-router audit anchor`).
+func ParseAnchor(s string) (uint64, string, error) {
+	seqText, link, ok := strings.Cut(strings.TrimSpace(s), ":")
+	seq, err := strconv.ParseUint(seqText, 10, 64)
+	if !ok || err != nil || seq == 0 || len(link) != 64 || strings.Trim(strings.ToLower(link), "0123456789abcdef") != "" {
+		return 0, "", fmt.Errorf("audit: anchor %q is not SEQ:HEX (64 hex digits), as `lsp-router audit anchor` prints it", s)
+	}
+	return seq, strings.ToLower(link), nil
+}
+
+// VerifyOptions say how to check keyed lines and the end of the chain.
+type VerifyOptions struct {
+	// Key checks keyed lines; without it KeyFile is read when the first
+	// keyed line is met (never created).
+	Key     []byte
+	KeyFile string
+	// Anchor, from an earlier `lsp-router audit anchor`, detects records
+	// cut from the end and a chain rewritten from scratch.
+	Anchor string
 }
 
 // position is one line's place in the chain files.
@@ -65,12 +135,27 @@ type position struct {
 	line int
 }
 
-// Verify checks the whole chain (rotated files oldest first, then path) and
-// returns a *TamperError for the first line at which it breaks. Other errors
-// are I/O errors. An empty or missing log verifies with Lines == 0 unless no
-// file exists at all.
+// Verify checks the chain with the key from ResolveKeyFile("") (the
+// environment or the default state directory). See VerifyWith.
 func Verify(path string) (VerifyResult, error) {
+	return VerifyWith(path, VerifyOptions{KeyFile: ResolveKeyFile("")})
+}
+
+// VerifyWith checks the whole chain (rotated files oldest first, then path)
+// and returns a *TamperError for the first line at which it breaks. Other
+// errors are I/O errors, a missing key for a keyed log, or a bad anchor. An
+// empty or missing log verifies with Lines == 0 unless no file exists at all.
+// A torn tail that can only be a crash in the middle of a write is not an
+// error: it is reported in TornTail.
+func VerifyWith(path string, opts VerifyOptions) (VerifyResult, error) {
 	var res VerifyResult
+	anchorSeq, anchorLink := uint64(0), ""
+	if opts.Anchor != "" {
+		var err error
+		if anchorSeq, anchorLink, err = ParseAnchor(opts.Anchor); err != nil {
+			return res, err
+		}
+	}
 	files, err := chainFiles(path)
 	if err != nil {
 		return res, err
@@ -82,13 +167,16 @@ func Verify(path string) (VerifyResult, error) {
 			return res, fmt.Errorf("audit: %s: %w", path, err)
 		}
 	}
+	key := opts.Key
 	var (
-		prevSeq  uint64
-		prevHash string
-		prevPos  position
-		first    = true
+		prevSeq    uint64
+		prevHash   string
+		prevPos    position
+		first      = true
+		keyed      bool
+		anchorSeen string
 	)
-	for _, file := range files {
+	for fi, file := range files {
 		f, err := os.Open(file)
 		if errors.Is(err, os.ErrNotExist) && file == path {
 			continue
@@ -107,17 +195,48 @@ func Verify(path string) (VerifyResult, error) {
 				}
 				pos := position{file, n}
 				if err == io.EOF {
-					return &TamperError{File: file, Line: n, Kind: KindTorn, Detail: "the last line has no newline: a torn write or a truncated file"}, nil
+					next, link := prevSeq+1, prevHash
+					if first {
+						next, link = 1, genesis
+					}
+					if fi == len(files)-1 && (!first || oldestIsFirst) && tornWrite(line, next, link) {
+						res.TornTail = &TornTail{File: file, Bytes: len(line)}
+						return nil, nil
+					}
+					return &TamperError{File: file, Line: n, Kind: KindTorn, Detail: fmt.Sprintf("the file ends with %d bytes without a newline that are not the start of record %d: no crash leaves that, the file was cut or altered", len(line), next)}, nil
 				}
 				if err != nil {
 					return nil, fmt.Errorf("audit: read %s: %w", file, err)
 				}
-				rec, perr := parseLine(line[:len(line)-1])
+				body := line[:len(line)-1]
+				if key == nil && opts.KeyFile != "" && isKeyedLine(body) {
+					k, kerr := LoadKey(opts.KeyFile)
+					if kerr != nil {
+						return nil, fmt.Errorf("audit: %s:%d is keyed and its key cannot be read (%s): pass --key FILE or set $%s", file, n, strings.TrimPrefix(kerr.Error(), "audit: "), KeyFileEnv)
+					}
+					key = k
+				}
+				rec, perr := parseLine(body, key)
+				var wk *wrongKeyError
 				switch {
 				case errors.Is(perr, errContentHash):
 					return &TamperError{File: file, Line: n, Seq: rec.Seq, Kind: KindEdited, Detail: "the line's content does not match its hash: the line was edited"}, nil
+				case errors.Is(perr, errContentMAC):
+					return &TamperError{File: file, Line: n, Seq: rec.Seq, Kind: KindEdited, Detail: "the line's content does not match its MAC: the line was edited"}, nil
+				case errors.As(perr, &wk):
+					return &TamperError{File: file, Line: n, Seq: rec.Seq, Kind: KindWrongKey, Detail: wk.Error() + ": the wrong key file, or the log was rewritten under another key"}, nil
+				case errors.Is(perr, errNoKey):
+					return nil, fmt.Errorf("audit: %s:%d is keyed and no key was given: pass --key FILE or set $%s", file, n, KeyFileEnv)
 				case perr != nil:
 					return &TamperError{File: file, Line: n, Kind: KindMalformed, Detail: perr.Error()}, nil
+				}
+				if rec.MAC != "" {
+					keyed = true
+					res.KeyID = rec.Key
+				} else if keyed {
+					return &TamperError{File: file, Line: n, Seq: rec.Seq, Kind: KindDowngrade, Detail: "an unkeyed line after keyed ones: written or rewritten without the key"}, nil
+				} else {
+					res.LegacyLines++
 				}
 				if first {
 					first = false
@@ -136,9 +255,15 @@ func Verify(path string) (VerifyResult, error) {
 				} else if rec.Prev != prevHash || rec.Seq != prevSeq+1 {
 					return classify(files, pos, prevPos, rec, prevSeq), nil
 				}
-				prevSeq, prevHash, prevPos = rec.Seq, rec.Hash, pos
+				if rec.Type == EventRecovered {
+					res.Recoveries = append(res.Recoveries, Recovery{Seq: rec.Seq, Time: rec.Time, DroppedBytes: rec.DroppedBytes, DroppedSHA256: rec.DroppedSHA256})
+				}
+				if rec.Seq == anchorSeq {
+					anchorSeen = rec.Link()
+				}
+				prevSeq, prevHash, prevPos = rec.Seq, rec.Link(), pos
 				res.Lines++
-				res.LastSeq, res.Head = rec.Seq, rec.Hash
+				res.LastSeq, res.Head = rec.Seq, rec.Link()
 			}
 		}()
 		if err != nil {
@@ -148,6 +273,24 @@ func Verify(path string) (VerifyResult, error) {
 			return res, tamper
 		}
 	}
+	if anchorSeq == 0 {
+		return res, nil
+	}
+	last := position{path, 0}
+	if res.Lines > 0 {
+		last = prevPos
+	}
+	switch {
+	case anchorSeq > res.LastSeq:
+		return res, &TamperError{File: last.file, Line: last.line, Seq: res.LastSeq, Kind: KindTruncated,
+			Detail: fmt.Sprintf("the anchor names seq %d, but the chain ends at seq %d: records %d-%d were cut from the end", anchorSeq, res.LastSeq, res.LastSeq+1, anchorSeq)}
+	case anchorSeq < res.FirstSeq:
+		return res, fmt.Errorf("audit: the anchor names seq %d, which is in a rotated file no longer next to %s: verify with that file in place", anchorSeq, path)
+	case anchorSeen != anchorLink:
+		return res, &TamperError{File: last.file, Line: last.line, Seq: anchorSeq, Kind: KindEdited,
+			Detail: fmt.Sprintf("record %d is not the one the anchor names: the log was rewritten from there on (by someone with the key) or replaced", anchorSeq)}
+	}
+	res.AnchorChecked = true
 	return res, nil
 }
 
@@ -230,7 +373,11 @@ func Tail(path string, n int) ([]Record, error) {
 		if err != nil {
 			return nil, fmt.Errorf("audit: read %s: %w", files[i], err)
 		}
-		lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+		text := string(b)
+		if i := strings.LastIndexByte(text, '\n'); i < len(text)-1 {
+			text = text[:i+1] // a torn tail is no record
+		}
+		lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
 		var recs []Record
 		for j := len(lines) - 1; j >= 0 && len(recs)+len(out) < n; j-- {
 			if lines[j] == "" {
@@ -276,6 +423,10 @@ func WriteText(w io.Writer, recs []Record) error {
 			add("latency", fmt.Sprintf("%dms", r.LatencyMS))
 		}
 		add("target", r.Target)
+		add("keys", strings.Join(r.Keys, ","))
+		if r.DroppedBytes > 0 {
+			add("dropped", fmt.Sprintf("%dB sha256:%s", r.DroppedBytes, r.DroppedSHA256))
+		}
 		add("rule", r.Rule)
 		if r.Success {
 			b.WriteString(" ok")
