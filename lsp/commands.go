@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +12,7 @@ import (
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 
+	"github.com/lsp-router/lsp-router/internal/safefile"
 	"github.com/lsp-router/lsp-router/router"
 	"github.com/lsp-router/lsp-router/router/codectx"
 )
@@ -142,7 +142,7 @@ func (s *Server) buildRequest(action router.Action, args commandArgs) (router.Re
 		if path == "" {
 			return req, invalidParams("uri %q is not a file URI", args.URI)
 		}
-		text, err := os.ReadFile(path)
+		text, err := safefile.ReadFile(path, ws)
 		if err != nil {
 			return req, invalidParams("%s is not open in the editor and cannot be read: %v", path, err)
 		}
@@ -348,5 +348,8 @@ func (s *Server) readFile(path string) (string, int32, bool, error) {
 	if d, ok := s.docs.get(pathToURI(path)); ok {
 		return d.Text, d.Version, true, nil
 	}
-	return router.ReadFromDisk(path)
+	s.mu.Lock()
+	ws := s.workspace
+	s.mu.Unlock()
+	return router.ReadFromDisk(path, ws)
 }

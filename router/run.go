@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lsp-router/lsp-router/internal/safefile"
 	"github.com/lsp-router/lsp-router/router/codectx"
 	"github.com/lsp-router/lsp-router/router/edits"
 	"github.com/lsp-router/lsp-router/router/llm"
@@ -408,6 +409,9 @@ func (p *Pipeline) makeEdits(ctx context.Context, req Request, in prompt.Input, 
 			}
 			if len(newErrs) > 0 {
 				res.Notes = append(res.Notes, fmt.Sprintf("the edit still has %d new error(s): %s", len(newErrs), newErrs[0].Message))
+				for _, d := range newErrs {
+					res.UnresolvedErrors = append(res.UnresolvedErrors, fmt.Sprintf("line %d: %s", d.Range.Start.Line+1, d.Message))
+				}
 			} else {
 				res.Notes = append(res.Notes, "the corrected edit compiles cleanly")
 			}
@@ -487,12 +491,21 @@ func (p *Pipeline) makeTestEdits(req Request, res *Result) {
 	}
 	read := req.ReadFile
 	if read == nil {
-		read = ReadFromDisk
+		read = func(p string) (string, int32, bool, error) { return ReadFromDisk(p, req.Query.WorkspaceRoot) }
 	}
 	text, version, exists, err := read(path)
 	if err != nil {
 		res.Notes = append(res.Notes, fmt.Sprintf("tests not written: %v", err))
 		return
+	}
+	if !exists {
+		// Whoever writes the new file (the CLI, or the editor with a
+		// CreateFile), a dangling symlink in its place must not lead it
+		// out of the workspace.
+		if err := safefile.CheckWrite(path, req.Query.WorkspaceRoot); err != nil {
+			res.Notes = append(res.Notes, fmt.Sprintf("tests not written: %v", err))
+			return
+		}
 	}
 	tes, err := edits.FromAnswer(string(ActionTests), res.Answer, edits.File{Path: path, Text: text, Language: req.Query.LanguageID}, codectx.Symbol{})
 	if err != nil {
@@ -508,9 +521,10 @@ func (p *Pipeline) makeTestEdits(req Request, res *Result) {
 }
 
 // ReadFromDisk is Request.ReadFile for files no editor has open: version -1,
-// and a missing file is not an error (the test file to create).
-func ReadFromDisk(path string) (string, int32, bool, error) {
-	b, err := os.ReadFile(path)
+// and a missing file is not an error (the test file to create). Only
+// regular files inside roots are read (see safefile.ReadFile).
+func ReadFromDisk(path string, roots ...string) (string, int32, bool, error) {
+	b, err := safefile.ReadFile(path, roots...)
 	if errors.Is(err, os.ErrNotExist) {
 		return "", -1, false, nil
 	}

@@ -60,6 +60,22 @@ func refuse(format string, args ...any) error {
 // forever or never end.
 var pseudoRoots = []string{"/proc", "/dev", "/sys"}
 
+// pseudoRefusal refuses paths under /proc, /dev and /sys before anything
+// opens them, naming the file type where a stat (which never blocks)
+// tells it.
+func pseudoRefusal(path, abs, suffix string) error {
+	r := pseudo(abs)
+	if r == "" {
+		return nil
+	}
+	if r == "/dev" {
+		if st, err := os.Stat(abs); err == nil && !st.Mode().IsRegular() {
+			return notRegular(path, st.Mode(), suffix)
+		}
+	}
+	return refuse("%s: not a regular file (%s entry); %s", path, r, suffix)
+}
+
 func pseudo(path string) string {
 	for _, r := range pseudoRoots {
 		if path == r || strings.HasPrefix(path, r+"/") {
@@ -146,8 +162,8 @@ func ReadFile(path string, roots ...string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if r := pseudo(abs); r != "" {
-		return nil, refuse("%s: not a regular file (%s entry); %s", path, r, readSuffix)
+	if err := pseudoRefusal(path, abs, readSuffix); err != nil {
+		return nil, err
 	}
 	resolved, err := filepath.EvalSymlinks(abs)
 	if err != nil {

@@ -26,7 +26,7 @@ const keptMode = fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
 // the same directory, fsync, rename, fsync of the directory. New files get
 // mode 0644 minus the umask.
 func WriteFile(path string, data []byte, create bool, roots ...string) error {
-	target, st, err := resolveForWrite(path, roots)
+	target, st, err := check(path, roots)
 	if err != nil {
 		return err
 	}
@@ -35,14 +35,6 @@ func WriteFile(path string, data []byte, create bool, roots ...string) error {
 		return fmt.Errorf("%s: already exists (it appeared while the model was answering); %s: %w", path, writeSuffix, fs.ErrExist)
 	case !create && st == nil:
 		return fmt.Errorf("%s: does not exist any more; %s: %w", path, writeSuffix, fs.ErrNotExist)
-	}
-	if st != nil {
-		if st.Mode().Perm()&0o222 == 0 {
-			return refuse("%s: read-only (mode %04o); %s (make it writable with chmod u+w to let lsp-router change it)", path, st.Mode().Perm(), writeSuffix)
-		}
-		if err := writable(target); err != nil {
-			return refuse("%s: not writable by you (%v); %s", path, err, writeSuffix)
-		}
 	}
 	dir := filepath.Dir(target)
 	perm := fs.FileMode(0o644)
@@ -101,6 +93,28 @@ func WriteFile(path string, data []byte, create bool, roots ...string) error {
 	return syncDir(dir)
 }
 
+// CheckWrite tells, before any work is done, whether WriteFile(path, ...,
+// roots...) would be refused for where path leads or for its permissions
+// (an edit for the editor to apply is checked the same way).
+func CheckWrite(path string, roots ...string) error {
+	_, _, err := check(path, roots)
+	return err
+}
+
+func check(path string, roots []string) (string, fs.FileInfo, error) {
+	target, st, err := resolveForWrite(path, roots)
+	if err != nil || st == nil {
+		return target, st, err
+	}
+	if st.Mode().Perm()&0o222 == 0 {
+		return "", nil, refuse("%s: read-only (mode %04o); %s (make it writable with chmod u+w to let lsp-router change it)", path, st.Mode().Perm(), writeSuffix)
+	}
+	if err := writable(target); err != nil {
+		return "", nil, refuse("%s: not writable by you (%v); %s", path, err, writeSuffix)
+	}
+	return target, st, nil
+}
+
 // linkNew puts the finished temporary file at target only if nothing is
 // there: a hard link fails when the name exists, where a rename would
 // replace it. File systems without hard links fall back to a checked
@@ -143,8 +157,8 @@ func resolveForWrite(path string, roots []string) (string, fs.FileInfo, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	if r := pseudo(abs); r != "" {
-		return "", nil, refuse("%s: not a regular file (%s entry); %s", path, r, writeSuffix)
+	if err := pseudoRefusal(path, abs, writeSuffix); err != nil {
+		return "", nil, err
 	}
 	target := abs
 	lst, err := os.Lstat(abs)
