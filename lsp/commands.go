@@ -52,6 +52,9 @@ type commandResult struct {
 	Answer        string   `json:"answer"`
 	Applied       bool     `json:"applied"`
 	Notes         []string `json:"notes,omitempty"`
+	// UnresolvedErrors are compiler errors the edit still adds; the user
+	// was asked before it was applied.
+	UnresolvedErrors []string `json:"unresolved_errors,omitempty"`
 }
 
 func invalidParams(format string, args ...any) error {
@@ -224,7 +227,8 @@ func (s *Server) runAction(ctx context.Context, engine router.Engine, req router
 	}
 	s.status(ctx, result.Model, result.Service, "idle")
 	out := commandResult{Model: result.Model, Service: result.Service, Category: result.Category,
-		FallbackLevel: result.FallbackLevel, Answer: result.Answer, Notes: result.Notes}
+		FallbackLevel: result.FallbackLevel, Answer: result.Answer, Notes: result.Notes,
+		UnresolvedErrors: result.UnresolvedErrors}
 	if needsCreate(result.Edits) && !caps.createFiles {
 		// The editor cannot create files: the tests stay in the answer.
 		result.Edits = nil
