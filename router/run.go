@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"strings"
@@ -507,7 +509,14 @@ func (p *Pipeline) makeTestEdits(req Request, res *Result) {
 			return
 		}
 	}
-	tes, err := edits.FromAnswer(string(ActionTests), res.Answer, edits.File{Path: path, Text: text, Language: req.Query.LanguageID}, codectx.Symbol{})
+	file := edits.File{Path: path, Text: text, Language: req.Query.LanguageID}
+	if req.Query.LanguageID == "go" {
+		// A new test file starts with the package of the code under test.
+		if f, err := parser.ParseFile(token.NewFileSet(), req.Query.Path, req.Query.Text, parser.PackageClauseOnly); err == nil {
+			file.Package = f.Name.Name
+		}
+	}
+	tes, err := edits.FromAnswer(string(ActionTests), res.Answer, file, codectx.Symbol{})
 	if err != nil {
 		res.Notes = append(res.Notes, fmt.Sprintf("tests not written to %s: %v", filepath.Base(path), err))
 		return

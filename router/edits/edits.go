@@ -23,6 +23,9 @@ type File struct {
 	Text string
 	// Language is the LSP language id ("go", "python", "typescript", ...).
 	Language string
+	// Package is, for the tests action in Go, the package of the code
+	// under test: a new test file starts with its package clause.
+	Package string
 }
 
 // Actions whose answers become edits.
