@@ -159,7 +159,7 @@ func (p *Pipeline) run(ctx context.Context, req Request, progress ProgressFunc) 
 	for _, a := range run.Attempts {
 		res.Notes = append(res.Notes, fmt.Sprintf("%s on %s failed (%s)", a.Choice.Model, a.Choice.Service, a.Kind))
 	}
-	p.remember(key, req, sent, answer.String())
+	p.remember(key, req, sent, answer.String(), cctx.Symbol)
 	if req.Action == ActionTests && cctx.Symbol != nil {
 		p.makeTestEdits(req, res)
 	}
@@ -263,8 +263,9 @@ func (p *Pipeline) sessionKey(req Request, cctx codectx.Context) session.Key {
 	return k
 }
 
-// remember records the exchange so a follow-up continues it.
-func (p *Pipeline) remember(key session.Key, req Request, sent []prompt.Message, answer string) {
+// remember records the exchange so a follow-up continues it, with the code
+// under discussion kept through compaction.
+func (p *Pipeline) remember(key session.Key, req Request, sent []prompt.Message, answer string, sym *codectx.Symbol) {
 	if !conversational(req.Action) {
 		p.d.Sessions.Delete(key)
 		return
@@ -278,6 +279,9 @@ func (p *Pipeline) remember(key session.Key, req Request, sent []prompt.Message,
 				se.Append(m)
 			}
 		}
+	}
+	if sym != nil && sym.Body != "" {
+		se.SetSubject(fmt.Sprintf("%s %s:\n```%s\n%s\n```", p.displayPath(req.Query), firstNonEmpty(sym.NamePath, sym.Name), req.Query.LanguageID, strings.TrimRight(sym.Body, "\n")))
 	}
 	se.Append(prompt.Message{Role: "assistant", Content: stripReasoning(answer)})
 }
