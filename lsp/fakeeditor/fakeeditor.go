@@ -535,6 +535,13 @@ func (c *client) ShowMessageRequest(_ context.Context, p *protocol.ShowMessageRe
 	return &protocol.MessageActionItem{Title: choice}, nil
 }
 
+// SetConfirm sets the action the user picks on the next prompts ("" dismisses).
+func (e *Editor) SetConfirm(choice string) {
+	e.mu.Lock()
+	e.Confirm = choice
+	e.mu.Unlock()
+}
+
 // Requests returns the window/showMessageRequest prompts the server sent.
 func (e *Editor) Requests() []protocol.ShowMessageRequestParams {
 	e.mu.Lock()
