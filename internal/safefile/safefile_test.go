@@ -26,7 +26,7 @@ func workspace(t *testing.T) (string, string) {
 	return ws, out
 }
 
-func write(t *testing.T, path, text string, perm fs.FileMode) {
+func writeTest(t *testing.T, path, text string, perm fs.FileMode) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(text), perm); err != nil {
 		t.Fatal(err)
@@ -64,7 +64,7 @@ func leftovers(t *testing.T, dir string) []string {
 func TestReadRegularFileInside(t *testing.T) {
 	ws, _ := workspace(t)
 	p := filepath.Join(ws, "a.go")
-	write(t, p, "package a\n", 0o644)
+	writeTest(t, p, "package a\n", 0o644)
 	b, err := ReadFile(p, ws)
 	if err != nil || string(b) != "package a\n" {
 		t.Fatalf("%q %v", b, err)
@@ -84,7 +84,7 @@ func TestReadRegularFileInside(t *testing.T) {
 func TestReadRefusesSymlinkOut(t *testing.T) {
 	ws, out := workspace(t)
 	secret := filepath.Join(out, "secret")
-	write(t, secret, "key", 0o600)
+	writeTest(t, secret, "key", 0o600)
 	link := filepath.Join(ws, "notes.txt")
 	os.Symlink(secret, link)
 	_, err := ReadFile(link, ws)
@@ -135,10 +135,10 @@ func TestReadRefusesOversizeFile(t *testing.T) {
 	defer SetMaxBytes(0)
 	SetMaxBytes(1024)
 	p := filepath.Join(ws, "big.txt")
-	write(t, p, strings.Repeat("x", 1025), 0o644)
+	writeTest(t, p, strings.Repeat("x", 1025), 0o644)
 	_, err := ReadFile(p, ws)
 	wantRefused(t, err, p, "over the 1.0 KB limit", "context.max_file_bytes")
-	write(t, p, strings.Repeat("x", 1024), 0o644)
+	writeTest(t, p, strings.Repeat("x", 1024), 0o644)
 	if b, err := ReadFile(p, ws); err != nil || len(b) != 1024 {
 		t.Fatalf("at the limit: %d %v", len(b), err)
 	}
@@ -151,7 +151,7 @@ func TestReadRefusesOversizeFile(t *testing.T) {
 func TestWriteKeepsModeSetgidAndLink(t *testing.T) {
 	ws, _ := workspace(t)
 	p := filepath.Join(ws, "main.go")
-	write(t, p, "old\n", 0o640)
+	writeTest(t, p, "old\n", 0o640)
 	if err := os.Chmod(p, 0o750|fs.ModeSetgid); err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func TestWriteKeepsOwnerAsRoot(t *testing.T) {
 	}
 	ws, _ := workspace(t)
 	p := filepath.Join(ws, "main.go")
-	write(t, p, "old\n", 0o664)
+	writeTest(t, p, "old\n", 0o664)
 	if err := os.Chown(p, 4242, 4343); err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +209,7 @@ func TestWriteKeepsOwnerAsRoot(t *testing.T) {
 func TestWriteRefusesReadOnly(t *testing.T) {
 	ws, _ := workspace(t)
 	p := filepath.Join(ws, "main.go")
-	write(t, p, "old\n", 0o444)
+	writeTest(t, p, "old\n", 0o444)
 	err := WriteFile(p, []byte("new\n"), false, ws)
 	wantRefused(t, err, p, "read-only (mode 0444)", "nothing was written")
 	if b, _ := os.ReadFile(p); string(b) != "old\n" {
@@ -229,7 +229,7 @@ func TestWriteRefusesSymlinksOut(t *testing.T) {
 		t.Errorf("the outside target was created: %v", err)
 	}
 	// A link to an existing file outside: refused, and the file unchanged.
-	write(t, target, "outside\n", 0o644)
+	writeTest(t, target, "outside\n", 0o644)
 	err = WriteFile(link, []byte("x"), false, ws)
 	wantRefused(t, err, "outside the workspace")
 	if b, _ := os.ReadFile(target); string(b) != "outside\n" {
@@ -271,7 +271,7 @@ func TestWriteCreateIsExclusiveAndAtomic(t *testing.T) {
 func TestWriteErrorLeavesNoTempFile(t *testing.T) {
 	ws, _ := workspace(t)
 	p := filepath.Join(ws, "main.go")
-	write(t, p, "old\n", 0o644)
+	writeTest(t, p, "old\n", 0o644)
 	// A file size limit makes the write itself fail after the temporary
 	// file exists (Go ignores SIGXFSZ, so the write returns EFBIG).
 	var old syscall.Rlimit
@@ -293,5 +293,25 @@ func TestWriteErrorLeavesNoTempFile(t *testing.T) {
 	}
 	if l := leftovers(t, ws); len(l) > 0 {
 		t.Errorf("temporary files left: %v", l)
+	}
+}
+
+func TestCreatePrivate(t *testing.T) {
+	ws, out := workspace(t)
+	p := filepath.Join(ws, "answer.md")
+	if err := CreatePrivate(p, []byte("# answer\n"), ws); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(p); st.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, want 0600", st.Mode())
+	}
+	// A name planted as a symlink to elsewhere is not followed.
+	planted := filepath.Join(ws, "next.md")
+	os.Symlink(filepath.Join(out, "victim"), planted)
+	if err := CreatePrivate(planted, []byte("x"), ws); err == nil {
+		t.Fatal("wrote through a planted symlink")
+	}
+	if _, err := os.Lstat(filepath.Join(out, "victim")); err == nil {
+		t.Fatal("the symlink's target was created")
 	}
 }

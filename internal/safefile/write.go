@@ -26,6 +26,17 @@ const keptMode = fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
 // the same directory, fsync, rename, fsync of the directory. New files get
 // mode 0644 minus the umask.
 func WriteFile(path string, data []byte, create bool, roots ...string) error {
+	return write(path, data, create, 0o644, roots)
+}
+
+// CreatePrivate creates path (which must not exist) with mode 0600, with
+// the checks and atomicity of WriteFile: for files only the user should
+// read, such as answers kept in the cache directory.
+func CreatePrivate(path string, data []byte, roots ...string) error {
+	return write(path, data, true, 0o600, roots)
+}
+
+func write(path string, data []byte, create bool, newPerm fs.FileMode, roots []string) error {
 	target, st, err := check(path, roots)
 	if err != nil {
 		return err
@@ -37,7 +48,7 @@ func WriteFile(path string, data []byte, create bool, roots ...string) error {
 		return fmt.Errorf("%s: does not exist any more; %s: %w", path, writeSuffix, fs.ErrNotExist)
 	}
 	dir := filepath.Dir(target)
-	perm := fs.FileMode(0o644)
+	perm := newPerm
 	if st != nil {
 		// The final mode is set explicitly below; the temporary file is
 		// private until then.
