@@ -8,6 +8,7 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -161,7 +162,7 @@ func (p *Pipeline) run(ctx context.Context, req Request, progress ProgressFunc) 
 	}
 	p.remember(key, req, sent, answer.String(), cctx.Symbol)
 	if req.Action == ActionTests && cctx.Symbol != nil {
-		p.makeTestEdits(req, res)
+		p.makeTestEdits(req, res, cctx.Symbol)
 	}
 	if req.Action.EditsDocument() {
 		if err := p.makeEdits(ctx, req, in, cctx, run.Choice, sent, answer.String(), res, services, progress); err != nil {
@@ -490,7 +491,7 @@ func testFileFor(path, languageID string) string {
 // makeTestEdits adds the answer's tests to the symbol's test file (created
 // when missing). When they cannot be taken from the answer, the answer
 // alone is the result and a note says why.
-func (p *Pipeline) makeTestEdits(req Request, res *Result) {
+func (p *Pipeline) makeTestEdits(req Request, res *Result, sym *codectx.Symbol) {
 	path := testFileFor(req.Query.Path, req.Query.LanguageID)
 	if path == "" {
 		return
@@ -520,6 +521,9 @@ func (p *Pipeline) makeTestEdits(req Request, res *Result) {
 			file.Package = f.Name.Name
 		}
 	}
+	if lang := req.Query.LanguageID; lang == "typescript" || lang == "javascript" {
+		file.Import = moduleImport(req.Query.Path, req.Query.Text, sym)
+	}
 	tes, err := edits.FromAnswer(string(ActionTests), res.Answer, file, codectx.Symbol{})
 	if err != nil {
 		res.Notes = append(res.Notes, fmt.Sprintf("tests not written to %s: %v", filepath.Base(path), err))
@@ -532,6 +536,36 @@ func (p *Pipeline) makeTestEdits(req Request, res *Result) {
 	res.Edits = []FileEdit{fe}
 	res.Label = fmt.Sprintf("lsp-router: tests in %s (%s)", filepath.Base(path), res.Model)
 }
+
+// moduleImport is the statement a new TypeScript/JavaScript test file
+// needs to reach the symbol under test, in the module style of its source
+// file, or "" when the symbol is not exported (the model's own imports
+// stand then).
+func moduleImport(path, text string, sym *codectx.Symbol) string {
+	if sym == nil {
+		return ""
+	}
+	name := firstNonEmpty(sym.NamePath, sym.Name)
+	if i := strings.IndexByte(name, '/'); i >= 0 {
+		name = name[:i] // a method is reached through its class
+	}
+	if name == "" || !jsIdent.MatchString(name) {
+		return ""
+	}
+	stem := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	q := regexp.QuoteMeta(name)
+	switch {
+	case regexp.MustCompile(`(?m)^\s*export\s+default\s+(?:async\s+)?(?:function|class)\s+` + q + `\b`).MatchString(text):
+		return fmt.Sprintf("import %s from \"./%s\";", name, stem)
+	case regexp.MustCompile(`(?m)^\s*export\s+(?:declare\s+)?(?:async\s+)?(?:function\*?|class|const|let|var|interface|type|enum|abstract\s+class)\s+` + q + `\b|export\s*\{[^}]*\b` + q + `\b`).MatchString(text):
+		return fmt.Sprintf("import { %s } from \"./%s\";", name, stem)
+	case regexp.MustCompile(`\bexports\.` + q + `\b|module\.exports\s*=\s*\{[^}]*\b` + q + `\b`).MatchString(text):
+		return fmt.Sprintf("const { %s } = require(\"./%s\");", name, stem)
+	}
+	return ""
+}
+
+var jsIdent = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]*$`)
 
 // ReadFromDisk is Request.ReadFile for files no editor has open: version -1,
 // and a missing file is not an error (the test file to create). Only

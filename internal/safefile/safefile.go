@@ -171,6 +171,12 @@ func ReadFile(path string, roots ...string) ([]byte, error) {
 			// A dangling link reads as missing; writing it is refused.
 			return nil, fmt.Errorf("%s: a symlink to a missing file: %w", path, fs.ErrNotExist)
 		}
+		// Whether a file outside the workspace exists is not ours to tell.
+		if dir, derr := filepath.EvalSymlinks(filepath.Dir(abs)); derr == nil {
+			if root, ok := within(filepath.Join(dir, filepath.Base(abs)), roots); !ok {
+				return nil, outside(path, "", root, readSuffix)
+			}
+		}
 		return nil, err
 	}
 	if r := pseudo(resolved); r != "" {

@@ -213,3 +213,32 @@ func TestNewGoTestFileGetsPackageClauseAndImports(t *testing.T) {
 		t.Fatalf("unparsable tests: %v", err)
 	}
 }
+
+func TestNewTSTestFileImportsTheCodeUnderTest(t *testing.T) {
+	file := File{Path: "src/math.test.ts", Language: "typescript", Import: `import { add } from "./math";`}
+	// The answer forgot the import of the module under test.
+	ans := "```ts\nimport { describe, it, expect } from \"vitest\";\n\ndescribe(\"add\", () => {\n  it(\"adds\", () => expect(add(1, 2)).toBe(3));\n});\n```\n"
+	edits, err := FromAnswer(ActionTests, ans, file, codectx.Symbol{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := Apply("", edits)
+	if want := "import { describe, it, expect } from \"vitest\";\nimport { add } from \"./math\";\n\ndescribe("; !strings.HasPrefix(got, want) {
+		t.Fatalf("got\n%s", got)
+	}
+	// An answer that imports it already is left alone.
+	ans = "```ts\nimport { add } from './math.js';\n\ntest(\"adds\", () => expect(add(1, 2)).toBe(3));\n```\n"
+	edits, _ = FromAnswer(ActionTests, ans, file, codectx.Symbol{})
+	if got, _ := Apply("", edits); strings.Count(got, "./math") != 1 {
+		t.Fatalf("duplicate import:\n%s", got)
+	}
+	// CommonJS, JavaScript.
+	file = File{Path: "lib/math.test.js", Language: "javascript", Import: `const { add } = require("./math");`}
+	edits, err = FromAnswer(ActionTests, "```js\ntest(\"adds\", () => expect(add(1, 2)).toBe(3));\n```\n", file, codectx.Symbol{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := Apply("", edits); !strings.HasPrefix(got, "const { add } = require(\"./math\");\n\ntest(") {
+		t.Fatalf("got\n%s", got)
+	}
+}

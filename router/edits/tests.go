@@ -32,7 +32,7 @@ func appendTests(text string, file File, lang string) ([]TextEdit, error) {
 		re = goTestRe
 	case "python":
 		re = pyTestRe
-	case "typescript":
+	case "typescript", "javascript":
 		re = tsTestRe
 	default:
 		return nil, refuse(ReasonUnsupported, "", "cannot recognise tests in %s (language %q is not supported)", filepath.Base(file.Path), file.Language)
@@ -59,11 +59,14 @@ func appendTests(text string, file File, lang string) ([]TextEdit, error) {
 	nl := eol(file.Text)
 	lines := splitLines(file.Text)
 	if strings.TrimSpace(file.Text) == "" {
-		if lang == "go" {
+		switch lang {
+		case "go":
 			var err error
 			if code, err = newGoTestFile(code, file.Package); err != nil {
 				return nil, err
 			}
+		case "typescript", "javascript":
+			code = withModuleImport(code, file.Import)
 		}
 		edits := []TextEdit{{Range: codectx.Range{End: codectx.Position{Line: len(lineStarts(file.Text)) - 1,
 			Character: utf16Len(lines[len(lines)-1])}}, NewText: strings.Join(code, nl) + nl}}
@@ -117,6 +120,35 @@ func appendTests(text string, file File, lang string) ([]TextEdit, error) {
 	end := positionOf(file.Text, lineStarts(file.Text), len(file.Text))
 	edits = append(edits, TextEdit{Range: codectx.Range{Start: end, End: end}, NewText: sep + strings.Join(code, nl) + nl})
 	return edits, checkGo(lang, file, edits)
+}
+
+// moduleRe finds the module specifier of an import or require statement.
+var moduleRe = regexp.MustCompile(`(?:from\s*|require\s*\(\s*|^\s*import\s*)["']([^"']+)["']`)
+
+// withModuleImport puts stmt (importing the code under test) at the top
+// of a new TypeScript/JavaScript test file, after any imports the answer
+// has, unless the answer already imports from the same module.
+func withModuleImport(code []string, stmt string) []string {
+	m := moduleRe.FindStringSubmatch(stmt)
+	if stmt == "" || m == nil {
+		return code
+	}
+	module := strings.TrimSuffix(m[1], filepath.Ext(m[1]))
+	last := -1
+	for i, l := range code {
+		for _, mm := range moduleRe.FindAllStringSubmatch(l, -1) {
+			if strings.TrimSuffix(mm[1], filepath.Ext(mm[1])) == module {
+				return code
+			}
+			last = i
+		}
+	}
+	out := append([]string(nil), code[:last+1]...)
+	out = append(out, stmt)
+	if last < 0 {
+		out = append(out, "")
+	}
+	return append(out, code[last+1:]...)
 }
 
 // newGoTestFile gives the answer's tests the header a Go test file needs:
