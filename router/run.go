@@ -505,10 +505,11 @@ func (p *Pipeline) makeTestEdits(req Request, res *Result, sym *codectx.Symbol) 
 		res.Notes = append(res.Notes, fmt.Sprintf("tests not written: %v", err))
 		return
 	}
-	if !exists {
-		// Whoever writes the new file (the CLI, or the editor with a
-		// CreateFile), a dangling symlink in its place must not lead it
-		// out of the workspace.
+	if version < 0 {
+		// Whoever writes a file no editor has open (the CLI, or the
+		// editor with a CreateFile), a dangling symlink in its place must
+		// not lead it out of the workspace, nor a read-only file be
+		// replaced.
 		if err := safefile.CheckWrite(path, req.Query.WorkspaceRoot); err != nil {
 			res.Notes = append(res.Notes, fmt.Sprintf("tests not written: %v", err))
 			return

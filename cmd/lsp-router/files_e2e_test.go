@@ -249,3 +249,42 @@ func TestEditorAsksBeforeApplyingAStillBrokenEdit(t *testing.T) {
 		}
 	})
 }
+
+func TestCLIApplyRefusesReadOnlyAndWritesThroughAnInsideLink(t *testing.T) {
+	srv := llmtest.New(llm.KindOllama, llmtest.Options{Reply: refactorAnswer})
+	defer srv.Close()
+	dir := t.TempDir()
+	cfg := onlyService(t, dir, llm.KindOllama, srv.URL)
+	file := goProject(t, dir)
+	// --force: whether gopls verifies the edit or not, only the file's
+	// own state decides here.
+	args := func(f string) []string {
+		return []string{"--config", cfg, "ask", "--action", "refactor", "--file", f, "--line", "9", "--col", "6", "--apply", "--force", "use slices.Reverse"}
+	}
+	os.Chmod(file, 0o444)
+	_, errOut, code := runCLI(t, dir, args(file)...)
+	if code == 0 || !strings.Contains(errOut, "read-only (mode 0444)") || !strings.Contains(errOut, "chmod u+w") {
+		t.Fatalf("read-only file: exit %d\n%s", code, errOut)
+	}
+	if b, _ := os.ReadFile(file); string(b) != helloGo {
+		t.Fatalf("read-only file changed:\n%s", b)
+	}
+	// A link inside the workspace to main.go: the edit lands in main.go,
+	// the link stays a link, setgid and mode stay.
+	os.Chmod(file, 0o750|fs.ModeSetgid)
+	link := filepath.Join(dir, "alias.go")
+	os.Symlink("main.go", link)
+	_, errOut, code = runCLI(t, dir, args(link)...)
+	if code != 0 {
+		t.Fatalf("through the link: %d %s", code, errOut)
+	}
+	if b, _ := os.ReadFile(file); string(b) != wantRefactored {
+		t.Fatalf("target:\n%s", b)
+	}
+	if st, _ := os.Lstat(link); st.Mode()&fs.ModeSymlink == 0 {
+		t.Error("the link was replaced by a file")
+	}
+	if st, _ := os.Stat(file); st.Mode()&(fs.ModePerm|fs.ModeSetgid) != 0o750|fs.ModeSetgid {
+		t.Errorf("mode %v", st.Mode())
+	}
+}
