@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/lsp-router/lsp-router/config"
 	"github.com/lsp-router/lsp-router/internal/safefile"
 	"github.com/lsp-router/lsp-router/router"
 	"github.com/lsp-router/lsp-router/router/codectx"
@@ -97,6 +98,11 @@ func runAsk(e *env, f askFlags, args []string) int {
 	}
 	wd, _ := os.Getwd()
 	if f.file != "" {
+		// The read cap applies to --file itself, read before the wiring;
+		// a configuration error is reported by the wiring below.
+		if cfg, err := config.Load(e.configPath, wd); err == nil {
+			safefile.SetMaxBytes(cfg.Context.MaxFileBytes)
+		}
 		if err := fillQuery(&req, f, wd); err != nil {
 			fmt.Fprintf(e.stderr, "lsp-router ask: %v\n", err)
 			return exitUsage

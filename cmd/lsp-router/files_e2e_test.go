@@ -288,3 +288,18 @@ func TestCLIApplyRefusesReadOnlyAndWritesThroughAnInsideLink(t *testing.T) {
 		t.Errorf("mode %v", st.Mode())
 	}
 }
+
+func TestCLIMaxFileBytesFromConfig(t *testing.T) {
+	srv := llmtest.New(llm.KindOllama, llmtest.Options{Reply: "never asked"})
+	defer srv.Close()
+	dir := t.TempDir()
+	cfg := onlyService(t, dir, llm.KindOllama, srv.URL)
+	f, _ := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("\n[context]\nmax_file_bytes = 64\n")
+	f.Close()
+	file := goProject(t, dir)
+	_, errOut, code := runCLI(t, dir, "--config", cfg, "ask", "--action", "explain", "--file", file, "--line", "9")
+	if code == 0 || !strings.Contains(errOut, "over the 64 bytes limit; raise context.max_file_bytes") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+}
