@@ -118,6 +118,8 @@ type Context struct {
 	PreserveRecentMessages int     `toml:"preserve_recent_messages" json:"preserve_recent_messages,omitempty"`
 	MaxToolOutputTokens    int     `toml:"max_tool_output_tokens" json:"max_tool_output_tokens,omitempty"`
 	MaxReferences          int     `toml:"max_references" json:"max_references,omitempty"`
+	// MaxFileBytes caps every workspace file read for context (8 MB).
+	MaxFileBytes int64 `toml:"max_file_bytes" json:"max_file_bytes,omitempty"`
 }
 
 // Security holds the air-gap settings.
@@ -214,6 +216,7 @@ func Default() *Config {
 			PreserveRecentMessages: 4,
 			MaxToolOutputTokens:    2000,
 			MaxReferences:          10,
+			MaxFileBytes:           8 << 20,
 		},
 		Security: Security{
 			AllowExternal: false,

@@ -176,3 +176,17 @@ func TestWriteTemplateRefusesOverwrite(t *testing.T) {
 		t.Errorf("mode = %v", st.Mode())
 	}
 }
+
+func TestMaxFileBytes(t *testing.T) {
+	cfg, err := Parse("c.toml", []byte("[context]\nmax_file_bytes = 1048576\n"))
+	if err != nil || cfg.Context.MaxFileBytes != 1<<20 {
+		t.Fatalf("%v %+v", err, cfg.Context)
+	}
+	if Default().Context.MaxFileBytes != 8<<20 {
+		t.Errorf("default %d", Default().Context.MaxFileBytes)
+	}
+	_, err = Parse("c.toml", []byte("[context]\nmax_file_bytes = -1\n"))
+	if err == nil || !strings.Contains(err.Error(), "c.toml:2: context.max_file_bytes: must be between 0") {
+		t.Errorf("negative: %v", err)
+	}
+}

@@ -177,7 +177,7 @@ var sections = map[string][]string{
 	"generation":         {"connect_timeout", "first_token_timeout", "idle_timeout", "max_answer_tokens", "keep_alive"},
 	"serena":             {"enabled", "command", "url", "workspace", "timeout"},
 	"language_servers.*": {"command", "enabled"},
-	"context":            {"compaction_threshold", "compaction_target", "preserve_recent_messages", "max_tool_output_tokens", "max_references"},
+	"context":            {"compaction_threshold", "compaction_target", "preserve_recent_messages", "max_tool_output_tokens", "max_references", "max_file_bytes"},
 	"security":           {"allow_external", "allowed_hosts", "allowed_cidrs", "allow_proxy", "audit_enabled", "audit_log_path", "audit_max_bytes", "audit_on_failure", "audit_key_file", "log_queries", "log_queries_plaintext", "log_responses", "verify_checksums", "model_pins"},
 }
 
@@ -264,6 +264,9 @@ func (c *Config) validate() []Problem {
 	}
 	if ctx.MaxToolOutputTokens < 0 {
 		bad("context.max_tool_output_tokens", "must not be negative")
+	}
+	if ctx.MaxFileBytes < 0 || ctx.MaxFileBytes > 1<<30 {
+		bad("context.max_file_bytes", "must be between 0 (the default, 8 MB) and 1073741824, got %d", ctx.MaxFileBytes)
 	}
 	if c.Serena.Enabled && len(c.Serena.Command) == 0 && c.Serena.URL == "" {
 		bad("serena.command", "serena is enabled but has neither command nor url")

@@ -82,6 +82,7 @@ const Template = `# lsp-router configuration. Every value shown is the built-in 
 # preserve_recent_messages = 4
 # max_tool_output_tokens = 2000
 # max_references = 10
+# max_file_bytes = 8388608      # largest workspace file read for context (8 MB)
 
 [security]
 # allow_external = false         # only loopback unless listed below

@@ -26,6 +26,7 @@ import (
 	"go.lsp.dev/protocol"
 	"go.lsp.dev/uri"
 
+	"github.com/lsp-router/lsp-router/internal/safefile"
 	"github.com/lsp-router/lsp-router/router/codectx"
 )
 
@@ -273,7 +274,11 @@ func (b *Backend) prepare(ctx context.Context, q codectx.Query) (*server, string
 		d = &document{lang: lang, version: max(q.Version, 1), text: q.Text}
 		b.docs[q.Path] = d
 	case d == nil:
-		data, err := os.ReadFile(q.Path)
+		root := q.WorkspaceRoot
+		if root == "" {
+			root = RootFor(q.Path)
+		}
+		data, err := safefile.ReadFile(q.Path, root)
 		if err != nil {
 			b.mu.Unlock()
 			return nil, "", fmt.Errorf("langserver: read %s: %w", q.Path, err)
@@ -533,11 +538,15 @@ func (b *Backend) References(ctx context.Context, q codectx.Query, sym *codectx.
 		out = out[:limit]
 	}
 	texts := map[string][]string{}
+	root := q.WorkspaceRoot
+	if root == "" {
+		root = RootFor(q.Path)
+	}
 	refs := make([]codectx.Reference, 0, len(out))
 	for _, l := range out {
 		lines, ok := texts[l.Path]
 		if !ok {
-			lines = codectx.SplitLines(b.textOf(l.Path))
+			lines = codectx.SplitLines(b.textOf(l.Path, root))
 			texts[l.Path] = lines
 		}
 		refs = append(refs, codectx.Reference{Location: l, Snippet: snippet(lines, l.Range.Start.Line, b.cfg.ContextLines)})
@@ -585,15 +594,17 @@ func (b *Backend) locations(locs []protocol.Location) []codectx.Location {
 	return out
 }
 
-// textOf is the editor's text of path when open, else the file on disk.
-func (b *Backend) textOf(path string) string {
+// textOf is the editor's text of path when open, else the file on disk
+// when it is a regular file inside root (a reference elsewhere gets no
+// snippet).
+func (b *Backend) textOf(path, root string) string {
 	b.mu.Lock()
 	d := b.docs[path]
 	b.mu.Unlock()
 	if d != nil {
 		return d.text
 	}
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, root)
 	if err != nil {
 		return ""
 	}

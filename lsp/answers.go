@@ -11,6 +11,7 @@ import (
 	"go.lsp.dev/protocol"
 	"go.lsp.dev/uri"
 
+	"github.com/lsp-router/lsp-router/internal/safefile"
 	"github.com/lsp-router/lsp-router/router"
 	"github.com/lsp-router/lsp-router/router/codectx"
 )
@@ -80,5 +81,5 @@ func (s *Server) writeAnswer(req router.Request, title, answer string) (string, 
 	name := fmt.Sprintf("%s-%s.md", time.Now().Format("20060102-150405.000"), req.Action)
 	path := filepath.Join(dir, name)
 	body := "# " + title + "\n\n" + strings.TrimSpace(answer) + "\n"
-	return path, os.WriteFile(path, []byte(body), 0o600)
+	return path, safefile.CreatePrivate(path, []byte(body), dir)
 }

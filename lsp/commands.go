@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,6 +12,7 @@ import (
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 
+	"github.com/lsp-router/lsp-router/internal/safefile"
 	"github.com/lsp-router/lsp-router/router"
 	"github.com/lsp-router/lsp-router/router/codectx"
 )
@@ -52,6 +52,9 @@ type commandResult struct {
 	Answer        string   `json:"answer"`
 	Applied       bool     `json:"applied"`
 	Notes         []string `json:"notes,omitempty"`
+	// UnresolvedErrors are compiler errors the edit still adds; the user
+	// was asked before it was applied.
+	UnresolvedErrors []string `json:"unresolved_errors,omitempty"`
 }
 
 func invalidParams(format string, args ...any) error {
@@ -142,7 +145,7 @@ func (s *Server) buildRequest(action router.Action, args commandArgs) (router.Re
 		if path == "" {
 			return req, invalidParams("uri %q is not a file URI", args.URI)
 		}
-		text, err := os.ReadFile(path)
+		text, err := safefile.ReadFile(path, ws)
 		if err != nil {
 			return req, invalidParams("%s is not open in the editor and cannot be read: %v", path, err)
 		}
@@ -224,7 +227,8 @@ func (s *Server) runAction(ctx context.Context, engine router.Engine, req router
 	}
 	s.status(ctx, result.Model, result.Service, "idle")
 	out := commandResult{Model: result.Model, Service: result.Service, Category: result.Category,
-		FallbackLevel: result.FallbackLevel, Answer: result.Answer, Notes: result.Notes}
+		FallbackLevel: result.FallbackLevel, Answer: result.Answer, Notes: result.Notes,
+		UnresolvedErrors: result.UnresolvedErrors}
 	if needsCreate(result.Edits) && !caps.createFiles {
 		// The editor cannot create files: the tests stay in the answer.
 		result.Edits = nil
@@ -348,5 +352,8 @@ func (s *Server) readFile(path string) (string, int32, bool, error) {
 	if d, ok := s.docs.get(pathToURI(path)); ok {
 		return d.Text, d.Version, true, nil
 	}
-	return router.ReadFromDisk(path)
+	s.mu.Lock()
+	ws := s.workspace
+	s.mu.Unlock()
+	return router.ReadFromDisk(path, ws)
 }

@@ -124,6 +124,11 @@ type Result struct {
 	// Notes tells the user what happened on the way (a verification retry,
 	// a refused edit), one short sentence each.
 	Notes []string `json:"notes,omitempty"`
+	// UnresolvedErrors are the compiler errors the edit still adds after
+	// the verification retry ("line 12: undefined: slices"); an edit with
+	// any is not written without the user's confirmation (--force, or the
+	// editor's confirmation).
+	UnresolvedErrors []string `json:"unresolved_errors,omitempty"`
 	// Prompt is set for dry runs: the messages that would be sent.
 	Prompt []Message `json:"prompt,omitempty"`
 	// Context is the gathered code context (dry runs and JSON output).

@@ -5,11 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
+	"github.com/lsp-router/lsp-router/internal/safefile"
 	"github.com/lsp-router/lsp-router/router/codectx"
 	"github.com/lsp-router/lsp-router/router/edits"
 	"github.com/lsp-router/lsp-router/router/llm"
@@ -179,9 +183,9 @@ func (p *Pipeline) run(ctx context.Context, req Request, progress ProgressFunc) 
 	for _, a := range run.Attempts {
 		res.Notes = append(res.Notes, fmt.Sprintf("%s on %s failed (%s)", a.Choice.Model, a.Choice.Service, a.Kind))
 	}
-	p.remember(key, req, sent, answer.String())
+	p.remember(key, req, sent, answer.String(), cctx.Symbol)
 	if req.Action == ActionTests && cctx.Symbol != nil {
-		p.makeTestEdits(req, res)
+		p.makeTestEdits(req, res, cctx.Symbol)
 	}
 	if req.Action.EditsDocument() {
 		if err := p.makeEdits(ctx, req, in, cctx, run.Choice, sent, answer.String(), res, services, progress); err != nil {
@@ -283,8 +287,9 @@ func (p *Pipeline) sessionKey(req Request, cctx codectx.Context) session.Key {
 	return k
 }
 
-// remember records the exchange so a follow-up continues it.
-func (p *Pipeline) remember(key session.Key, req Request, sent []prompt.Message, answer string) {
+// remember records the exchange so a follow-up continues it, with the code
+// under discussion kept through compaction.
+func (p *Pipeline) remember(key session.Key, req Request, sent []prompt.Message, answer string, sym *codectx.Symbol) {
 	if !conversational(req.Action) {
 		p.d.Sessions.Delete(key)
 		return
@@ -298,6 +303,9 @@ func (p *Pipeline) remember(key session.Key, req Request, sent []prompt.Message,
 				se.Append(m)
 			}
 		}
+	}
+	if sym != nil && sym.Body != "" {
+		se.SetSubject(fmt.Sprintf("%s %s:\n```%s\n%s\n```", p.displayPath(req.Query), firstNonEmpty(sym.NamePath, sym.Name), req.Query.LanguageID, strings.TrimRight(sym.Body, "\n")))
 	}
 	se.Append(prompt.Message{Role: "assistant", Content: stripReasoning(answer)})
 }
@@ -465,6 +473,9 @@ func (p *Pipeline) makeEdits(ctx context.Context, req Request, in prompt.Input, 
 			}
 			if len(newErrs) > 0 {
 				res.Notes = append(res.Notes, fmt.Sprintf("the edit still has %d new error(s): %s", len(newErrs), newErrs[0].Message))
+				for _, d := range newErrs {
+					res.UnresolvedErrors = append(res.UnresolvedErrors, fmt.Sprintf("line %d: %s", d.Range.Start.Line+1, d.Message))
+				}
 			} else {
 				res.Notes = append(res.Notes, "the corrected edit compiles cleanly")
 			}
@@ -537,21 +548,41 @@ func testFileFor(path, languageID string) string {
 // makeTestEdits adds the answer's tests to the symbol's test file (created
 // when missing). When they cannot be taken from the answer, the answer
 // alone is the result and a note says why.
-func (p *Pipeline) makeTestEdits(req Request, res *Result) {
+func (p *Pipeline) makeTestEdits(req Request, res *Result, sym *codectx.Symbol) {
 	path := testFileFor(req.Query.Path, req.Query.LanguageID)
 	if path == "" {
 		return
 	}
 	read := req.ReadFile
 	if read == nil {
-		read = ReadFromDisk
+		read = func(p string) (string, int32, bool, error) { return ReadFromDisk(p, req.Query.WorkspaceRoot) }
 	}
 	text, version, exists, err := read(path)
 	if err != nil {
 		res.Notes = append(res.Notes, fmt.Sprintf("tests not written: %v", err))
 		return
 	}
-	tes, err := edits.FromAnswer(string(ActionTests), res.Answer, edits.File{Path: path, Text: text, Language: req.Query.LanguageID}, codectx.Symbol{})
+	if version < 0 {
+		// Whoever writes a file no editor has open (the CLI, or the
+		// editor with a CreateFile), a dangling symlink in its place must
+		// not lead it out of the workspace, nor a read-only file be
+		// replaced.
+		if err := safefile.CheckWrite(path, req.Query.WorkspaceRoot); err != nil {
+			res.Notes = append(res.Notes, fmt.Sprintf("tests not written: %v", err))
+			return
+		}
+	}
+	file := edits.File{Path: path, Text: text, Language: req.Query.LanguageID}
+	if req.Query.LanguageID == "go" {
+		// A new test file starts with the package of the code under test.
+		if f, err := parser.ParseFile(token.NewFileSet(), req.Query.Path, req.Query.Text, parser.PackageClauseOnly); err == nil {
+			file.Package = f.Name.Name
+		}
+	}
+	if lang := req.Query.LanguageID; lang == "typescript" || lang == "javascript" {
+		file.Import = moduleImport(req.Query.Path, req.Query.Text, sym)
+	}
+	tes, err := edits.FromAnswer(string(ActionTests), res.Answer, file, codectx.Symbol{})
 	if err != nil {
 		res.Notes = append(res.Notes, fmt.Sprintf("tests not written to %s: %v", filepath.Base(path), err))
 		return
@@ -564,10 +595,41 @@ func (p *Pipeline) makeTestEdits(req Request, res *Result) {
 	res.Label = fmt.Sprintf("lsp-router: tests in %s (%s)", filepath.Base(path), res.Model)
 }
 
+// moduleImport is the statement a new TypeScript/JavaScript test file
+// needs to reach the symbol under test, in the module style of its source
+// file, or "" when the symbol is not exported (the model's own imports
+// stand then).
+func moduleImport(path, text string, sym *codectx.Symbol) string {
+	if sym == nil {
+		return ""
+	}
+	name := firstNonEmpty(sym.NamePath, sym.Name)
+	if i := strings.IndexByte(name, '/'); i >= 0 {
+		name = name[:i] // a method is reached through its class
+	}
+	if name == "" || !jsIdent.MatchString(name) {
+		return ""
+	}
+	stem := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	q := regexp.QuoteMeta(name)
+	switch {
+	case regexp.MustCompile(`(?m)^\s*export\s+default\s+(?:async\s+)?(?:function|class)\s+` + q + `\b`).MatchString(text):
+		return fmt.Sprintf("import %s from \"./%s\";", name, stem)
+	case regexp.MustCompile(`(?m)^\s*export\s+(?:declare\s+)?(?:async\s+)?(?:function\*?|class|const|let|var|interface|type|enum|abstract\s+class)\s+` + q + `\b|export\s*\{[^}]*\b` + q + `\b`).MatchString(text):
+		return fmt.Sprintf("import { %s } from \"./%s\";", name, stem)
+	case regexp.MustCompile(`\bexports\.` + q + `\b|module\.exports\s*=\s*\{[^}]*\b` + q + `\b`).MatchString(text):
+		return fmt.Sprintf("const { %s } = require(\"./%s\");", name, stem)
+	}
+	return ""
+}
+
+var jsIdent = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]*$`)
+
 // ReadFromDisk is Request.ReadFile for files no editor has open: version -1,
-// and a missing file is not an error (the test file to create).
-func ReadFromDisk(path string) (string, int32, bool, error) {
-	b, err := os.ReadFile(path)
+// and a missing file is not an error (the test file to create). Only
+// regular files inside roots are read (see safefile.ReadFile).
+func ReadFromDisk(path string, roots ...string) (string, int32, bool, error) {
+	b, err := safefile.ReadFile(path, roots...)
 	if errors.Is(err, os.ErrNotExist) {
 		return "", -1, false, nil
 	}

@@ -15,6 +15,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/lsp-router/lsp-router/config"
+	"github.com/lsp-router/lsp-router/internal/safefile"
 	"github.com/lsp-router/lsp-router/router"
 	"github.com/lsp-router/lsp-router/router/codectx"
 	"github.com/lsp-router/lsp-router/router/discovery"
@@ -26,6 +28,7 @@ type askFlags struct {
 	file      string
 	line, col int
 	apply     bool
+	force     bool
 	dryRun    bool
 }
 
@@ -34,7 +37,7 @@ func init() {
 	register(&command{
 		name:       "ask",
 		summary:    "run an action from the command line: stream the answer, or show (and --apply) the edit",
-		usage:      "[--action A] [--file F --line N --col N] [--json] [--apply] [--dry-run] \"request\"",
+		usage:      "[--action A] [--file F --line N --col N] [--json] [--apply [--force]] [--dry-run] \"request\"",
 		printsData: true,
 		flags: func(fs *flag.FlagSet) {
 			fs.StringVar(&f.action, "action", "ask", "action: explain, refactor, document, fix, tests, ask")
@@ -42,6 +45,7 @@ func init() {
 			fs.IntVar(&f.line, "line", 0, "1-based line of the cursor in --file")
 			fs.IntVar(&f.col, "col", 1, "1-based column (in characters) of the cursor in --file")
 			fs.BoolVar(&f.apply, "apply", false, "write the edit to --file (edit actions)")
+			fs.BoolVar(&f.force, "force", false, "with --apply, write the edit even when verification found compiler errors it still adds")
 			fs.BoolVar(&f.dryRun, "dry-run", false, "print the gathered context and the prompt; call no model")
 		},
 		run: func(e *env, fs *flag.FlagSet, args []string) int { return runAsk(e, f, args) },
@@ -59,6 +63,8 @@ type askJSON struct {
 	TokensIn      int        `json:"tokens_in"`
 	TokensOut     int        `json:"tokens_out"`
 	Notes         []string   `json:"notes,omitempty"`
+	// UnresolvedErrors are compiler errors the edit still adds.
+	UnresolvedErrors []string `json:"unresolved_errors,omitempty"`
 }
 
 type editJSON struct {
@@ -78,6 +84,10 @@ func runAsk(e *env, f askFlags, args []string) int {
 		fmt.Fprintln(e.stderr, "lsp-router ask: give the question, e.g. lsp-router ask --file main.go --line 12 \"why does this allocate?\"")
 		return exitUsage
 	}
+	if f.force && !f.apply {
+		fmt.Fprintln(e.stderr, "lsp-router ask: --force only goes with --apply")
+		return exitUsage
+	}
 	if f.apply && !action.EditsDocument() && action != router.ActionTests {
 		fmt.Fprintf(e.stderr, "lsp-router ask: --apply only works with refactor, document, fix or tests (not %s)\n", action)
 		return exitUsage
@@ -88,6 +98,11 @@ func runAsk(e *env, f askFlags, args []string) int {
 	}
 	wd, _ := os.Getwd()
 	if f.file != "" {
+		// The read cap applies to --file itself, read before the wiring;
+		// a configuration error is reported by the wiring below.
+		if cfg, err := config.Load(e.configPath, wd); err == nil {
+			safefile.SetMaxBytes(cfg.Context.MaxFileBytes)
+		}
 		if err := fillQuery(&req, f, wd); err != nil {
 			fmt.Fprintf(e.stderr, "lsp-router ask: %v\n", err)
 			return exitUsage
@@ -142,7 +157,8 @@ func runAsk(e *env, f askFlags, args []string) int {
 	}
 	if e.json {
 		out := askJSON{Model: res.Model, Service: res.Service, Category: res.Category, FallbackLevel: res.FallbackLevel,
-			Answer: res.Answer, Edits: []editJSON{}, TokensIn: res.TokensIn, TokensOut: res.TokensOut, Notes: res.Notes}
+			Answer: res.Answer, Edits: []editJSON{}, TokensIn: res.TokensIn, TokensOut: res.TokensOut, Notes: res.Notes,
+			UnresolvedErrors: res.UnresolvedErrors}
 		for _, fe := range res.Edits {
 			for _, te := range fe.Edits {
 				out.Edits = append(out.Edits, editJSON{File: fe.Path, Range: te.Range, NewText: te.NewText})
@@ -158,9 +174,14 @@ func runAsk(e *env, f askFlags, args []string) int {
 		fmt.Fprintf(e.stderr, "note: %s\n", n)
 	}
 	if len(res.Edits) == 0 {
+		if f.apply {
+			// The notes above say why (tests not recognised, or their file refused).
+			fmt.Fprintln(e.stderr, "lsp-router ask: no edit to apply; nothing was written")
+			return exitFailure
+		}
 		return exitOK
 	}
-	return showOrApply(e, req, res, f.apply)
+	return showOrApply(e, req, res, f)
 }
 
 // fillQuery reads the file and converts the 1-based line and character
@@ -170,7 +191,10 @@ func fillQuery(req *router.Request, f askFlags, wd string) error {
 	if err != nil {
 		return err
 	}
-	b, err := os.ReadFile(path)
+	ws := workspaceOf(path, wd)
+	// The file the user names is read like every workspace file: a
+	// regular file, within the size cap, never a FIFO or a device.
+	b, err := safefile.ReadFile(path, ws, filepath.Dir(path))
 	if err != nil {
 		return fmt.Errorf("read --file: %w", err)
 	}
@@ -190,7 +214,7 @@ func fillQuery(req *router.Request, f askFlags, wd string) error {
 	q := &req.Query
 	q.Path, q.Text, q.Version, q.LanguageID = path, text, 1, codectx.LanguageID(path)
 	q.Position = codectx.Position{Line: f.line - 1, Character: codectx.UTF16Len(string(runes[:f.col-1]))}
-	q.WorkspaceRoot = workspaceOf(path, wd)
+	q.WorkspaceRoot = ws
 	req.HasPosition = true
 	return nil
 }
@@ -217,7 +241,29 @@ type plannedEdit struct {
 	create    bool
 }
 
-func showOrApply(e *env, req router.Request, res *router.Result, apply bool) int {
+// writeRoots are where the CLI may read and write: the workspace and the
+// directory of the file the user named.
+func writeRoots(req router.Request) []string {
+	return []string{req.Query.WorkspaceRoot, filepath.Dir(req.Query.Path)}
+}
+
+// unresolvedMessage is the one line that refuses a still-broken edit.
+func unresolvedMessage(errs []string) string {
+	shown := errs
+	if len(shown) > 3 {
+		shown = shown[:3]
+	}
+	more := ""
+	if len(errs) > len(shown) {
+		more = fmt.Sprintf("; and %d more", len(errs)-len(shown))
+	}
+	return fmt.Sprintf("the edit still adds %d compiler error(s) after the retry (%s%s); nothing was written (run again with --force to write it anyway)",
+		len(errs), strings.Join(shown, "; "), more)
+}
+
+func showOrApply(e *env, req router.Request, res *router.Result, f askFlags) int {
+	apply := f.apply
+	roots := writeRoots(req)
 	var plan []plannedEdit
 	for _, fe := range res.Edits {
 		pe := plannedEdit{path: fe.Path, rel: fe.Path, create: fe.Create}
@@ -228,7 +274,7 @@ func showOrApply(e *env, req router.Request, res *router.Result, apply bool) int
 		case fe.Path == req.Query.Path:
 			pe.old = req.Query.Text
 		case !fe.Create:
-			b, err := os.ReadFile(fe.Path)
+			b, err := safefile.ReadFile(fe.Path, roots...)
 			if err != nil {
 				fmt.Fprintf(e.stderr, "lsp-router ask: %v; nothing was changed\n", err)
 				return exitFailure
@@ -255,59 +301,37 @@ func showOrApply(e *env, req router.Request, res *router.Result, apply bool) int
 		}
 		return exitOK
 	}
+	if len(res.UnresolvedErrors) > 0 && !f.force {
+		fmt.Fprintf(e.stderr, "lsp-router ask: %s\n", unresolvedMessage(res.UnresolvedErrors))
+		return exitFailure
+	}
 	// Refuse everything if any file changed while the model was answering.
 	for _, pe := range plan {
-		cur, err := os.ReadFile(pe.path)
+		cur, err := safefile.ReadFile(pe.path, roots...)
 		switch {
-		case pe.create && err == nil, !pe.create && (err != nil || string(cur) != pe.old):
+		case errors.Is(err, safefile.ErrRefused):
+			fmt.Fprintf(e.stderr, "lsp-router ask: %v; nothing was written\n", err)
+			return exitFailure
+		case pe.create && !errors.Is(err, os.ErrNotExist), !pe.create && (err != nil || string(cur) != pe.old):
 			fmt.Fprintf(e.stderr, "lsp-router ask: %s changed while the model was answering; nothing was written\n", pe.rel)
 			return exitFailure
 		}
 	}
+	// Check every file before writing any, so a refusal leaves all as they were.
 	for _, pe := range plan {
-		var err error
-		if pe.create {
-			err = os.WriteFile(pe.path, []byte(pe.new), 0o644)
-		} else {
-			err = writeFileAtomic(pe.path, []byte(pe.new))
+		if err := safefile.CheckWrite(pe.path, roots...); err != nil {
+			fmt.Fprintf(e.stderr, "lsp-router ask: %v\n", err)
+			return exitFailure
 		}
-		if err != nil {
+	}
+	for _, pe := range plan {
+		if err := safefile.WriteFile(pe.path, []byte(pe.new), pe.create, roots...); err != nil {
 			fmt.Fprintf(e.stderr, "lsp-router ask: write %s: %v\n", pe.rel, err)
 			return exitFailure
 		}
 		fmt.Fprintf(e.stderr, "Applied to %s.\n", pe.rel)
 	}
 	return exitOK
-}
-
-// writeFileAtomic replaces path through a temporary file in the same
-// directory, keeping its mode, so a crash never leaves half a file.
-func writeFileAtomic(path string, data []byte) error {
-	st, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".lsp-router-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(st.Mode().Perm()); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 func printDryRun(e *env, res *router.Result) int {

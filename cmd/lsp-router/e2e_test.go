@@ -102,8 +102,10 @@ func TestCLIAskApplyRefactorsAFile(t *testing.T) {
 	if !strings.Contains(last[len(last)-1].Content, "use slices.Reverse") || !strings.Contains(last[len(last)-1].Content, "func reverseWords") {
 		t.Errorf("prompt: %+v", last)
 	}
-	// With --apply: the file is rewritten, mode kept.
-	_, errOut, code = runCLI(t, dir, "--config", cfg, "ask", "--action", "refactor", "--file", file, "--line", "9", "--col", "6", "--apply", "use slices.Reverse")
+	// With --apply: the file is rewritten, mode kept. The answer forgets
+	// the slices import; where gopls verifies it, only --force writes it
+	// (TestCLIApplyRefusesAStillBrokenEdit).
+	_, errOut, code = runCLI(t, dir, "--config", cfg, "ask", "--action", "refactor", "--file", file, "--line", "9", "--col", "6", "--apply", "--force", "use slices.Reverse")
 	b, _ := os.ReadFile(file)
 	if code != 0 || string(b) != wantRefactored {
 		t.Fatalf("apply: %d %s\n%s", code, errOut, b)

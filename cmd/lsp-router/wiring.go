@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/lsp-router/lsp-router/config"
+	"github.com/lsp-router/lsp-router/internal/safefile"
 	"github.com/lsp-router/lsp-router/lsp"
 	"github.com/lsp-router/lsp-router/router"
 	"github.com/lsp-router/lsp-router/router/catalog"
@@ -280,6 +281,7 @@ func wire(cfg *config.Config, workspace string, log *slog.Logger, withSources bo
 		log.Warn(k)
 	}
 
+	safefile.SetMaxBytes(cfg.Context.MaxFileBytes) // every workspace read, CLI and server
 	cat, err := loadCatalog(cfg)
 	if err != nil {
 		return nil, err

@@ -70,7 +70,12 @@ type Editor struct {
 	// DeclineEdits makes the editor answer applied:false, as a user who
 	// rejects a preview.
 	DeclineEdits bool
-	changed      chan struct{}
+	// Confirm is the action a user picks on window/showMessageRequest
+	// ("" dismisses the prompt).
+	Confirm  string
+	requests []protocol.ShowMessageRequestParams
+	edits    []protocol.ApplyWorkspaceEditParams
+	changed  chan struct{}
 }
 
 type buffer struct {
@@ -512,7 +517,44 @@ func (c *client) ShowDocument(_ context.Context, p *protocol.ShowDocumentParams)
 }
 
 func (c *client) ApplyEdit(ctx context.Context, p *protocol.ApplyWorkspaceEditParams) (*protocol.ApplyWorkspaceEditResult, error) {
+	c.e.mu.Lock()
+	c.e.edits = append(c.e.edits, *p)
+	c.e.mu.Unlock()
 	return c.e.applyEdit(ctx, p)
+}
+
+func (c *client) ShowMessageRequest(_ context.Context, p *protocol.ShowMessageRequestParams) (*protocol.MessageActionItem, error) {
+	c.e.mu.Lock()
+	c.e.requests = append(c.e.requests, *p)
+	choice := c.e.Confirm
+	c.e.mu.Unlock()
+	c.e.signal()
+	if choice == "" {
+		return nil, nil
+	}
+	return &protocol.MessageActionItem{Title: choice}, nil
+}
+
+// SetConfirm sets the action the user picks on the next prompts ("" dismisses).
+func (e *Editor) SetConfirm(choice string) {
+	e.mu.Lock()
+	e.Confirm = choice
+	e.mu.Unlock()
+}
+
+// Requests returns the window/showMessageRequest prompts the server sent.
+func (e *Editor) Requests() []protocol.ShowMessageRequestParams {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]protocol.ShowMessageRequestParams(nil), e.requests...)
+}
+
+// EditRequests returns every workspace/applyEdit the server sent, as sent
+// (labels and change annotations included).
+func (e *Editor) EditRequests() []protocol.ApplyWorkspaceEditParams {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]protocol.ApplyWorkspaceEditParams(nil), e.edits...)
 }
 
 // MessagesContaining returns the messages whose text contains substr.

@@ -23,6 +23,14 @@ type File struct {
 	Text string
 	// Language is the LSP language id ("go", "python", "typescript", ...).
 	Language string
+	// Package is, for the tests action in Go, the package of the code
+	// under test: a new test file starts with its package clause.
+	Package string
+	// Import is, for the tests action in TypeScript/JavaScript, the
+	// statement that imports the code under test into a new test file
+	// (`import { f } from "./f";`); it is added unless the answer's code
+	// already imports from that module.
+	Import string
 }
 
 // Actions whose answers become edits.

@@ -2,6 +2,8 @@ package edits
 
 import (
 	"errors"
+	"go/parser"
+	"go/token"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -172,4 +174,71 @@ func FuzzFromAnswer(f *testing.F) {
 			t.Fatalf("edits do not apply: %v", err)
 		}
 	})
+}
+
+func TestNewGoTestFileGetsPackageClauseAndImports(t *testing.T) {
+	// The model forgot the package clause and the imports.
+	ans := "```go\nfunc TestReverse(t *testing.T) {\n\tgot := reverseWords(\"a b\")\n\tif !reflect.DeepEqual(strings.Fields(got), []string{\"b\", \"a\"}) {\n\t\tt.Errorf(\"strings.Fields in a string: %q\", got) // fmt.Sprint in a comment\n\t}\n\t_ = x.time.Now\n}\n```\n"
+	edits, err := FromAnswer(ActionTests, ans, File{Path: "main_test.go", Language: "go", Package: "main"}, codectx.Symbol{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := Apply("", edits)
+	want := "package main\n\nimport (\n\t\"reflect\"\n\t\"strings\"\n\t\"testing\"\n)\n\nfunc TestReverse("
+	if !strings.HasPrefix(got, want) {
+		t.Fatalf("got\n%s\nwant prefix\n%s", got, want)
+	}
+	if strings.Contains(got, `"fmt"`) || strings.Contains(got, `"time"`) {
+		t.Errorf("imports for names in strings, comments or fields:\n%s", got)
+	}
+	if _, err := parser.ParseFile(token.NewFileSet(), "main_test.go", got, 0); err != nil {
+		t.Errorf("does not parse: %v", err)
+	}
+	// A wrong package clause from the model is replaced; an external
+	// test package (<pkg>_test) is kept.
+	for clause, want := range map[string]string{"package foo": "package main\n", "package main_test": "package main_test\n"} {
+		ans := "```go\n" + clause + "\n\nimport \"testing\"\n\nfunc TestX(t *testing.T) {}\n```\n"
+		edits, err := FromAnswer(ActionTests, ans, File{Path: "main_test.go", Language: "go", Package: "main"}, codectx.Symbol{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := Apply("", edits); !strings.HasPrefix(got, want+"\nimport \"testing\"\n\nfunc TestX(") {
+			t.Errorf("%s: got\n%s", clause, got)
+		}
+	}
+	// Tests that would not parse are refused.
+	_, err = FromAnswer(ActionTests, "```go\nfunc TestX(t *testing.T) {\n\tif {\n}\n```\n", File{Path: "main_test.go", Language: "go", Package: "main"}, codectx.Symbol{})
+	var re *RefusalError
+	if !errors.As(err, &re) || !strings.Contains(err.Error(), "would not parse") {
+		t.Fatalf("unparsable tests: %v", err)
+	}
+}
+
+func TestNewTSTestFileImportsTheCodeUnderTest(t *testing.T) {
+	file := File{Path: "src/math.test.ts", Language: "typescript", Import: `import { add } from "./math";`}
+	// The answer forgot the import of the module under test.
+	ans := "```ts\nimport { describe, it, expect } from \"vitest\";\n\ndescribe(\"add\", () => {\n  it(\"adds\", () => expect(add(1, 2)).toBe(3));\n});\n```\n"
+	edits, err := FromAnswer(ActionTests, ans, file, codectx.Symbol{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := Apply("", edits)
+	if want := "import { describe, it, expect } from \"vitest\";\nimport { add } from \"./math\";\n\ndescribe("; !strings.HasPrefix(got, want) {
+		t.Fatalf("got\n%s", got)
+	}
+	// An answer that imports it already is left alone.
+	ans = "```ts\nimport { add } from './math.js';\n\ntest(\"adds\", () => expect(add(1, 2)).toBe(3));\n```\n"
+	edits, _ = FromAnswer(ActionTests, ans, file, codectx.Symbol{})
+	if got, _ := Apply("", edits); strings.Count(got, "./math") != 1 {
+		t.Fatalf("duplicate import:\n%s", got)
+	}
+	// CommonJS, JavaScript.
+	file = File{Path: "lib/math.test.js", Language: "javascript", Import: `const { add } = require("./math");`}
+	edits, err = FromAnswer(ActionTests, "```js\ntest(\"adds\", () => expect(add(1, 2)).toBe(3));\n```\n", file, codectx.Symbol{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := Apply("", edits); !strings.HasPrefix(got, "const { add } = require(\"./math\");\n\ntest(") {
+		t.Fatalf("got\n%s", got)
+	}
 }

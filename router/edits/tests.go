@@ -1,9 +1,13 @@
 package edits
 
 import (
+	"go/parser"
+	"go/scanner"
+	"go/token"
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/lsp-router/lsp-router/router/codectx"
@@ -28,7 +32,7 @@ func appendTests(text string, file File, lang string) ([]TextEdit, error) {
 		re = goTestRe
 	case "python":
 		re = pyTestRe
-	case "typescript":
+	case "typescript", "javascript":
 		re = tsTestRe
 	default:
 		return nil, refuse(ReasonUnsupported, "", "cannot recognise tests in %s (language %q is not supported)", filepath.Base(file.Path), file.Language)
@@ -55,13 +59,24 @@ func appendTests(text string, file File, lang string) ([]TextEdit, error) {
 	nl := eol(file.Text)
 	lines := splitLines(file.Text)
 	if strings.TrimSpace(file.Text) == "" {
-		return []TextEdit{{Range: codectx.Range{End: codectx.Position{Line: len(lineStarts(file.Text)) - 1,
-			Character: utf16Len(lines[len(lines)-1])}}, NewText: strings.Join(code, nl) + nl}}, nil
+		switch lang {
+		case "go":
+			var err error
+			if code, err = newGoTestFile(code, file.Package); err != nil {
+				return nil, err
+			}
+		case "typescript", "javascript":
+			code = withModuleImport(code, file.Import)
+		}
+		edits := []TextEdit{{Range: codectx.Range{End: codectx.Position{Line: len(lineStarts(file.Text)) - 1,
+			Character: utf16Len(lines[len(lines)-1])}}, NewText: strings.Join(code, nl) + nl}}
+		return edits, checkGo(lang, file, edits)
 	}
 	var edits []TextEdit
 	if lang == "go" {
 		var imports []string
 		code, imports = splitGoHeader(code)
+		imports = append(imports, usedStdImports(code, imports)...)
 		if missing := missingImports(lines, imports); len(missing) > 0 {
 			e, err := addGoImports(lines, missing, nl, file.Text)
 			if err != nil {
@@ -104,7 +119,157 @@ func appendTests(text string, file File, lang string) ([]TextEdit, error) {
 	}
 	end := positionOf(file.Text, lineStarts(file.Text), len(file.Text))
 	edits = append(edits, TextEdit{Range: codectx.Range{Start: end, End: end}, NewText: sep + strings.Join(code, nl) + nl})
-	return edits, nil
+	return edits, checkGo(lang, file, edits)
+}
+
+// moduleRe finds the module specifier of an import or require statement.
+var moduleRe = regexp.MustCompile(`(?:from\s*|require\s*\(\s*|^\s*import\s*)["']([^"']+)["']`)
+
+// withModuleImport puts stmt (importing the code under test) at the top
+// of a new TypeScript/JavaScript test file, after any imports the answer
+// has, unless the answer already imports from the same module.
+func withModuleImport(code []string, stmt string) []string {
+	m := moduleRe.FindStringSubmatch(stmt)
+	if stmt == "" || m == nil {
+		return code
+	}
+	module := strings.TrimSuffix(m[1], filepath.Ext(m[1]))
+	last := -1
+	for i, l := range code {
+		for _, mm := range moduleRe.FindAllStringSubmatch(l, -1) {
+			if strings.TrimSuffix(mm[1], filepath.Ext(mm[1])) == module {
+				return code
+			}
+			last = i
+		}
+	}
+	out := append([]string(nil), code[:last+1]...)
+	out = append(out, stmt)
+	if last < 0 {
+		out = append(out, "")
+	}
+	return append(out, code[last+1:]...)
+}
+
+// newGoTestFile gives the answer's tests the header a Go test file needs:
+// the package clause of the code under test (or the model's own
+// "<pkg>_test" external-test clause), then the imports the answer declared
+// plus the standard packages its code uses without importing them.
+func newGoTestFile(code []string, pkg string) ([]string, error) {
+	declared := ""
+	for _, l := range code {
+		if t := strings.TrimSpace(l); strings.HasPrefix(t, "package ") {
+			declared = strings.TrimSpace(strings.TrimPrefix(t, "package "))
+			break
+		}
+	}
+	switch {
+	case pkg == "":
+		pkg = declared
+	case declared == pkg+"_test":
+		pkg = declared
+	}
+	if pkg == "" {
+		return nil, refuse(ReasonNoCode, "", "the answer's tests have no package clause and the package under test is unknown; nothing was changed")
+	}
+	body, imports := splitGoHeader(code)
+	imports = append(imports, usedStdImports(body, imports)...)
+	imports = dedupe(imports)
+	sort.SliceStable(imports, func(a, b int) bool { return importPath(imports[a]) < importPath(imports[b]) })
+	out := []string{"package " + pkg, ""}
+	switch len(imports) {
+	case 0:
+	case 1:
+		out = append(out, "import "+imports[0], "")
+	default:
+		out = append(out, "import (")
+		for _, im := range imports {
+			out = append(out, "\t"+im)
+		}
+		out = append(out, ")", "")
+	}
+	return append(out, trimBlankEdges(body)...), nil
+}
+
+func dedupe(ss []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range ss {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// stdPackages are the standard packages tests commonly use, by the name
+// code refers to them with.
+var stdPackages = map[string]string{
+	"testing": "testing", "fmt": "fmt", "strings": "strings", "bytes": "bytes", "errors": "errors",
+	"reflect": "reflect", "os": "os", "io": "io", "time": "time", "context": "context", "sort": "sort",
+	"slices": "slices", "maps": "maps", "strconv": "strconv", "math": "math", "regexp": "regexp",
+	"sync": "sync", "filepath": "path/filepath", "httptest": "net/http/httptest", "http": "net/http",
+	"json": "encoding/json", "utf8": "unicode/utf8",
+}
+
+// usedStdImports returns import specs for standard packages the code
+// refers to (name.Ident, outside strings and comments) but does not import.
+func usedStdImports(code, imports []string) []string {
+	have := map[string]bool{}
+	for _, im := range imports {
+		p := strings.Trim(importPath(im), `"`)
+		have[p] = true
+		if f := strings.Fields(im); len(f) == 2 {
+			have[f[0]] = true // an aliased import claims its name
+		}
+		have[p[strings.LastIndex(p, "/")+1:]] = true
+	}
+	src := []byte(strings.Join(code, "\n"))
+	fset := token.NewFileSet()
+	var sc scanner.Scanner
+	sc.Init(fset.AddFile("", fset.Base(), len(src)), src, nil, 0)
+	var out []string
+	// The last three tokens: a package reference is name "." Ident where
+	// name is not itself a selector (x.time.Now is a field).
+	var prev [3]string
+	for {
+		_, tok, lit := sc.Scan()
+		if tok == token.EOF {
+			break
+		}
+		cur := lit
+		if tok == token.PERIOD {
+			cur = "."
+		} else if tok != token.IDENT {
+			cur = ""
+		}
+		if tok == token.IDENT && prev[2] == "." && prev[1] != "" && prev[0] != "." {
+			name := prev[1]
+			if path, ok := stdPackages[name]; ok && !have[name] && !have[path] {
+				have[name], have[path] = true, true
+				out = append(out, strconv.Quote(path))
+			}
+		}
+		prev[0], prev[1], prev[2] = prev[1], prev[2], cur
+	}
+	return out
+}
+
+// checkGo refuses Go tests whose resulting file does not parse: a test
+// file the compiler rejects is worse than the answer alone.
+func checkGo(lang string, file File, edits []TextEdit) error {
+	if lang != "go" {
+		return nil
+	}
+	text, err := Apply(file.Text, edits)
+	if err != nil {
+		return err
+	}
+	if _, err := parser.ParseFile(token.NewFileSet(), filepath.Base(file.Path), text, parser.SkipObjectResolution); err != nil {
+		return refuse(ReasonIncomplete, "", "the tests would not parse as Go (%s); nothing was changed", strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	return nil
 }
 
 // splitGoHeader removes the package clause and import declarations from

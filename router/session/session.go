@@ -185,8 +185,13 @@ type Session struct {
 	mu      sync.Mutex
 	msgs    []entry
 	summary string // summary of the turns folded away so far
-	model   string // the model the token counts are for
-	count   func(string) int
+	// subject is the code under discussion; once the turns that carried
+	// it are compacted (compacted), it is kept in the system message so a
+	// follow-up still sees the code.
+	subject   string
+	compacted bool
+	model     string // the model the token counts are for
+	count     func(string) int
 	// sumText and sumTokens cache the count of the system message with
 	// the summary.
 	sumText   string
@@ -195,6 +200,16 @@ type Session struct {
 
 // Key returns the conversation's key.
 func (se *Session) Key() Key { return se.key }
+
+// SetSubject records the code under discussion (the symbol's source, as
+// the user sees it). It costs nothing while the conversation is whole;
+// once older turns are truncated, summarised or dropped, it is sent in the
+// system message, and it is the last thing compaction gives up.
+func (se *Session) SetSubject(code string) {
+	se.mu.Lock()
+	defer se.mu.Unlock()
+	se.subject = strings.TrimSpace(code)
+}
 
 // Append adds messages to the conversation.
 func (se *Session) Append(msgs ...prompt.Message) {
@@ -230,6 +245,7 @@ func (se *Session) add(e entry) {
 		to = se.alignToUser(to)
 		se.summary = extractive(se.summary, se.msgs[from:to])
 		se.msgs = append(se.msgs[:from], se.msgs[to:]...)
+		se.compacted = true
 	}
 }
 
@@ -248,10 +264,10 @@ func (se *Session) messages() []prompt.Message {
 	for _, e := range se.msgs {
 		out = append(out, e.msg)
 	}
-	if se.summary == "" {
+	text := se.systemExtra()
+	if text == "" {
 		return out
 	}
-	text := summaryHeader + se.summary
 	if len(out) > 0 && out[0].Role == "system" {
 		out[0].Content += "\n\n" + text
 	} else {
@@ -261,6 +277,22 @@ func (se *Session) messages() []prompt.Message {
 }
 
 const summaryHeader = "Summary of the earlier conversation:\n"
+
+const subjectHeader = "The code under discussion:\n"
+
+// systemExtra is what compaction adds to the system message: the summary
+// of folded turns and, once anything was compacted, the code under
+// discussion.
+func (se *Session) systemExtra() string {
+	var parts []string
+	if se.summary != "" {
+		parts = append(parts, summaryHeader+se.summary)
+	}
+	if se.compacted && se.subject != "" {
+		parts = append(parts, subjectHeader+se.subject)
+	}
+	return strings.Join(parts, "\n\n")
+}
 
 // Summary returns the summary of the turns folded away so far.
 func (se *Session) Summary() string {
@@ -343,6 +375,7 @@ func (se *Session) Fit(ctx context.Context, b Budget) (Report, error) {
 	for i := sysEnd; i < tail && total > b.Limit; i++ {
 		if se.truncate(i, se.opts.MaxContextTokens) {
 			rep.Truncated++
+			se.compacted = true
 			total = se.total()
 		}
 	}
@@ -354,6 +387,7 @@ func (se *Session) Fit(ctx context.Context, b Budget) (Report, error) {
 		rep.Summarized = len(older)
 		se.summary = summary
 		se.msgs = append(se.msgs[:sysEnd], se.msgs[tail:]...)
+		se.compacted = true
 		tail = sysEnd
 		total = se.total()
 	}
@@ -361,6 +395,7 @@ func (se *Session) Fit(ctx context.Context, b Budget) (Report, error) {
 	for i := sysEnd; i < len(se.msgs) && total > b.Limit; i++ {
 		if se.truncate(i, se.opts.MaxContextTokens) {
 			rep.Truncated++
+			se.compacted = true
 			total = se.total()
 		}
 	}
@@ -376,11 +411,17 @@ func (se *Session) Fit(ctx context.Context, b Budget) (Report, error) {
 		}
 		rep.Dropped += next - sysEnd
 		se.msgs = append(se.msgs[:sysEnd], se.msgs[next:]...)
+		se.compacted = true
 		total = se.total()
 	}
-	// 5. The summary itself is the last thing to give up.
+	// 5. The summary goes next, and last of all the code under
+	// discussion.
 	if total > b.Limit && se.summary != "" {
 		se.summary = ""
+		total = se.total()
+	}
+	if total > b.Limit && se.compacted && se.subject != "" {
+		se.subject = ""
 		total = se.total()
 	}
 	rep.Tokens = total
@@ -396,14 +437,15 @@ func (se *Session) Fit(ctx context.Context, b Budget) (Report, error) {
 // exactly across a join), and cached until the summary changes.
 func (se *Session) total() int {
 	n := prompt.ReplyPriming
+	extra := se.systemExtra()
 	for i, e := range se.msgs {
-		if i == 0 && se.summary != "" && e.msg.Role == "system" {
+		if i == 0 && extra != "" && e.msg.Role == "system" {
 			continue
 		}
 		n += e.tokens + prompt.MessageOverhead
 	}
-	if se.summary != "" {
-		text := summaryHeader + se.summary
+	if extra != "" {
+		text := extra
 		if len(se.msgs) > 0 && se.msgs[0].msg.Role == "system" {
 			text = se.msgs[0].msg.Content + "\n\n" + text
 		}

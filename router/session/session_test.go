@@ -348,3 +348,54 @@ func TestSummaryBounded(t *testing.T) {
 		t.Fatalf("the newest folded points must stay:\n%s", se.Summary())
 	}
 }
+
+// The code a conversation is about survives compaction: a follow-up asked
+// after older turns were summarised still sees the function.
+func TestCompactionKeepsTheCodeUnderDiscussion(t *testing.T) {
+	const body = "func reverseWords(s string) string {\n\twords := strings.Fields(s)\n\tslices.Reverse(words)\n\treturn strings.Join(words, \" \")\n}"
+	s := NewStore(Options{KeepLast: 2, MaxContextTokens: 50})
+	se, _ := s.GetOrCreate(Key{Path: "/p/main.go", Symbol: "reverseWords"})
+	se.Append(prompt.Message{Role: "system", Content: "You are a helpful assistant."})
+	se.AppendContext(prompt.Message{Role: "user", Content: "Explain reverseWords.\n```go\n" + body + "\n```\n" + strings.Repeat("context line\n", 300)})
+	se.SetSubject("main.go reverseWords:\n```go\n" + body + "\n```")
+	se.Append(prompt.Message{Role: "assistant", Content: "It reverses the words."})
+
+	// Whole conversation: the code is sent once, in the first user turn.
+	if n := strings.Count(joined(se.Messages()), "slices.Reverse(words)"); n != 1 {
+		t.Fatalf("before compaction the code appears %d times", n)
+	}
+	for i := 0; i < 6; i++ {
+		se.Append(prompt.Message{Role: "user", Content: fmt.Sprintf("Follow-up %d: why %s?", i, strings.Repeat("really ", 30))})
+		se.Append(prompt.Message{Role: "assistant", Content: fmt.Sprintf("Answer %d: %s.", i, strings.Repeat("because ", 30))})
+	}
+	se.Append(prompt.Message{Role: "user", Content: "And is it safe for empty input?"})
+	rep, err := se.Fit(context.Background(), Budget{Model: "m", Limit: 400, Count: words})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Summarized == 0 {
+		t.Fatalf("the test must force a summary: %+v", rep)
+	}
+	msgs := se.Messages()
+	if strings.Contains(joined(msgs[1:]), "Explain reverseWords") {
+		t.Fatal("the first turn was not compacted")
+	}
+	if !strings.Contains(msgs[0].Content, body) || !strings.Contains(msgs[0].Content, "The code under discussion") {
+		t.Fatalf("the code under discussion was dropped by compaction; system message:\n%s", msgs[0].Content)
+	}
+	if last := msgs[len(msgs)-1]; last.Content != "And is it safe for empty input?" {
+		t.Errorf("latest request changed: %q", last.Content)
+	}
+	if rep.Tokens > 400 {
+		t.Errorf("over budget: %d", rep.Tokens)
+	}
+}
+
+func joined(msgs []prompt.Message) string {
+	var b strings.Builder
+	for _, m := range msgs {
+		b.WriteString(m.Content)
+		b.WriteString("\n")
+	}
+	return b.String()
+}
