@@ -103,11 +103,11 @@ func shellQuote(s string) string {
 type layer struct {
 	file   string // "" for editor settings
 	origin Origin
-	typed  *Config     // the source decoded onto a zero Config
-	keys   [][]string  // leaf keys set, in source order
-	tables [][]string  // map entries named without a value ([services.x])
-	lines  lineIndex   // nil for editor settings
-	sum    [32]byte    // SHA-256 of the bytes decoded
+	typed  *Config    // the source decoded onto a zero Config
+	keys   [][]string // leaf keys set, in source order
+	tables [][]string // map entries named without a value ([services.x])
+	lines  lineIndex  // nil for editor settings
+	sum    [32]byte   // SHA-256 of the bytes decoded
 }
 
 // decodeTOML reads one TOML source. Syntax and type errors stop it (no
