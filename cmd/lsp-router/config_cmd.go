@@ -76,7 +76,7 @@ func configShow(e *env) int {
 	if e.json {
 		return printJSON(e, struct {
 			*config.Provenance
-			Values []config.Value  `json:"values"`
+			Values []config.Value `json:"values"`
 			Config *config.Config `json:"config"`
 		}{prov, values, cfg})
 	}
