@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -110,6 +112,11 @@ type layer struct {
 	sum    [32]byte   // SHA-256 of the bytes decoded
 }
 
+// decodeErrRE takes apart the decoder's type errors ("toml: line 2 (last
+// key "a.b"): incompatible types: ..."), which are not ParseErrors, so they
+// read like every other problem: file:line: key: message.
+var decodeErrRE = regexp.MustCompile(`^toml: (?:line (\d+) )?\(last key "([^"]*)"\): (.*)$`)
+
 // decodeTOML reads one TOML source. Syntax and type errors stop it (no
 // layer); unknown keys are problems but the rest still applies, so every
 // problem of a file is reported at once.
@@ -120,6 +127,13 @@ func decodeTOML(path string, data []byte, origin Origin) (*layer, []Problem) {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
 			return nil, []Problem{{File: path, Line: pe.Position.Line, Key: pe.LastKey, Message: pe.Message}}
+		}
+		if m := decodeErrRE.FindStringSubmatch(err.Error()); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			if line == 0 {
+				line = ly.lines.find(m[2])
+			}
+			return nil, []Problem{{File: path, Line: line, Key: m[2], Message: m[3]}}
 		}
 		return nil, []Problem{{File: path, Message: err.Error()}}
 	}
@@ -249,7 +263,7 @@ func (m *merger) apply(ly *layer, trusted bool) {
 		if !trusted {
 			class, ok := untrustedVerdict(pattern, getPath(dst, path), ws)
 			if !ok {
-				ki := IgnoredKey{Key: key, Class: class, Value: ws.Interface()}
+				ki := IgnoredKey{Key: key, Class: class, Value: plain(ws)}
 				if ly.lines != nil {
 					ki.Line = ly.lines.find(strings.Join(path, "."))
 				}

@@ -71,8 +71,11 @@ func Values(c *Config) []Value {
 // plain turns a typed value into the JSON-shaped value its key takes
 // (durations as "30s", unset pointers as nil).
 func plain(v reflect.Value) any {
-	if v.Kind() == reflect.Pointer && v.IsNil() {
+	switch {
+	case v.Kind() == reflect.Pointer && v.IsNil():
 		return nil
+	case v.Kind() == reflect.Slice && v.Len() == 0:
+		return []any{}
 	}
 	return plainAny(v.Interface())
 }

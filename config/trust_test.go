@@ -408,3 +408,10 @@ func TestValuesShowOrigins(t *testing.T) {
 }
 
 func reflectOf(x any) reflect.Value { return reflect.ValueOf(x) }
+
+func TestTypeErrorReadsLikeOtherProblems(t *testing.T) {
+	_, err := Parse("t.toml", []byte("[generation]\n\nmax_answer_tokens = \"many\"\n"))
+	if err == nil || !strings.HasPrefix(err.Error(), "t.toml:3: generation.max_answer_tokens: incompatible types") {
+		t.Errorf("err = %v", err)
+	}
+}

@@ -89,12 +89,19 @@ func configShow(e *env) int {
 	default:
 		fmt.Fprintf(e.stdout, "# workspace file: %s (untrusted: %d key(s) ignored)\n", prov.WorkspaceFile, len(prov.Ignored))
 	}
+	// Origins line up after the usual short values; long lists do not
+	// push every other line to the right.
 	width := 0
 	for _, v := range values {
-		width = max(width, len(v.Key)+3+len(config.TOMLValue(v.Value)))
+		if n := len(v.Key) + 3 + len(config.TOMLValue(v.Value)); n <= 60 {
+			width = max(width, n)
+		}
 	}
 	for _, v := range values {
 		line := v.Key + " = " + config.TOMLValue(v.Value)
+		if v.Value == nil {
+			line = "# " + v.Key + " is unset"
+		}
 		if v.Origin == config.OriginIgnored {
 			fmt.Fprintf(e.stdout, "# %-*s  # %s, line %d\n", width, line, v.Origin, v.Line)
 			continue

@@ -300,3 +300,21 @@ func TestServeKeepsSettingsOnEmptyChangeAndRefusesBadSettings(t *testing.T) {
 		t.Fatalf("valid settings still refused: %s", msg)
 	}
 }
+
+func TestCLICommandsRefuseABrokenConfig(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.toml")
+	os.WriteFile(bad, []byte("[security]\nallow_externel = true\n"), 0o600)
+	for _, args := range [][]string{{"discover"}, {"models"}, {"route", "x"}, {"ask", "hello"}, {"config", "show"}, {"audit", "tail"}} {
+		_, errOut, code := runCLI(t, dir, append([]string{"--config", bad}, args...)...)
+		if code != 1 || !strings.Contains(errOut, bad+":2: security.allow_externel: unknown key") {
+			t.Errorf("%v: exit %d\n%s", args, code, errOut)
+		}
+	}
+	// A broken workspace file fails the same way, named as such.
+	os.WriteFile(filepath.Join(dir, config.FileName), []byte("[generation]\nmax_answer_tokens = \"many\"\n"), 0o644)
+	_, errOut, code := runCLI(t, dir, "route", "x")
+	if code != 1 || !strings.Contains(errOut, filepath.Join(dir, config.FileName)+":2") {
+		t.Errorf("workspace file: exit %d\n%s", code, errOut)
+	}
+}
