@@ -69,6 +69,7 @@ func assertNothingRan(t *testing.T, when string, markers []string, canary *llmte
 	for _, m := range markers {
 		if _, err := os.Stat(m); err == nil {
 			t.Errorf("%s: %s exists: the untrusted workspace file ran a program or moved the audit log", when, m)
+			os.Remove(m) // so the next phase is judged on its own
 		}
 	}
 	if n := canary.Requests(); n != 0 {
