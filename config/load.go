@@ -321,7 +321,7 @@ var sections = map[string][]string{
 	"services.*":         {"enabled", "endpoint", "priority", "timeout", "max_retries", "api_key_env", "api_key_file"},
 	"custom_endpoints":   {"name", "endpoint", "priority", "api_style", "api_key_env", "api_key_file"},
 	"task_routing.*":     {"primary_models", "fallback_models", "min_context", "require_serena"},
-	"routing":            {"vram_ceiling_gb", "llm_classifier", "discovery_ttl", "probe_timeout"},
+	"routing":            {"vram_ceiling_gb", "llm_classifier", "discovery_ttl", "probe_timeout", "catalog_file"},
 	"generation":         {"connect_timeout", "first_token_timeout", "idle_timeout", "max_answer_tokens", "keep_alive"},
 	"serena":             {"enabled", "command", "url", "workspace", "timeout"},
 	"language_servers.*": {"command", "enabled"},

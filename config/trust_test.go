@@ -415,3 +415,19 @@ func TestTypeErrorReadsLikeOtherProblems(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestValidKeyListsMatchTheKeys(t *testing.T) {
+	for _, p := range leafPatterns() {
+		i := strings.LastIndexByte(p, '.')
+		parent, last := "", p
+		if i >= 0 {
+			parent, last = p[:i], p[i+1:]
+		}
+		if last == "*" {
+			continue
+		}
+		if !slices.Contains(sections[parent], last) {
+			t.Errorf("%s is missing from the \"did you mean\" list of [%s] in load.go", p, parent)
+		}
+	}
+}
