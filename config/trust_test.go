@@ -70,7 +70,7 @@ type fixture struct {
 	loader   Loader
 }
 
-func newFixture(t *testing.T, user, ws string) fixture {
+func newFixture(t testing.TB, user, ws string) fixture {
 	t.Helper()
 	dir := t.TempDir()
 	f := fixture{ws: filepath.Join(dir, "repo"), user: filepath.Join(dir, "user.toml")}
@@ -428,6 +428,24 @@ func TestValidKeyListsMatchTheKeys(t *testing.T) {
 		}
 		if !slices.Contains(sections[parent], last) {
 			t.Errorf("%s is missing from the \"did you mean\" list of [%s] in load.go", p, parent)
+		}
+	}
+}
+
+// BenchmarkStamp is the check a server makes before each command.
+func BenchmarkStamp(b *testing.B) {
+	f := newFixture(b, userFile, hostileWorkspace)
+	for b.Loop() {
+		f.loader.Stamp(f.ws)
+	}
+}
+
+// BenchmarkLoad reads, classifies and validates both layers.
+func BenchmarkLoad(b *testing.B) {
+	f := newFixture(b, userFile, hostileWorkspace)
+	for b.Loop() {
+		if _, err := f.loader.Load(f.ws); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
