@@ -1,10 +1,13 @@
 // Package config loads, validates and writes lsp-router's TOML configuration.
 //
-// A configuration is looked up as --config, then $LSP_ROUTER_CONFIG, then
-// .lsp-router.toml in the workspace root, then
-// $XDG_CONFIG_HOME/lsp-router/config.toml; with none of them the built-in
-// defaults apply. The editor's initializationOptions and
-// workspace/didChangeConfiguration are overlaid on top with Overlay.
+// A configuration is built in layers, each merged over the one below key by
+// key: the built-in defaults; the user's file (--config, else
+// $LSP_ROUTER_CONFIG, else $XDG_CONFIG_HOME/lsp-router/config.toml); the
+// workspace's .lsp-router.toml; the editor's initializationOptions and
+// workspace/didChangeConfiguration (Overlay). The user's file and the
+// editor's settings are the user's own. The workspace file comes with a
+// cloned repository: until the user trusts that exact file (TrustStore),
+// only the keys keys.go classifies as safe, or values that narrow, apply.
 package config
 
 import (
@@ -30,8 +33,10 @@ type Config struct {
 	Security        Security               `toml:"security" json:"security"`
 	Prompts         map[string]string      `toml:"prompts" json:"prompts,omitempty"`
 
-	// Source is the file the configuration was read from ("" for defaults).
+	// Source names the files the configuration was read from ("" for defaults).
 	Source string `toml:"-" json:"-"`
+	// Provenance says where each value came from; nil for Default().
+	Provenance *Provenance `toml:"-" json:"-"`
 }
 
 // Service configures one of the known local LLM servers.
@@ -239,6 +244,7 @@ func (c *Config) Clone() *Config {
 		panic(fmt.Sprintf("config: clone: %v", err))
 	}
 	out.Source = c.Source
+	out.Provenance = c.Provenance.clone()
 	return out
 }
 
@@ -248,13 +254,24 @@ func (c *Config) AuditPath() string {
 	if c.Security.AuditLogPath != "" {
 		return c.Security.AuditLogPath
 	}
+	dir := StateDir()
+	if dir == "" {
+		return filepath.Join(os.TempDir(), "lsp-router-audit.jsonl")
+	}
+	return filepath.Join(dir, "audit.jsonl")
+}
+
+// StateDir is $XDG_STATE_HOME/lsp-router (~/.local/state/lsp-router when
+// unset): the audit log and the trust store live there. "" when there is
+// no home directory.
+func StateDir() string {
 	dir := os.Getenv("XDG_STATE_HOME")
 	if dir == "" {
 		home, err := os.UserHomeDir()
 		if err != nil {
-			return filepath.Join(os.TempDir(), "lsp-router-audit.jsonl")
+			return ""
 		}
 		dir = filepath.Join(home, ".local", "state")
 	}
-	return filepath.Join(dir, "lsp-router", "audit.jsonl")
+	return filepath.Join(dir, "lsp-router")
 }

@@ -111,31 +111,30 @@ func TestSyntaxErrorReportsLine(t *testing.T) {
 	}
 }
 
-func TestFindOrder(t *testing.T) {
+func TestUserFileOrder(t *testing.T) {
 	dir := t.TempDir()
-	ws := filepath.Join(dir, "ws")
 	xdg := filepath.Join(dir, "xdg")
 	os.MkdirAll(filepath.Join(xdg, "lsp-router"), 0o755)
-	os.MkdirAll(ws, 0o755)
 	t.Setenv("XDG_CONFIG_HOME", xdg)
 	t.Setenv(EnvVar, "")
+	if got, err := UserFile(""); got != "" || err != nil {
+		t.Errorf("none: got %q %v", got, err)
+	}
 	userFile := filepath.Join(xdg, "lsp-router", "config.toml")
 	os.WriteFile(userFile, nil, 0o600)
-	if got, _ := Find("", ws); got != userFile {
+	if got, _ := UserFile(""); got != userFile {
 		t.Errorf("user: got %q", got)
-	}
-	wsFile := filepath.Join(ws, FileName)
-	os.WriteFile(wsFile, nil, 0o600)
-	if got, _ := Find("", ws); got != wsFile {
-		t.Errorf("workspace: got %q", got)
 	}
 	envFile := filepath.Join(dir, "env.toml")
 	os.WriteFile(envFile, nil, 0o600)
 	t.Setenv(EnvVar, envFile)
-	if got, _ := Find("", ws); got != envFile {
+	if got, _ := UserFile(""); got != envFile {
 		t.Errorf("env: got %q", got)
 	}
-	if _, err := Find(filepath.Join(dir, "missing.toml"), ws); err == nil || !strings.Contains(err.Error(), "--config") {
+	if got, _ := UserFile(userFile); got != userFile {
+		t.Errorf("explicit: got %q", got)
+	}
+	if _, err := UserFile(filepath.Join(dir, "missing.toml")); err == nil || !strings.Contains(err.Error(), "--config") {
 		t.Errorf("explicit missing file: err = %v", err)
 	}
 }

@@ -3,9 +3,10 @@ package config
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -56,12 +57,12 @@ func (e *Error) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-// Find returns the configuration file to use: explicit, then $LSP_ROUTER_CONFIG,
-// then .lsp-router.toml in workspace, then $XDG_CONFIG_HOME/lsp-router/config.toml
-// (~/.config when unset). It returns "" when there is none, which means defaults.
-// An explicit path or $LSP_ROUTER_CONFIG that does not exist is an error: the user
-// asked for that file.
-func Find(explicit, workspace string) (string, error) {
+// UserFile returns the user's configuration file: explicit (--config), then
+// $LSP_ROUTER_CONFIG, then $XDG_CONFIG_HOME/lsp-router/config.toml
+// (~/.config when unset). It returns "" when there is none, which means the
+// defaults. An explicit path or $LSP_ROUTER_CONFIG that does not exist is an
+// error: the user asked for that file.
+func UserFile(explicit string) (string, error) {
 	if explicit != "" {
 		if _, err := os.Stat(explicit); err != nil {
 			return "", fmt.Errorf("config file %s: %w (check --config)", explicit, err)
@@ -74,18 +75,42 @@ func Find(explicit, workspace string) (string, error) {
 		}
 		return env, nil
 	}
-	if workspace != "" {
-		p := filepath.Join(workspace, FileName)
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
 	if p := UserPath(); p != "" {
 		if _, err := os.Stat(p); err == nil {
 			return p, nil
 		}
 	}
 	return "", nil
+}
+
+// workspaceCandidate is where the workspace file of dir would be: the
+// directory with its symbolic links resolved, so one workspace has one key
+// in the trust store however it is reached.
+func workspaceCandidate(dir string) string {
+	if dir == "" {
+		return ""
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return ""
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = real
+	}
+	return filepath.Join(abs, FileName)
+}
+
+// WorkspaceFile returns dir's .lsp-router.toml, or "" when it has none. A
+// symbolic link counts (reading it resolves it and checks the target).
+func WorkspaceFile(dir string) string {
+	p := workspaceCandidate(dir)
+	if p == "" {
+		return ""
+	}
+	if _, err := os.Lstat(p); err != nil {
+		return ""
+	}
+	return p
 }
 
 // UserPath is $XDG_CONFIG_HOME/lsp-router/config.toml, or ~/.config/... when unset.
@@ -101,61 +126,184 @@ func UserPath() string {
 	return filepath.Join(dir, "lsp-router", "config.toml")
 }
 
-// Load finds and reads the configuration (see Find). With no file it returns
-// the defaults.
+// Load reads the layered configuration for workspace with the user's trust
+// store; see Loader.
 func Load(explicit, workspace string) (*Config, error) {
-	path, err := Find(explicit, workspace)
+	return Loader{Explicit: explicit}.Load(workspace)
+}
+
+// Loader reads the layered configuration: the defaults, the user's file
+// over them, then the workspace's .lsp-router.toml merged over that key by
+// key. The workspace file is untrusted until `lsp-router trust` recorded
+// its SHA-256: until then only the keys keyRules calls safe (or narrowing)
+// apply, and the others are listed in Provenance.Ignored.
+type Loader struct {
+	// Explicit is --config; empty means $LSP_ROUTER_CONFIG, then the XDG file.
+	Explicit string
+	// Trust is the trust store; nil means the user's (DefaultTrustStore).
+	Trust *TrustStore
+}
+
+func (l Loader) trust() *TrustStore {
+	if l.Trust != nil {
+		return l.Trust
+	}
+	return DefaultTrustStore()
+}
+
+// Load reads and validates every layer. Every problem is reported with
+// file, line and key; a configuration with problems yields an *Error and
+// no config.
+func (l Loader) Load(workspace string) (*Config, error) {
+	userPath, err := UserFile(l.Explicit)
 	if err != nil {
 		return nil, err
 	}
-	if path == "" {
-		return Default(), nil
+	m := newMerger(Default())
+	var problems []Problem
+	var files []string
+	if userPath != "" {
+		m.prov.UserFile = userPath
+		files = append(files, userPath)
+		data, err := readConfigFile(userPath)
+		if err != nil {
+			return nil, &Error{Problems: []Problem{{File: userPath, Message: err.Error()}}}
+		}
+		ly, ps := decodeTOML(userPath, data, OriginUser)
+		problems = append(problems, ps...)
+		if ly != nil {
+			m.apply(ly, true)
+		}
 	}
-	return LoadFile(path)
+	if wsPath := WorkspaceFile(workspace); wsPath != "" && !sameFile(wsPath, userPath) {
+		m.prov.WorkspaceFile = wsPath
+		data, err := readConfigFile(wsPath)
+		if err != nil {
+			return nil, &Error{Problems: append(problems, Problem{File: wsPath, Message: err.Error()})}
+		}
+		ly, ps := decodeTOML(wsPath, data, OriginWorkspace)
+		problems = append(problems, ps...)
+		m.prov.WorkspaceSHA256 = sumHex(sha256.Sum256(data))
+		trusted, terr := l.trust().Trusted(wsPath, m.prov.WorkspaceSHA256)
+		if terr != nil {
+			m.prov.TrustProblem = terr.Error()
+		}
+		m.prov.WorkspaceTrusted = trusted
+		if ly != nil {
+			m.apply(ly, trusted)
+		}
+		if trusted {
+			files = append(files, wsPath+" (trusted)")
+		} else {
+			files = append(files, wsPath+" (untrusted)")
+		}
+	}
+	problems = append(problems, m.validate()...)
+	if len(problems) > 0 {
+		return nil, &Error{Problems: problems}
+	}
+	m.cfg.Source = strings.Join(files, " + ")
+	return m.cfg, nil
 }
 
-// LoadFile reads and validates one TOML file on top of the defaults. Every
-// problem is reported with file, line and key; a file with problems yields an
-// *Error and no config.
-func LoadFile(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+// Stamp is a cheap fingerprint (size, time, mode) of every file Load would
+// read for workspace, present or not, and of the trust store: a server
+// compares it before each command to know when to load again.
+func (l Loader) Stamp(workspace string) string {
+	user := l.Explicit
+	if user == "" {
+		user = os.Getenv(EnvVar)
+	}
+	if user == "" {
+		user = UserPath()
+	}
+	var b strings.Builder
+	for _, p := range []string{user, workspaceCandidate(workspace), l.trust().Path} {
+		if p == "" {
+			continue
+		}
+		fmt.Fprintf(&b, "%s|", p)
+		if st, err := os.Lstat(p); err == nil {
+			fmt.Fprintf(&b, "%d|%d|%v|", st.Size(), st.ModTime().UnixNano(), st.Mode())
+		}
+		if st, err := os.Stat(p); err == nil {
+			fmt.Fprintf(&b, "%d|%d|%v", st.Size(), st.ModTime().UnixNano(), st.Mode())
+		}
+		b.WriteByte(';')
+	}
+	return b.String()
+}
+
+func sameFile(a, b string) bool {
+	if a == "" || b == "" {
+		return false
+	}
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
+}
+
+// maxConfigBytes bounds a configuration file: real ones are a few KB.
+const maxConfigBytes = 1 << 20
+
+// readConfigFile reads a configuration file, following symbolic links to
+// the real content, which must be a regular file of at most maxConfigBytes
+// (a FIFO or a device would hang or never end).
+func readConfigFile(path string) ([]byte, error) {
+	real, err := filepath.EvalSymlinks(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
+	}
+	if st, err := os.Stat(real); err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	} else if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (%v); a configuration must be a plain file", real, st.Mode().Type())
+	}
+	f, err := openNoBlock(real)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file; a configuration must be a plain file", real)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	if len(data) > maxConfigBytes {
+		return nil, fmt.Errorf("%s is larger than %d bytes; a configuration is a few KB", real, maxConfigBytes)
+	}
+	return data, nil
+}
+
+// LoadFile reads and validates one TOML file on top of the defaults, as
+// the user's own file. Every problem is reported with file, line and key;
+// a file with problems yields an *Error and no config.
+func LoadFile(path string) (*Config, error) {
+	data, err := readConfigFile(path)
+	if err != nil {
+		return nil, err
 	}
 	return Parse(path, data)
 }
 
-// Parse decodes TOML data (named path in messages) on top of the defaults.
+// Parse decodes TOML data (named path in messages) on top of the defaults,
+// as the user's own file.
 func Parse(path string, data []byte) (*Config, error) {
-	cfg := Default()
-	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(cfg)
-	if err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			return nil, &Error{Problems: []Problem{{File: path, Line: pe.Position.Line, Key: pe.LastKey, Message: pe.Message}}}
-		}
-		return nil, &Error{Problems: []Problem{{File: path, Message: err.Error()}}}
+	m := newMerger(Default())
+	ly, problems := decodeTOML(path, data, OriginUser)
+	if ly == nil {
+		return nil, &Error{Problems: problems}
 	}
-	cfg.Source = path
-	lines := keyLines(data)
-	var problems []Problem
-	for _, k := range md.Undecoded() {
-		key := k.String()
-		// A key under a table whose parent is unknown is reported once, at the parent.
-		if parentReported(problems, key) {
-			continue
-		}
-		problems = append(problems, Problem{File: path, Line: lines.find(key), Key: key, Message: unknownKeyMessage(k)})
-	}
-	for _, p := range cfg.validate() {
-		p.File = path
-		p.Line = lines.find(p.Key)
-		problems = append(problems, p)
-	}
+	m.prov.UserFile = path
+	m.apply(ly, true)
+	problems = append(problems, m.validate()...)
 	if len(problems) > 0 {
 		return nil, &Error{Problems: problems}
 	}
-	return cfg, nil
+	m.cfg.Source = path
+	return m.cfg, nil
 }
 
 func parentReported(ps []Problem, key string) bool {
@@ -173,7 +321,7 @@ var sections = map[string][]string{
 	"services.*":         {"enabled", "endpoint", "priority", "timeout", "max_retries", "api_key_env", "api_key_file"},
 	"custom_endpoints":   {"name", "endpoint", "priority", "api_style", "api_key_env", "api_key_file"},
 	"task_routing.*":     {"primary_models", "fallback_models", "min_context", "require_serena"},
-	"routing":            {"vram_ceiling_gb", "llm_classifier", "discovery_ttl", "probe_timeout"},
+	"routing":            {"vram_ceiling_gb", "llm_classifier", "discovery_ttl", "probe_timeout", "catalog_file"},
 	"generation":         {"connect_timeout", "first_token_timeout", "idle_timeout", "max_answer_tokens", "keep_alive"},
 	"serena":             {"enabled", "command", "url", "workspace", "timeout"},
 	"language_servers.*": {"command", "enabled"},
@@ -408,29 +556,30 @@ func normalizeKey(k string) string {
 }
 
 // Overlay returns a copy of base with the editor's settings (JSON with the
-// same structure as the TOML file) applied on top. Unknown keys and bad
-// values are reported as problems and the base is returned unchanged.
+// same structure as the TOML file, optionally under "lsp-router") merged
+// over it key by key. The editor's settings are the user's own: every key
+// applies. Unknown keys and bad values are reported as problems and base is
+// returned unchanged.
 func Overlay(base *Config, settings json.RawMessage) (*Config, error) {
-	trimmed := bytes.TrimSpace(settings)
-	if len(trimmed) == 0 || string(trimmed) == "null" || string(trimmed) == "{}" {
+	ly, problems := decodeJSON(settings)
+	if ly == nil {
+		return base, &Error{Problems: problems}
+	}
+	if len(ly.keys) == 0 && len(ly.tables) == 0 {
 		return base, nil
 	}
-	// Editors often nest settings under their section name.
-	var wrapper map[string]json.RawMessage
-	if err := json.Unmarshal(trimmed, &wrapper); err != nil {
-		return base, &Error{Problems: []Problem{{Message: fmt.Sprintf("settings are not a JSON object: %v", err)}}}
-	}
-	if inner, ok := wrapper["lsp-router"]; ok && len(wrapper) == 1 {
-		trimmed = inner
-	}
-	out := base.Clone()
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(out); err != nil {
-		return base, &Error{Problems: []Problem{{Message: fmt.Sprintf("settings: %v", err)}}}
-	}
-	if ps := out.validate(); len(ps) > 0 {
+	m := newMerger(base)
+	m.apply(ly, true)
+	if ps := m.validate(); len(ps) > 0 {
 		return base, &Error{Problems: ps}
 	}
-	return out, nil
+	return m.cfg, nil
+}
+
+// SettingsEmpty reports editor settings that set nothing (empty, null,
+// {}, {"lsp-router": {}}): eglot sends such a change on connect, and it
+// must not drop the settings sent before.
+func SettingsEmpty(settings json.RawMessage) bool {
+	ly, _ := decodeJSON(settings)
+	return ly != nil && len(ly.keys) == 0 && len(ly.tables) == 0
 }

@@ -3,11 +3,15 @@ package lsp
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"runtime/debug"
 	"slices"
+	"strings"
+	"sync"
 	"time"
 
+	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 	"go.lsp.dev/uri"
 
@@ -58,30 +62,27 @@ func readCaps(c protocol.ClientCapabilities) clientCaps {
 // engine, and answers with what the server offers.
 func (s *Server) Initialize(ctx context.Context, params *protocol.InitializeParams) (*protocol.InitializeResult, error) {
 	ws := workspaceRoot(params)
-	cfg := s.opts.Config
-	var cfgErr error
-	if len(params.InitializationOptions) > 0 {
-		cfg, cfgErr = config.Overlay(cfg, json.RawMessage(params.InitializationOptions))
-	}
 	s.mu.Lock()
 	s.workspace = ws
 	s.clientName = params.ClientInfo.Name
 	s.caps = readCaps(params.Capabilities)
-	s.cfg = cfg
 	if params.ProcessID != nil && *params.ProcessID > 0 {
 		s.parentPID = int(*params.ProcessID)
 	}
 	s.mu.Unlock()
-	go s.rebuildEngine(cfg)
+	s.conf.mu.Lock()
+	if !config.SettingsEmpty(json.RawMessage(params.InitializationOptions)) {
+		s.conf.settings = slices.Clone(json.RawMessage(params.InitializationOptions))
+	}
+	s.conf.mu.Unlock()
+	// The configuration is read for the workspace the editor opens. With
+	// a problem the server still starts (an editor shows a dead server
+	// badly) but refuses model calls until it is fixed.
+	if err := s.refreshConfig(ctx, true, true); err != nil {
+		s.readyOnce.Do(func() { close(s.ready) })
+	}
 	if s.opts.Notice != "" {
 		go s.showMessage(context.WithoutCancel(ctx), protocol.MessageTypeWarning, "%s", s.opts.Notice)
-	}
-	if cfgErr != nil {
-		// The editor cannot show an error from initialize well; tell the
-		// user once initialized and carry on with the file configuration.
-		go func() {
-			s.showMessage(context.WithoutCancel(ctx), protocol.MessageTypeWarning, "lsp-router: initializationOptions ignored: %v", cfgErr)
-		}()
 	}
 	if s.parentPID > 0 {
 		go s.watchParent(s.parentPID)
@@ -135,6 +136,9 @@ func (s *Server) rebuildEngine(cfg *config.Config) {
 	s.rebuildMu.Lock()
 	defer s.rebuildMu.Unlock()
 	if s.opts.NewEngine == nil {
+		s.mu.Lock()
+		s.cfg = cfg
+		s.mu.Unlock()
 		return
 	}
 	s.mu.Lock()
@@ -148,11 +152,16 @@ func (s *Server) rebuildEngine(cfg *config.Config) {
 		s.mu.Unlock()
 		return
 	}
-	s.closeEngine()
+	// Swap first, close after: a command never finds no engine between.
 	s.mu.Lock()
+	old := s.engine
 	s.engine = engine
 	s.cfg = cfg
+	s.engineErr = nil
 	s.mu.Unlock()
+	if c, ok := old.(interface{ Close() error }); ok {
+		_ = c.Close()
+	}
 	// Building the engine (catalog, templates) leaves garbage behind; a
 	// sidecar idles most of its life, so give that memory back now.
 	debug.FreeOSMemory()
@@ -182,18 +191,146 @@ func (s *Server) Exit(context.Context) error {
 	return nil
 }
 
-// DidChangeConfiguration overlays the editor's new settings on the file
-// configuration and rebuilds the engine.
+// DidChangeConfiguration takes the editor's new settings (the user's own,
+// merged over the files) and reads the files again. A change that sets
+// nothing (empty, null, {}: eglot sends one on connect) keeps the settings
+// from before, initializationOptions included.
 func (s *Server) DidChangeConfiguration(ctx context.Context, params *protocol.DidChangeConfigurationParams) error {
-	if len(params.Settings) == 0 || string(params.Settings) == "null" {
-		return nil
+	s.conf.mu.Lock()
+	if !config.SettingsEmpty(json.RawMessage(params.Settings)) {
+		s.conf.settings = slices.Clone(json.RawMessage(params.Settings))
+		s.conf.settingsChanged = true
 	}
-	cfg, err := config.Overlay(s.opts.Config, json.RawMessage(params.Settings))
+	s.conf.mu.Unlock()
+	_ = s.refreshConfig(ctx, true, true)
+	return nil
+}
+
+// ConfigLoader reads the file configuration (user file, then the workspace
+// file over it) for a workspace. Stamp is a cheap fingerprint of the files
+// Load reads (sizes, times), checked before each command so that a fixed or
+// newly trusted file takes effect without a restart.
+type ConfigLoader interface {
+	Load(workspace string) (*config.Config, error)
+	Stamp(workspace string) string
+}
+
+// confState is the session's configuration: the files' layers (or their
+// problem) and the editor's settings, which together make the effective
+// configuration or the error that refuses model calls.
+type confState struct {
+	mu     sync.Mutex
+	loaded bool
+	stamp  string
+	file   *config.Config
+	// fileErr is the files' problem; model calls wait until it is fixed.
+	fileErr error
+	// settings are the editor's: initializationOptions, then the last
+	// didChangeConfiguration that set something.
+	settings        json.RawMessage
+	settingsChanged bool
+	// applied fingerprints the configuration the engine was built with.
+	applied string
+	// noticeShown: the untrusted-workspace line is shown once a session.
+	noticeShown bool
+	// shownErr is the configuration error last shown, so one problem is
+	// shown once, not on every command.
+	shownErr string
+}
+
+// settingsError marks a problem in the editor's settings (not the files).
+type settingsError struct{ err error }
+
+func (e settingsError) Error() string { return e.err.Error() }
+
+// configErrorMessage is the one line that says what is wrong, where, and
+// that model calls wait for the fix.
+func configErrorMessage(err error) string {
+	detail := err.Error()
+	var ce *config.Error
+	if errors.As(err, &ce) {
+		parts := make([]string, len(ce.Problems))
+		for i, p := range ce.Problems {
+			parts[i] = p.String()
+		}
+		detail = strings.Join(parts, "; ")
+	}
+	var se settingsError
+	if errors.As(err, &se) {
+		return "lsp-router: the editor's lsp-router settings are invalid, so model calls are refused until valid settings arrive: " + detail + "; fix the lsp-router settings in your editor"
+	}
+	return "lsp-router: configuration error, so model calls are refused until it is fixed: " + detail + "; fix the file (check it with: lsp-router config validate)"
+}
+
+// refreshConfig reads the files again when they changed (always with
+// force), merges the editor's settings, rebuilds the engine when the
+// effective configuration changed (in the background with async), and
+// returns the error that refuses model calls, if any. It tells the user
+// once about ignored workspace keys and once about each configuration
+// problem.
+func (s *Server) refreshConfig(ctx context.Context, force, async bool) error {
+	s.mu.Lock()
+	ws := s.workspace
+	s.mu.Unlock()
+
+	s.conf.mu.Lock()
+	changed := s.conf.settingsChanged
+	s.conf.settingsChanged = false
+	if s.opts.Loader == nil {
+		if !s.conf.loaded {
+			s.conf.loaded, s.conf.file, changed = true, s.opts.Config, true
+		}
+	} else if stamp := s.opts.Loader.Stamp(ws); force || !s.conf.loaded || stamp != s.conf.stamp {
+		s.conf.loaded, s.conf.stamp, changed = true, stamp, true
+		s.conf.file, s.conf.fileErr = s.opts.Loader.Load(ws)
+	}
+	cfg, err := s.conf.file, s.conf.fileErr
+	if err == nil && len(s.conf.settings) > 0 {
+		var oerr error
+		if cfg, oerr = config.Overlay(cfg, s.conf.settings); oerr != nil {
+			err = settingsError{oerr}
+		}
+	}
+	var notice, problem string
+	if err == nil && !s.conf.noticeShown {
+		if notice = cfg.Provenance.IgnoredNotice(); notice != "" {
+			s.conf.noticeShown = true
+		}
+	}
 	if err != nil {
-		go s.showMessage(context.WithoutCancel(ctx), protocol.MessageTypeWarning, "lsp-router: settings ignored: %v", err)
-		return nil
+		if msg := configErrorMessage(err); msg != s.conf.shownErr {
+			s.conf.shownErr, problem = msg, msg
+		}
+	} else {
+		s.conf.shownErr = ""
 	}
-	go s.rebuildEngine(cfg)
+	rebuild := false
+	if err == nil && changed {
+		b, _ := json.Marshal(cfg)
+		if string(b) != s.conf.applied {
+			s.conf.applied, rebuild = string(b), true
+		}
+	}
+	s.conf.mu.Unlock()
+
+	if notice != "" {
+		s.log.Warn(notice)
+		go s.showMessage(ctx, protocol.MessageTypeWarning, "%s", notice)
+	}
+	if problem != "" {
+		s.log.Error(problem)
+		go s.showMessage(ctx, protocol.MessageTypeError, "%s", problem)
+	}
+	if err != nil {
+		return jsonrpc2.Errorf(jsonrpc2.Code(protocol.LSPErrorCodesRequestFailed), "%s", configErrorMessage(err))
+	}
+	if rebuild {
+		if async {
+			go s.rebuildEngine(cfg)
+		} else {
+			s.rebuildEngine(cfg)
+		}
+	}
 	return nil
 }
 

@@ -45,6 +45,9 @@ type Options struct {
 	// Notice, when set, is shown to the user as a warning once the editor
 	// is initialized (e.g. a configuration file that could not be used).
 	Notice string
+	// Loader, when set, reads the configuration for the editor's workspace
+	// at initialize and again when its files change, instead of Config.
+	Loader ConfigLoader
 }
 
 // Server is one editor session.
@@ -74,6 +77,7 @@ type Server struct {
 	parentPID  int
 
 	jobs *jobTable
+	conf confState // configuration layers and problems (lifecycle.go)
 
 	exitOnce sync.Once
 	exitCode int
@@ -244,6 +248,9 @@ func (s *Server) guard(method string, isCall bool) error {
 
 // currentEngine waits for the engine built at initialize.
 func (s *Server) currentEngine(ctx context.Context) (router.Engine, *config.Config, error) {
+	if err := s.refreshConfig(ctx, false, false); err != nil {
+		return nil, nil, err // a configuration problem refuses model calls
+	}
 	select {
 	case <-s.ready:
 	case <-ctx.Done():

@@ -39,6 +39,9 @@ func runDoctor(e *env, skipDNS bool) int {
 	} else {
 		rep.Add(doctor.Check{Name: "config", Status: doctor.OK, Detail: "loaded " + cfg.Source})
 	}
+	if n := cfg.Provenance.IgnoredNotice(); n != "" {
+		rep.Add(doctor.Check{Name: "workspace config", Status: doctor.Warn, Detail: n, Fix: "review " + cfg.Provenance.WorkspaceFile + ", then lsp-router trust"})
+	}
 	w, err := wire(cfg, wd, e.log, false)
 	if err != nil {
 		rep.Add(doctor.Check{Name: "engine", Status: doctor.Fail, Detail: err.Error()})

@@ -42,6 +42,8 @@ type env struct {
 	json           bool
 	log            *slog.Logger
 	closeLog       func()
+	// noticeShown: the untrusted-workspace line is said once per run.
+	noticeShown bool
 }
 
 type command struct {
@@ -122,7 +124,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 func addGlobalFlags(fs *flag.FlagSet, e *env) {
-	fs.StringVar(&e.configPath, "config", e.configPath, "configuration `file` (default: $LSP_ROUTER_CONFIG, ./.lsp-router.toml, ~/.config/lsp-router/config.toml)")
+	fs.StringVar(&e.configPath, "config", e.configPath, "your configuration `file` (default: $LSP_ROUTER_CONFIG, else ~/.config/lsp-router/config.toml); a workspace's .lsp-router.toml is merged over it (see 'lsp-router trust')")
 	fs.StringVar(&e.logLevel, "log-level", orDefault(e.logLevel, "info"), "log `level`: debug, info, warn, error")
 	fs.StringVar(&e.logFile, "log-file", e.logFile, "write logs to `file` instead of stderr")
 }
@@ -185,12 +187,18 @@ func (e *env) setupLog() error {
 	return nil
 }
 
-// loadConfig loads the configuration for workspace, printing problems.
+// loadConfig loads the layered configuration for workspace, printing its
+// problems, and once the line that says how many workspace keys were
+// ignored and how to trust the file.
 func (e *env) loadConfig(workspace string) (*config.Config, bool) {
 	cfg, err := config.Load(e.configPath, workspace)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "lsp-router: configuration error:\n%v\nFix the file, or check it with 'lsp-router config validate'.\n", indent(err.Error()))
 		return nil, false
+	}
+	if n := cfg.Provenance.IgnoredNotice(); n != "" && !e.noticeShown {
+		e.noticeShown = true
+		fmt.Fprintln(e.stderr, n)
 	}
 	return cfg, true
 }

@@ -256,7 +256,7 @@ func TestCLIConfigInitValidateShow(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &v); err != nil || v.Valid || len(v.Problems) != 2 || v.Problems[0].Line == 0 {
 		t.Errorf("validate --json: %d %s", code, out)
 	}
-	// serve names the problem (and serves defaults until stdin closes).
+	// serve names the problem (and refuses model calls until stdin closes).
 	_, errOut, code = runCLI(t, dir, "--config", path, "serve")
 	if code != 1 || !strings.Contains(errOut, "allow_externel") {
 		t.Errorf("serve with bad config: %d %s", code, errOut)
@@ -309,7 +309,7 @@ func TestBinaryExitsAfterExitWhileStdinStaysOpen(t *testing.T) {
 	}
 }
 
-func TestBinaryWithBrokenConfigServesDefaultsAndSaysWhy(t *testing.T) {
+func TestBinaryWithBrokenConfigStartsAndSaysWhy(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.toml")
 	os.WriteFile(bad, []byte("[security]\nallow_externel = true\n"), 0o600)

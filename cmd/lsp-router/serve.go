@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -39,23 +38,22 @@ func (stdio) Close() error {
 
 func runServe(e *env, _ *flag.FlagSet, _ []string) int {
 	wd, _ := os.Getwd()
-	// A broken file must not leave the editor with a server that died at
-	// start: serve with the defaults and tell the user what to fix.
-	var notice string
-	cfg, err := config.Load(e.configPath, wd)
-	if err != nil {
-		e.log.Error("configuration not used; serving with the defaults", "err", err)
-		notice = fmt.Sprintf("lsp-router: configuration not used, running with the defaults: %v. Fix it (lsp-router config validate) and restart the server.", err)
-		cfg = config.Default()
+	loader := config.Loader{Explicit: e.configPath}
+	// The server reads the configuration again for the workspace the editor
+	// opens; reading it here too puts a broken file in the log even when no
+	// editor ever initializes. A broken configuration does not stop the
+	// server (an editor shows a dead server badly): it refuses model calls
+	// and tells the user what to fix until the file is fixed.
+	if _, err := loader.Load(wd); err != nil {
+		e.log.Error("configuration error: model calls are refused until it is fixed", "err", err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	e.log.Info("lsp-router serving on stdio", "version", version, "config", cfg.Source)
+	e.log.Info("lsp-router serving on stdio", "version", version)
 	return lsp.Serve(ctx, jsonrpc2.NewHeaderStream(stdio{}), lsp.Options{
-		Config:    cfg,
+		Loader:    loader,
 		NewEngine: engineFactory(e),
 		Logger:    e.log,
 		Version:   version,
-		Notice:    notice,
 	})
 }
