@@ -78,14 +78,18 @@ var keyRules = map[string]rule{
 	"context.preserve_recent_messages": {class: ClassSafe},
 	"context.max_tool_output_tokens":   {class: ClassSafe},
 	"context.max_references":           {class: ClassSafe},
+	"context.max_file_bytes":           {ClassLoosens, notAbove},
 
-	"security.allow_external":        {ClassLoosens, onlyFalse},
-	"security.allowed_hosts":         {ClassLoosens, subset},
-	"security.allowed_cidrs":         {ClassLoosens, subset},
-	"security.allow_proxy":           {ClassLoosens, onlyFalse},
-	"security.audit_enabled":         {ClassLoosens, onlyTrue},
-	"security.audit_log_path":        {class: ClassLoosens},
-	"security.audit_max_bytes":       {class: ClassLoosens},
+	"security.allow_external":   {ClassLoosens, onlyFalse},
+	"security.allowed_hosts":    {ClassLoosens, subset},
+	"security.allowed_cidrs":    {ClassLoosens, subset},
+	"security.allow_proxy":      {ClassLoosens, onlyFalse},
+	"security.audit_enabled":    {ClassLoosens, onlyTrue},
+	"security.audit_log_path":   {class: ClassLoosens},
+	"security.audit_max_bytes":  {class: ClassLoosens},
+	"security.audit_on_failure": {ClassLoosens, onlyString("refuse")},
+	// The key proves the log's integrity: a repository must not choose it.
+	"security.audit_key_file":        {class: ClassLoosens},
 	"security.log_queries":           {ClassLoosens, onlyTrue},
 	"security.log_queries_plaintext": {ClassLoosens, onlyFalse},
 	"security.log_responses":         {class: ClassLoosens},
@@ -127,6 +131,13 @@ func boolOf(v reflect.Value) (val, set bool) {
 func onlyFalse(_, ws reflect.Value) bool {
 	b, set := boolOf(ws)
 	return set && !b
+}
+
+// onlyString accepts exactly the strict value of a string setting.
+func onlyString(strict string) func(_, ws reflect.Value) bool {
+	return func(_, ws reflect.Value) bool {
+		return ws.IsValid() && ws.Kind() == reflect.String && ws.String() == strict
+	}
 }
 
 func onlyTrue(_, ws reflect.Value) bool {

@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/lsp-router/lsp-router/security/audit"
 	"os"
 
 	"github.com/lsp-router/lsp-router/config"
@@ -50,12 +51,22 @@ func trustDir(e *env, store *config.TrustStore, dir string) int {
 	}
 	// What the file does without trust, to name the keys that will apply.
 	var ignored []config.IgnoredKey
-	if cfg, err := (config.Loader{Explicit: e.configPath, Trust: store}).Load(dir); err == nil {
+	cfg, err := (config.Loader{Explicit: e.configPath, Trust: store}).Load(dir)
+	if err == nil {
 		ignored = cfg.Provenance.Ignored
+	} else {
+		cfg = nil
 	}
 	entry, err := store.Trust(dir)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "lsp-router trust: %v\n", err)
+		return exitFailure
+	}
+	// A trust decision opens the file's programs and endpoints: with no
+	// audit record of it, it is not made.
+	if err := auditTrust(cfg, "trust", entry); err != nil {
+		_, _ = store.Revoke(dir)
+		fmt.Fprintf(e.stderr, "lsp-router trust: not trusted, the decision could not be audited: %v\n", err)
 		return exitFailure
 	}
 	if e.json {
@@ -104,6 +115,23 @@ func trustRevoke(e *env, store *config.TrustStore, dir string) int {
 		fmt.Fprintf(e.stderr, "lsp-router trust: %s was not trusted (see lsp-router trust --list)\n", config.WorkspaceConfigPath(dir))
 		return exitFailure
 	}
+	if cfg, err := (config.Loader{Explicit: e.configPath, Trust: store}).Load(dir); err == nil {
+		if err := auditTrust(cfg, "revoke", config.TrustEntry{File: config.WorkspaceConfigPath(dir)}); err != nil {
+			fmt.Fprintf(e.stderr, "lsp-router trust: revoked, but the audit record failed: %v\n", err)
+		}
+	}
 	fmt.Fprintf(e.stdout, "No longer trusted: %s\n", config.WorkspaceConfigPath(dir))
 	return exitOK
+}
+
+// auditTrust records a trust decision in the user's audit log (the
+// configuration without the workspace file's untrusted keys decides where).
+func auditTrust(cfg *config.Config, action string, entry config.TrustEntry) error {
+	if cfg == nil {
+		cfg = config.Default()
+	}
+	if !cfg.Security.AuditEnabled {
+		return nil
+	}
+	return recordAuditEvent(cfg, audit.TrustEvent(action, entry.File, entry.SHA256))
 }

@@ -157,6 +157,11 @@ func TestHostileRepositoryRunsNothingUntilTrusted(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "language_servers.go.command") || !strings.Contains(out, "security.allow_external") {
 		t.Fatalf("trust: %d\n%s\n%s", code, out, errOut)
 	}
+	// The decision is in the user's audit log, with the file's hash.
+	if recs, err := audit.Tail(filepath.Join(dir, "audit.jsonl"), 1); err != nil || len(recs) != 1 ||
+		recs[0].Type != audit.EventTrust || recs[0].Rule != "trust" || !strings.HasPrefix(recs[0].Detail, "sha256:") {
+		t.Errorf("trust decision not audited: %+v %v", recs, err)
+	}
 	show := func() (vals []config.Value, trusted bool) {
 		t.Helper()
 		out, errOut, code := runCLI(t, repo, "--config", userCfg, "config", "show", "--json")
