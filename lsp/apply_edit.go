@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 	"go.lsp.dev/uri"
 
@@ -28,10 +27,9 @@ func (s *Server) applyEdits(ctx context.Context, caps clientCaps, req router.Req
 	}
 	for _, fe := range result.Edits {
 		u := pathToURI(fe.Path)
-		d, open := s.docs.get(u)
-		if open && d.Version != fe.Version || !open && fe.Version >= 0 {
-			return false, jsonrpc2.Errorf(protocol.CodeContentModified,
-				"%s changed while the model was answering (version %d, edit was for %d); nothing was changed, run the command again", fe.Path, d.Version, fe.Version)
+		d, open, err := s.editTarget(fe.Path, fe.Version)
+		if err != nil {
+			return false, err
 		}
 		if !caps.documentChanges {
 			if edit.Changes == nil {
@@ -47,8 +45,8 @@ func (s *Server) applyEdits(ctx context.Context, caps clientCaps, req router.Req
 			edit.DocumentChanges = append(edit.DocumentChanges, &protocol.CreateFile{Kind: "create", URI: uri.URI(u), Options: &protocol.CreateFileOptions{IgnoreIfExists: &ignore}})
 		}
 		td := &protocol.TextDocumentEdit{TextDocument: protocol.OptionalVersionedTextDocumentIdentifier{TextDocumentIdentifier: protocol.TextDocumentIdentifier{URI: uri.URI(u)}}}
-		if open && fe.Version >= 0 {
-			v := fe.Version
+		if open {
+			v := d.Version // editTarget: an edit to an open document always names its version
 			td.TextDocument.Version = &v
 		}
 		for _, e := range fe.Edits {

@@ -26,6 +26,11 @@ type clientCaps struct {
 	// capability lspRouterAnswers): they render lsp-router/answer themselves,
 	// so the server does not also open a document or a message.
 	answerNotification bool
+	// executeCommandWaits: the client wants an action's result in the
+	// workspace/executeCommand response (experimental capability
+	// lspRouterExecuteCommandWaits, or initializationOptions
+	// executeCommandWaits); by default the response comes at once.
+	executeCommandWaits bool
 }
 
 func readCaps(c protocol.ClientCapabilities) clientCaps {
@@ -46,9 +51,11 @@ func readCaps(c protocol.ClientCapabilities) clientCaps {
 	if len(c.Experimental) > 0 {
 		var exp struct {
 			Answers bool `json:"lspRouterAnswers"`
+			Waits   bool `json:"lspRouterExecuteCommandWaits"`
 		}
 		if json.Unmarshal(c.Experimental, &exp) == nil {
 			cc.answerNotification = exp.Answers
+			cc.executeCommandWaits = exp.Waits
 		}
 	}
 	return cc
@@ -60,13 +67,15 @@ func (s *Server) Initialize(ctx context.Context, params *protocol.InitializePara
 	ws := workspaceRoot(params)
 	cfg := s.opts.Config
 	var cfgErr error
-	if len(params.InitializationOptions) > 0 {
-		cfg, cfgErr = config.Overlay(cfg, json.RawMessage(params.InitializationOptions))
+	initOptions, waits := splitWaitOption(params.InitializationOptions)
+	if len(initOptions) > 0 {
+		cfg, cfgErr = config.Overlay(cfg, json.RawMessage(initOptions))
 	}
 	s.mu.Lock()
 	s.workspace = ws
 	s.clientName = params.ClientInfo.Name
 	s.caps = readCaps(params.Capabilities)
+	s.caps.executeCommandWaits = s.caps.executeCommandWaits || waits
 	s.cfg = cfg
 	if params.ProcessID != nil && *params.ProcessID > 0 {
 		s.parentPID = int(*params.ProcessID)
@@ -99,7 +108,8 @@ func (s *Server) Initialize(ctx context.Context, params *protocol.InitializePara
 			TextDocumentSync: &protocol.TextDocumentSyncOptions{
 				OpenClose: &openClose,
 				Change:    &syncKind,
-				Save:      protocol.Boolean(false),
+				// The saved text heals a document that fell out of sync.
+				Save: &protocol.SaveOptions{IncludeText: &openClose},
 			},
 			CodeActionProvider: &protocol.CodeActionOptions{
 				CodeActionKinds: codeActionKinds,

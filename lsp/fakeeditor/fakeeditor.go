@@ -37,6 +37,12 @@ type Caps struct {
 	// PluginAnswers advertises experimental.lspRouterAnswers, as our own
 	// editor plugins do.
 	PluginAnswers bool
+	// NoExecuteWait leaves out experimental.lspRouterExecuteCommandWaits:
+	// workspace/executeCommand then answers at once and the outcome arrives
+	// as edits, answers and messages (the server's default, as eglot sees
+	// it). Without it the fake editor opts in, as our own plugins do, and
+	// Execute returns the command's result.
+	NoExecuteWait bool
 }
 
 // FullCaps is what a modern editor advertises.
@@ -140,8 +146,19 @@ func (e *Editor) Initialize(ctx context.Context, root string, initOptions any) (
 	if e.caps.CodeActionLiteral {
 		caps.TextDocument.CodeAction.CodeActionLiteralSupport.CodeActionKind.ValueSet = []protocol.CodeActionKind{protocol.CodeActionKindQuickFix, protocol.CodeActionKindRefactor, protocol.CodeActionKindSource}
 	}
+	exp := map[string]bool{}
 	if e.caps.PluginAnswers {
-		caps.Experimental = protocol.LSPAny(`{"lspRouterAnswers":true}`)
+		exp["lspRouterAnswers"] = true
+	}
+	if !e.caps.NoExecuteWait {
+		exp["lspRouterExecuteCommandWaits"] = true
+	}
+	if len(exp) > 0 {
+		b, err := json.Marshal(exp)
+		if err != nil {
+			return nil, err
+		}
+		caps.Experimental = protocol.LSPAny(b)
 	}
 	params := &protocol.InitializeParams{Capabilities: caps, ClientInfo: protocol.ClientInfo{Name: "fakeeditor"}}
 	if root != "" {
