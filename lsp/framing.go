@@ -207,7 +207,7 @@ func (s *stream) reject(ctx context.Context, body []byte) jsonrpc2.Message {
 		return nil
 	}
 	var env envelope
-	if err := json.Unmarshal(body, &env); err != nil {
+	if t := bytes.TrimSpace(body); len(t) == 0 || t[0] != '{' || json.Unmarshal(body, &env) != nil {
 		log.Warn("message is not a JSON object; answered with InvalidRequest", "start", string(clip(body, 80)))
 		s.replyError(ctx, jsonrpc2.ID{}, jsonrpc2.Errorf(jsonrpc2.InvalidRequest, "a message must be one JSON object (batches are not part of LSP); it was ignored"))
 		return nil

@@ -73,6 +73,7 @@ type Editor struct {
 	answers      []json.RawMessage
 	statuses     []json.RawMessage
 	applyResults []bool
+	editParams   []protocol.ApplyWorkspaceEditParams
 	// DeclineEdits makes the editor answer applied:false, as a user who
 	// rejects a preview.
 	DeclineEdits bool
@@ -317,6 +318,13 @@ func (e *Editor) AppliedEdits() []bool {
 	return slices.Clone(e.applyResults)
 }
 
+// EditRequests returns every workspace/applyEdit the server sent, as sent.
+func (e *Editor) EditRequests() []protocol.ApplyWorkspaceEditParams {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.editParams)
+}
+
 // WaitFor waits until cond holds or timeout passes.
 func (e *Editor) WaitFor(timeout time.Duration, cond func() bool) bool {
 	deadline := time.After(timeout)
@@ -359,6 +367,9 @@ func (e *Editor) applyEdit(ctx context.Context, p *protocol.ApplyWorkspaceEditPa
 		text string
 	}
 	var changes []change
+	e.mu.Lock()
+	e.editParams = append(e.editParams, *p)
+	e.mu.Unlock()
 	refuse := func(reason string) (*protocol.ApplyWorkspaceEditResult, error) {
 		e.mu.Lock()
 		e.applyResults = append(e.applyResults, false)
