@@ -82,7 +82,6 @@ var handlerMethods = []string{
 	"window/workDoneProgress/cancel", "$/cancelRequest", "$/setTrace", "foo/bar", "textDocument/hover",
 }
 
-
 // FuzzHandlers sends every handler arbitrary params, as a request and as a
 // notification: each request must be answered, and the server must answer
 // the next valid request.
