@@ -37,10 +37,18 @@ type FramingOptions struct {
 // FramingError is a framing fault the stream cannot recover from: without a
 // trustworthy Content-Length the next message boundary is unknown, so the
 // connection ends.
-type FramingError struct{ Reason string }
+type FramingError struct {
+	Reason string
+	// Oversized is set when the frame was well formed but over a limit.
+	Oversized bool
+}
 
 func (e *FramingError) Error() string {
-	return "lsp-router: ending the connection: " + e.Reason + "; the editor sent a message that is not LSP framing (restart the language server; if it happens again, report it with the log)"
+	hint := "the editor's output is not LSP framing: restart the language server, and report it with this log if it happens again"
+	if e.Oversized {
+		hint = "raise the limit if the editor really sends messages this large"
+	}
+	return "lsp-router: ending the connection: " + e.Reason + "; " + hint
 }
 
 // NewStream returns the server's LSP stream over conn. Unlike
@@ -144,7 +152,7 @@ func (s *stream) readFrame() ([]byte, int64, error) {
 			return nil, 0, &FramingError{Reason: fmt.Sprintf("Content-Length %q is not a byte count", clip(value, 40))}
 		}
 		if n > s.opts.MaxMessageBytes {
-			return nil, 0, &FramingError{Reason: fmt.Sprintf("a message of %d bytes exceeds the limit of %d bytes (serve --max-message-bytes)", n, s.opts.MaxMessageBytes)}
+			return nil, 0, &FramingError{Oversized: true, Reason: fmt.Sprintf("a message of %d bytes exceeds the limit of %d bytes (serve --max-message-bytes)", n, s.opts.MaxMessageBytes)}
 		}
 		length = n
 	}
@@ -167,7 +175,7 @@ func (s *stream) readHeaderLine() ([]byte, error) {
 	for {
 		chunk, err := s.in.ReadSlice('\n')
 		if len(line)+len(chunk) > s.opts.MaxHeaderLine {
-			return nil, &FramingError{Reason: fmt.Sprintf("a message header line is longer than %d bytes", s.opts.MaxHeaderLine)}
+			return nil, &FramingError{Oversized: true, Reason: fmt.Sprintf("a message header line is longer than %d bytes (serve --max-header-bytes)", s.opts.MaxHeaderLine)}
 		}
 		line = append(line, chunk...)
 		switch {

@@ -52,6 +52,11 @@ func replyError(method string, err error) error {
 	case errors.Is(err, jsonrpc2.ErrMethodNotFound):
 		return jsonrpc2.Errorf(jsonrpc2.MethodNotFound, "method %q is not served by lsp-router", method)
 	}
+	var coded *jsonrpc2.Error
+	if !errors.As(err, &coded) {
+		// A plain error would go out with code 0, which JSON-RPC does not define.
+		return jsonrpc2.NewError(jsonrpc2.InternalError, err.Error())
+	}
 	return err
 }
 
