@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"path/filepath"
@@ -12,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"go.lsp.dev/jsonrpc2"
 
 	"github.com/lsp-router/lsp-router/config"
 	"github.com/lsp-router/lsp-router/lsp"
@@ -315,5 +319,24 @@ func TestLostDidOpenMarksTheDocumentOutOfSync(t *testing.T) {
 	}
 	if len(engine.requests()) != 0 {
 		t.Fatal("the engine ran on a file it has not seen")
+	}
+}
+
+// A response the editor garbled must still end the call it answers, or the
+// server would wait on it forever.
+func TestMalformedResponseFailsThePendingCall(t *testing.T) {
+	in := fakeeditor.Frame(`{"jsonrpc":"2.0","id":7,"result":1,"error":"bad"}`)
+	st := lsp.NewStream(fuzzConn{strings.NewReader(in), io.Discard}, lsp.FramingOptions{})
+	msg, _, err := st.Read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, ok := msg.(*jsonrpc2.Response)
+	if !ok || resp.ID() != jsonrpc2.NewNumberID(7) {
+		t.Fatalf("got %#v", msg)
+	}
+	var rpcErr *jsonrpc2.Error
+	if !errors.As(resp.Err(), &rpcErr) || rpcErr.Code != jsonrpc2.InvalidRequest || !strings.Contains(rpcErr.Message, "malformed") {
+		t.Fatalf("err %v", resp.Err())
 	}
 }
