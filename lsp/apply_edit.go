@@ -64,6 +64,9 @@ func (s *Server) applyEdits(ctx context.Context, caps clientCaps, req router.Req
 	if err != nil {
 		return false, fmt.Errorf("workspace/applyEdit: %w", err)
 	}
+	if res == nil { // a null result: nothing says the edit was applied
+		res = &protocol.ApplyWorkspaceEditResult{}
+	}
 	if !res.Applied {
 		reason := "declined"
 		if res.FailureReason != nil {

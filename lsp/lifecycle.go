@@ -99,7 +99,7 @@ func (s *Server) Initialize(ctx context.Context, params *protocol.InitializePara
 	s.log.Info("initialized", "client", params.ClientInfo.Name, "workspace", ws, "parent", s.parentPID)
 
 	syncKind := protocol.TextDocumentSyncKindIncremental
-	openClose := true
+	openClose, includeText := true, true
 	return &protocol.InitializeResult{
 		Capabilities: protocol.ServerCapabilities{
 			// Only UTF-16 is negotiated: it is the mandatory default, every
@@ -109,7 +109,7 @@ func (s *Server) Initialize(ctx context.Context, params *protocol.InitializePara
 				OpenClose: &openClose,
 				Change:    &syncKind,
 				// The saved text heals a document that fell out of sync.
-				Save: &protocol.SaveOptions{IncludeText: &openClose},
+				Save: &protocol.SaveOptions{IncludeText: &includeText},
 			},
 			CodeActionProvider: &protocol.CodeActionOptions{
 				CodeActionKinds: codeActionKinds,

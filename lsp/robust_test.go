@@ -340,3 +340,24 @@ func TestMalformedResponseFailsThePendingCall(t *testing.T) {
 		t.Fatalf("err %v", resp.Err())
 	}
 }
+
+// An editor that answers workspace/applyEdit with null has not applied the
+// edit; that must not crash the command.
+func TestNullApplyEditResultIsNotApplied(t *testing.T) {
+	ws := startWire(t, lsp.FramingOptions{}, editEngine("func G() {}"))
+	ws.w.Call(1, "initialize", map[string]any{"rootUri": fakeeditor.URI(ws.dir), "capabilities": map[string]any{
+		"workspace":    map[string]any{"workspaceEdit": map[string]any{"documentChanges": true}},
+		"experimental": map[string]any{"lspRouterExecuteCommandWaits": true},
+	}})
+	if _, err := ws.w.Next(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	ws.w.Notify("initialized", map[string]any{})
+	path := filepath.Join(ws.dir, "a.go")
+	ws.w.Notify("textDocument/didOpen", map[string]any{"textDocument": map[string]any{"uri": fakeeditor.URI(path), "languageId": "go", "version": 1, "text": "package a\n\nfunc F() {}\n"}})
+	ws.w.Call(2, "workspace/executeCommand", map[string]any{"command": "lsp-router.refactor", "arguments": []any{map[string]any{"uri": fakeeditor.URI(path), "range": rng(2, 5, 2, 5), "version": 1, "instruction": "rename"}}})
+	r, err := ws.w.Next(10 * time.Second)
+	if err != nil || r.Error != nil || !strings.Contains(string(r.Result), `"applied":false`) {
+		t.Fatalf("%v %+v %s\n%s", err, r.Error, r.Result, ws.log)
+	}
+}
