@@ -178,7 +178,7 @@ func TestEditorOutOfSyncDocumentIsRefusedThenHealed(t *testing.T) {
 	if len(srv.Chats()) != 0 || len(p.ed.EditRequests()) != 0 {
 		t.Fatalf("the model was asked (%d) or an edit sent (%d) for an out-of-sync document", len(srv.Chats()), len(p.ed.EditRequests()))
 	}
-	if len(p.ed.MessagesContaining(want)) != 1 {
+	if !p.ed.WaitFor(10*time.Second, func() bool { return len(p.ed.MessagesContaining(want)) == 1 }) {
 		t.Errorf("the user was not told once: %+v", p.ed.Messages())
 	}
 	// A full change heals it (the fake editor sends its whole buffer).
