@@ -6,7 +6,7 @@ BIN       := bin/lsp-router
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build run test test-go test-neovim test-vscode bench lint setup vsix clean
+.PHONY: all build run test test-go test-neovim test-vscode bench fuzz lint setup vsix clean
 
 all: build
 
@@ -47,6 +47,13 @@ bench:
 	( $(GO) test -run '^$$' -bench . -benchtime 200x ./router/ ./router/llm/ ./security/audit/ ./router/selection/ ./router/edits/ ./router/prompt/ && \
 	  $(GO) test -run '^$$' -bench . -benchtime 10x ./router/discovery/ ) 2>&1 | tee bench/go-bench.txt
 	$(GO) run ./tools/bench -out bench/results.json
+
+# Fuzz the LSP framing and every handler's params (the seed corpus in
+# lsp/testdata/fuzz also runs in `go test`). FUZZTIME per target.
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run='^$$' -fuzz='^FuzzFraming$$' -fuzztime=$(FUZZTIME) ./lsp/
+	$(GO) test -run='^$$' -fuzz='^FuzzHandlers$$' -fuzztime=$(FUZZTIME) ./lsp/
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt: run gofmt -w on the files above"; exit 1)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
 	"go.lsp.dev/uri"
 
@@ -56,10 +55,9 @@ func (s *Server) applyEdits(ctx context.Context, caps clientCaps, req router.Req
 	}
 	for _, fe := range result.Edits {
 		u := pathToURI(fe.Path)
-		d, open := s.docs.get(u)
-		if open && d.Version != fe.Version || !open && fe.Version >= 0 {
-			return false, jsonrpc2.Errorf(protocol.CodeContentModified,
-				"%s changed while the model was answering (version %d, edit was for %d); nothing was changed, run the command again", fe.Path, d.Version, fe.Version)
+		d, open, err := s.editTarget(fe.Path, fe.Version)
+		if err != nil {
+			return false, err
 		}
 		if !caps.documentChanges {
 			if edit.Changes == nil {
@@ -75,8 +73,8 @@ func (s *Server) applyEdits(ctx context.Context, caps clientCaps, req router.Req
 			edit.DocumentChanges = append(edit.DocumentChanges, &protocol.CreateFile{Kind: "create", URI: uri.URI(u), Options: &protocol.CreateFileOptions{IgnoreIfExists: &ignore}})
 		}
 		td := &protocol.TextDocumentEdit{TextDocument: protocol.OptionalVersionedTextDocumentIdentifier{TextDocumentIdentifier: protocol.TextDocumentIdentifier{URI: uri.URI(u)}}}
-		if open && fe.Version >= 0 {
-			v := fe.Version
+		if open {
+			v := d.Version // editTarget: an edit to an open document always names its version
 			td.TextDocument.Version = &v
 		}
 		for _, e := range fe.Edits {
@@ -96,6 +94,9 @@ func (s *Server) applyEdits(ctx context.Context, caps clientCaps, req router.Req
 	res, err := s.client.ApplyEdit(ctx, &protocol.ApplyWorkspaceEditParams{Label: &label, Edit: edit})
 	if err != nil {
 		return false, fmt.Errorf("workspace/applyEdit: %w", err)
+	}
+	if res == nil { // a null result: nothing says the edit was applied
+		res = &protocol.ApplyWorkspaceEditResult{}
 	}
 	if !res.Applied {
 		reason := "declined"

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -61,9 +62,23 @@ func invalidParams(format string, args ...any) error {
 	return jsonrpc2.Errorf(jsonrpc2.InvalidParams, format, args...)
 }
 
-// ExecuteCommand runs a command. Action commands run until done on this
-// request's goroutine (the middleware released the read loop), so the
-// editor can cancel them with $/cancelRequest.
+// startedResult is what an action command answers at once when the client
+// did not ask to wait: the work goes on with $/progress, and its outcome
+// reaches the editor as workspace/applyEdit, lsp-router/answer,
+// window/showDocument or window/showMessage.
+type startedResult struct {
+	Started bool   `json:"started"`
+	Action  string `json:"action"`
+	// Token is the $/progress token; window/workDoneProgress/cancel with it
+	// (or the lsp-router.cancel command) stops the work.
+	Token any `json:"token"`
+}
+
+// ExecuteCommand runs a command. An action command is validated here and
+// then, by default, answered at once while it runs in the background: a
+// client that blocks on executeCommand (Emacs eglot times out after 10 s)
+// must not wait for a model. A client that opted in to waiting gets the
+// commandResult in the response and can cancel with $/cancelRequest.
 func (s *Server) ExecuteCommand(ctx context.Context, params *protocol.ExecuteCommandParams) (protocol.LSPAny, error) {
 	switch params.Command {
 	case cmdCancel:
@@ -103,7 +118,79 @@ func (s *Server) ExecuteCommand(ctx context.Context, params *protocol.ExecuteCom
 	if err != nil {
 		return nil, err
 	}
-	return s.runAction(ctx, engine, req, params.WorkDoneToken)
+	s.mu.Lock()
+	waits := s.caps.executeCommandWaits
+	s.mu.Unlock()
+	if waits {
+		run := s.startAction(ctx, req, params.WorkDoneToken)
+		return s.runAction(run, engine, req, true)
+	}
+	// The work outlives this request: it is cancelled through the job
+	// table (progress cancel, lsp-router.cancel, shutdown), not by the
+	// request's end.
+	run := s.startAction(context.WithoutCancel(ctx), req, params.WorkDoneToken)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				s.log.Error("panic in command", "command", params.Command, "panic", p, "stack", string(debug.Stack()))
+				run.p.end(run.ctx, "failed: internal error")
+				s.showMessage(run.ctx, protocol.MessageTypeError, "lsp-router %s: internal error (%v); please report this with the log", req.Action, p)
+				run.done()
+			}
+		}()
+		_, _ = s.runAction(run, engine, req, false)
+	}()
+	return marshalAny(startedResult{Started: true, Action: string(req.Action), Token: tokenValue(run.p.token)})
+}
+
+// splitWaitOption takes the executeCommandWaits opt-in out of the
+// initializationOptions (the rest is configuration, which rejects unknown
+// keys), at the top level or under "lsp-router".
+func splitWaitOption(raw protocol.LSPAny) (protocol.LSPAny, bool) {
+	var top map[string]json.RawMessage
+	if len(raw) == 0 || json.Unmarshal(raw, &top) != nil {
+		return raw, false
+	}
+	take := func(m map[string]json.RawMessage) (bool, bool) {
+		v, ok := m["executeCommandWaits"]
+		if !ok {
+			return false, false
+		}
+		delete(m, "executeCommandWaits")
+		var b bool
+		_ = json.Unmarshal(v, &b)
+		return b, true
+	}
+	waits, found := take(top)
+	if inner, ok := top["lsp-router"]; ok {
+		var m map[string]json.RawMessage
+		if json.Unmarshal(inner, &m) == nil {
+			if w, f := take(m); f {
+				waits, found = waits || w, true
+				if b, err := json.Marshal(m); err == nil {
+					top["lsp-router"] = b
+				}
+			}
+		}
+	}
+	if !found {
+		return raw, false
+	}
+	b, err := json.Marshal(top)
+	if err != nil {
+		return raw, waits
+	}
+	return protocol.LSPAny(b), waits
+}
+
+func tokenValue(t protocol.ProgressToken) any {
+	switch v := t.(type) {
+	case protocol.String:
+		return string(v)
+	case protocol.Integer:
+		return int32(v)
+	}
+	return nil
 }
 
 func parseArgs(raw []protocol.LSPAny) (commandArgs, error) {
@@ -140,6 +227,9 @@ func (s *Server) buildRequest(action router.Action, args commandArgs) (router.Re
 		return req, nil
 	}
 	d, ok := s.docs.get(args.URI)
+	if ok && d.OutOfSync {
+		return req, outOfSyncError(d)
+	}
 	if !ok {
 		path := uriToPath(args.URI)
 		if path == "" {
@@ -197,19 +287,43 @@ func fromDiagnostic(path string, d protocol.Diagnostic) codectx.Diagnostic {
 	return out
 }
 
-// runAction runs one request with progress, delivers its edit or answer and
-// returns the command result.
-func (s *Server) runAction(ctx context.Context, engine router.Engine, req router.Request, clientToken protocol.ProgressToken) (protocol.LSPAny, error) {
+// actionRun is one running action: its context, progress and job entry.
+type actionRun struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	caps   clientCaps
+	p      *progress
+	done   func()
+}
+
+// startAction registers the action as a job (so it can be cancelled from
+// the moment the editor hears of it) and announces its progress.
+func (s *Server) startAction(ctx context.Context, req router.Request, clientToken protocol.ProgressToken) *actionRun {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	s.mu.Lock()
 	caps := s.caps
 	s.mu.Unlock()
-
 	p := s.newProgress(ctx, caps, clientToken, "lsp-router: "+string(req.Action))
 	id := s.jobs.add(p.tokenKey(), cancel)
-	defer s.jobs.remove(id)
+	var once sync.Once
+	run := &actionRun{ctx: ctx, cancel: cancel, caps: caps, p: p, done: func() {
+		once.Do(func() {
+			s.jobs.remove(id)
+			cancel()
+		})
+	}}
 	p.begin(ctx, "gathering context")
+	return run
+}
+
+// runAction runs one request with progress and delivers its edit or answer.
+// When reply is set the client waits for the outcome in the response;
+// otherwise the outcome, failures included, is shown to the user.
+func (s *Server) runAction(run *actionRun, engine router.Engine, req router.Request, reply bool) (protocol.LSPAny, error) {
+	defer run.done()
+	ctx, caps, p := run.ctx, run.caps, run.p
+	// Without a response to carry it, an error must reach the user.
+	tell := !caps.answerNotification || !reply
 
 	result, err := engine.Run(ctx, req, func(pr router.Progress) { p.report(ctx, pr) })
 	if err != nil {
@@ -220,7 +334,7 @@ func (s *Server) runAction(ctx context.Context, engine router.Engine, req router
 		}
 		p.end(ctx, "failed: "+err.Error())
 		s.status(ctx, "", "", "idle")
-		if !caps.answerNotification {
+		if tell {
 			s.showMessage(ctx, protocol.MessageTypeError, "lsp-router %s: %v", req.Action, err)
 		}
 		return nil, jsonrpc2.Errorf(jsonrpc2.InternalError, "%s: %v", req.Action, err)
@@ -238,7 +352,7 @@ func (s *Server) runAction(ctx context.Context, engine router.Engine, req router
 		applied, err := s.applyEdits(ctx, caps, req, result)
 		if err != nil {
 			p.end(ctx, "edit not applied: "+err.Error())
-			if !caps.answerNotification {
+			if tell {
 				s.showMessage(ctx, protocol.MessageTypeWarning, "lsp-router: %v", err)
 			}
 			return nil, err
@@ -252,6 +366,9 @@ func (s *Server) runAction(ctx context.Context, engine router.Engine, req router
 	} else {
 		s.deliverAnswer(ctx, caps, req, result)
 		p.end(ctx, "done ("+result.Model+")")
+	}
+	if !reply && len(out.Notes) > 0 {
+		s.showMessage(ctx, protocol.MessageTypeInfo, "lsp-router %s: %s", req.Action, strings.Join(out.Notes, "; "))
 	}
 	return marshalAny(out)
 }
@@ -350,6 +467,9 @@ func needsCreate(fes []router.FileEdit) bool {
 // document store when open, else from disk.
 func (s *Server) readFile(path string) (string, int32, bool, error) {
 	if d, ok := s.docs.get(pathToURI(path)); ok {
+		if d.OutOfSync {
+			return "", 0, false, outOfSyncError(d)
+		}
 		return d.Text, d.Version, true, nil
 	}
 	s.mu.Lock()

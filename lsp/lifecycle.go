@@ -30,6 +30,11 @@ type clientCaps struct {
 	// capability lspRouterAnswers): they render lsp-router/answer themselves,
 	// so the server does not also open a document or a message.
 	answerNotification bool
+	// executeCommandWaits: the client wants an action's result in the
+	// workspace/executeCommand response (experimental capability
+	// lspRouterExecuteCommandWaits, or initializationOptions
+	// executeCommandWaits); by default the response comes at once.
+	executeCommandWaits bool
 }
 
 func readCaps(c protocol.ClientCapabilities) clientCaps {
@@ -50,9 +55,11 @@ func readCaps(c protocol.ClientCapabilities) clientCaps {
 	if len(c.Experimental) > 0 {
 		var exp struct {
 			Answers bool `json:"lspRouterAnswers"`
+			Waits   bool `json:"lspRouterExecuteCommandWaits"`
 		}
 		if json.Unmarshal(c.Experimental, &exp) == nil {
 			cc.answerNotification = exp.Answers
+			cc.executeCommandWaits = exp.Waits
 		}
 	}
 	return cc
@@ -62,17 +69,20 @@ func readCaps(c protocol.ClientCapabilities) clientCaps {
 // engine, and answers with what the server offers.
 func (s *Server) Initialize(ctx context.Context, params *protocol.InitializeParams) (*protocol.InitializeResult, error) {
 	ws := workspaceRoot(params)
+	// The wait opt-in is the server's, not a configuration key.
+	initOptions, waits := splitWaitOption(params.InitializationOptions)
 	s.mu.Lock()
 	s.workspace = ws
 	s.clientName = params.ClientInfo.Name
 	s.caps = readCaps(params.Capabilities)
+	s.caps.executeCommandWaits = s.caps.executeCommandWaits || waits
 	if params.ProcessID != nil && *params.ProcessID > 0 {
 		s.parentPID = int(*params.ProcessID)
 	}
 	s.mu.Unlock()
 	s.conf.mu.Lock()
-	if !config.SettingsEmpty(json.RawMessage(params.InitializationOptions)) {
-		s.conf.settings = slices.Clone(json.RawMessage(params.InitializationOptions))
+	if !config.SettingsEmpty(json.RawMessage(initOptions)) {
+		s.conf.settings = slices.Clone(json.RawMessage(initOptions))
 	}
 	s.conf.mu.Unlock()
 	// The configuration is read for the workspace the editor opens. With
@@ -91,7 +101,7 @@ func (s *Server) Initialize(ctx context.Context, params *protocol.InitializePara
 	s.log.Info("initialized", "client", params.ClientInfo.Name, "workspace", ws, "parent", s.parentPID)
 
 	syncKind := protocol.TextDocumentSyncKindIncremental
-	openClose := true
+	openClose, includeText := true, true
 	return &protocol.InitializeResult{
 		Capabilities: protocol.ServerCapabilities{
 			// Only UTF-16 is negotiated: it is the mandatory default, every
@@ -100,7 +110,8 @@ func (s *Server) Initialize(ctx context.Context, params *protocol.InitializePara
 			TextDocumentSync: &protocol.TextDocumentSyncOptions{
 				OpenClose: &openClose,
 				Change:    &syncKind,
-				Save:      protocol.Boolean(false),
+				// The saved text heals a document that fell out of sync.
+				Save: &protocol.SaveOptions{IncludeText: &includeText},
 			},
 			CodeActionProvider: &protocol.CodeActionOptions{
 				CodeActionKinds: codeActionKinds,

@@ -96,10 +96,22 @@ const (
 func Serve(ctx context.Context, stream jsonrpc2.Stream, opts Options) int {
 	s := newServer(opts)
 	conn := s.start(ctx, stream)
+	// A stream that met a framing error reports it (and has logged why);
+	// stop then even if a command still holds the connection open.
+	var broken <-chan struct{}
+	if b, ok := stream.(interface{ Broken() <-chan struct{} }); ok {
+		broken = b.Broken()
+	}
 	select {
 	case <-conn.Done():
-		s.log.Info("editor connection closed")
+		if err := conn.Err(); err != nil {
+			s.log.Error("editor connection failed", "err", err)
+		} else {
+			s.log.Info("editor connection closed")
+		}
 		s.finish(s.cleanExitCode())
+	case <-broken:
+		s.finish(1)
 	case <-s.exited:
 	case <-ctx.Done():
 		s.finish(1)
@@ -152,7 +164,7 @@ func (s *Server) start(ctx context.Context, stream jsonrpc2.Stream) jsonrpc2.Con
 	ctx = protocol.WithClient(ctx, s.client)
 	inner := s.middleware(protocol.ServerHandler(s, jsonrpc2.MethodNotFoundHandler))
 	cancellable := protocol.CancelHandler(inner)
-	conn.Go(ctx, func(ctx context.Context, req *jsonrpc2.Request) (any, error) {
+	conn.Go(ctx, s.tolerate(func(ctx context.Context, req *jsonrpc2.Request) (any, error) {
 		switch {
 		case inlineMethods[req.Method()]:
 			// Not wrapped for cancellation: jsonrpc2's CancelHandler derives
@@ -164,7 +176,7 @@ func (s *Server) start(ctx context.Context, stream jsonrpc2.Stream) jsonrpc2.Con
 		}
 		jsonrpc2.Async(ctx)
 		return cancellable(ctx, req)
-	})
+	}))
 	return conn
 }
 

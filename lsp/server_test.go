@@ -166,7 +166,7 @@ func TestTextSyncFullAndIncrementalWithNonASCII(t *testing.T) {
 	}
 }
 
-func TestBadIncrementalChangeDropsDocumentAndWarns(t *testing.T) {
+func TestBadIncrementalChangeMarksDocumentOutOfSync(t *testing.T) {
 	s := start(t, fakeeditor.FullCaps, &stubEngine{run: echoText})
 	s.init(t)
 	ctx := context.Background()
@@ -177,8 +177,51 @@ func TestBadIncrementalChangeDropsDocumentAndWarns(t *testing.T) {
 		TextDocument:   protocol.VersionedTextDocumentIdentifier{TextDocumentIdentifier: protocol.TextDocumentIdentifier{URI: uri.File(path)}, Version: 2},
 		ContentChanges: []protocol.TextDocumentContentChangeEvent{&protocol.TextDocumentContentChangePartial{Range: protocol.Range{Start: protocol.Position{Line: 10}, End: protocol.Position{Line: 10}}, Text: "x"}},
 	})
-	if !s.ed.WaitFor(5*time.Second, func() bool { return len(s.ed.MessagesContaining("reopen the file")) > 0 }) {
+	want := path + " is out of sync with the editor: save or reopen it, then try again"
+	if !s.ed.WaitFor(5*time.Second, func() bool { return len(s.ed.MessagesContaining(want)) == 1 }) {
 		t.Fatalf("no warning; messages: %+v", s.ed.Messages())
+	}
+	args := map[string]any{"uri": fakeeditor.URI(path), "range": rng(0, 0, 0, 0)}
+	_, err := s.ed.Execute(ctx, "lsp-router.explain", args)
+	if err == nil || err.Error() != want {
+		t.Fatalf("command on an out-of-sync document: err = %v, want %q", err, want)
+	}
+	if len(s.engine.requests()) != 0 {
+		t.Fatal("a command on an out-of-sync document reached the engine")
+	}
+	// The whole text heals it.
+	if err := s.ed.Replace(ctx, path, "two\n"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.ed.Execute(ctx, "lsp-router.explain", args)
+	var out struct{ Answer string }
+	json.Unmarshal(res, &out)
+	if err != nil || out.Answer != "two\n" {
+		t.Fatalf("after a full change: %v %s", err, res)
+	}
+}
+
+func TestVersionGoingBackwardsMarksDocumentOutOfSyncUntilSaved(t *testing.T) {
+	s := start(t, fakeeditor.FullCaps, &stubEngine{run: echoText})
+	s.init(t)
+	ctx := context.Background()
+	path := filepath.Join(s.dir, "a.go")
+	s.ed.Open(ctx, path, "go", "one\n")
+	s.ed.Edit(ctx, path, rng(0, 0, 0, 0), "x") // version 2
+	s.ed.Server.DidChange(ctx, &protocol.DidChangeTextDocumentParams{
+		TextDocument:   protocol.VersionedTextDocumentIdentifier{TextDocumentIdentifier: protocol.TextDocumentIdentifier{URI: uri.File(path)}, Version: 1},
+		ContentChanges: []protocol.TextDocumentContentChangeEvent{&protocol.TextDocumentContentChangePartial{Range: protocol.Range{}, Text: "y"}},
+	})
+	args := map[string]any{"uri": fakeeditor.URI(path), "range": rng(0, 0, 0, 0)}
+	if _, err := s.ed.Execute(ctx, "lsp-router.explain", args); err == nil || !strings.Contains(err.Error(), "out of sync with the editor") {
+		t.Fatalf("err = %v", err)
+	}
+	// Saving sends the text (the server asks for includeText): in sync again.
+	text := "saved\n"
+	s.ed.Server.DidSave(ctx, &protocol.DidSaveTextDocumentParams{TextDocument: protocol.TextDocumentIdentifier{URI: uri.File(path)}, Text: &text})
+	res, err := s.ed.Execute(ctx, "lsp-router.explain", args)
+	if err != nil || !strings.Contains(string(res), `"answer":"saved\n"`) {
+		t.Fatalf("after save: %v %s", err, res)
 	}
 }
 

@@ -27,7 +27,8 @@ func (s *Server) DidOpen(ctx context.Context, params *protocol.DidOpenTextDocume
 	return nil
 }
 
-// DidChange applies full or incremental changes in order.
+// DidChange applies full or incremental changes in order. A change that
+// cannot be applied marks the document out of sync (see documentStore.update).
 func (s *Server) DidChange(ctx context.Context, params *protocol.DidChangeTextDocumentParams) error {
 	changes := make([]change, 0, len(params.ContentChanges))
 	for _, c := range params.ContentChanges {
@@ -40,19 +41,36 @@ func (s *Server) DidChange(ctx context.Context, params *protocol.DidChangeTextDo
 		}
 	}
 	uri := string(params.TextDocument.URI)
-	d, err := s.docs.update(uri, params.TextDocument.Version, changes)
+	d, wasInSync, err := s.docs.update(uri, params.TextDocument.Version, changes)
 	if err != nil {
-		// The stored text no longer matches the editor's: drop it so no
-		// edit is ever computed on it, and tell the user how to recover.
-		s.log.Error("didChange could not be applied; document dropped", "uri", uri, "err", err)
-		s.docs.close(uri)
-		go s.showMessage(context.WithoutCancel(ctx), protocol.MessageTypeWarning, "lsp-router lost track of %s (%v); reopen the file to continue", uri, err)
+		if wasInSync {
+			s.syncLost(ctx, d, err.Error())
+		}
 		return nil
 	}
 	if obs := s.observer(); obs != nil {
 		obs.DidChange(d.Path, d.Version, d.Text)
 	}
+	if !wasInSync {
+		s.log.Info("document back in sync", "uri", uri, "version", d.Version)
+	}
 	return nil
+}
+
+// markOutOfSync flags a document whose sync notification could not be read.
+func (s *Server) markOutOfSync(uri, problem string) {
+	if s.docs.markOutOfSync(uri, problem) {
+		d, _ := s.docs.get(uri)
+		s.syncLost(context.Background(), d, problem)
+	}
+}
+
+// syncLost tells the user, once per loss, that commands on the document
+// wait until the editor sends its whole text again.
+func (s *Server) syncLost(ctx context.Context, d Document, problem string) {
+	s.log.Error("document out of sync with the editor; commands on it are refused until it is saved or reopened", "uri", d.URI, "problem", problem)
+	msg := outOfSyncError(d).Error()
+	go s.showMessage(context.WithoutCancel(ctx), protocol.MessageTypeWarning, "lsp-router: %s", msg)
 }
 
 // DidClose forgets the document.
@@ -65,8 +83,20 @@ func (s *Server) DidClose(ctx context.Context, params *protocol.DidCloseTextDocu
 	return nil
 }
 
-// DidSave needs no work: the buffer is already in sync.
-func (s *Server) DidSave(context.Context, *protocol.DidSaveTextDocumentParams) error { return nil }
+// DidSave heals an out-of-sync document with the saved text (the server
+// asks for it with includeText); a document in sync needs no work.
+func (s *Server) DidSave(_ context.Context, params *protocol.DidSaveTextDocumentParams) error {
+	if params.Text == nil {
+		return nil
+	}
+	if d, healed := s.docs.heal(string(params.TextDocument.URI), *params.Text); healed {
+		s.log.Info("document back in sync after save", "uri", d.URI, "version", d.Version)
+		if obs := s.observer(); obs != nil {
+			obs.DidChange(d.Path, d.Version, d.Text)
+		}
+	}
+	return nil
+}
 
 func (s *Server) observer() DocumentObserver {
 	s.mu.Lock()

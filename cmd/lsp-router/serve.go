@@ -3,22 +3,32 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
-
-	"go.lsp.dev/jsonrpc2"
 
 	"github.com/lsp-router/lsp-router/config"
 	"github.com/lsp-router/lsp-router/lsp"
 )
 
 func init() {
+	var framing lsp.FramingOptions
 	register(&command{
 		name:    "serve",
 		summary: "serve LSP on stdin/stdout (what editors run)",
-		usage:   "[--config FILE] [--log-file FILE]",
-		run:     runServe,
+		usage:   "[--config FILE] [--log-file FILE] [--max-message-bytes N] [--max-header-bytes N]",
+		flags: func(fs *flag.FlagSet) {
+			fs.Int64Var(&framing.MaxMessageBytes, "max-message-bytes", lsp.DefaultMaxMessageBytes, "largest LSP message `bytes` accepted from the editor; a larger one ends the session")
+			fs.IntVar(&framing.MaxHeaderLine, "max-header-bytes", lsp.DefaultMaxHeaderLine, "longest LSP header line in `bytes`")
+		},
+		run: func(e *env, fs *flag.FlagSet, args []string) int {
+			if framing.MaxMessageBytes <= 0 || framing.MaxHeaderLine <= 0 {
+				fmt.Fprintln(e.stderr, "lsp-router serve: --max-message-bytes and --max-header-bytes must be positive")
+				return exitUsage
+			}
+			return runServe(e, framing)
+		},
 	})
 }
 
@@ -36,7 +46,7 @@ func (stdio) Close() error {
 	return err
 }
 
-func runServe(e *env, _ *flag.FlagSet, _ []string) int {
+func runServe(e *env, framing lsp.FramingOptions) int {
 	wd, _ := os.Getwd()
 	loader := config.Loader{Explicit: e.configPath}
 	// The server reads the configuration again for the workspace the editor
@@ -50,7 +60,8 @@ func runServe(e *env, _ *flag.FlagSet, _ []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	e.log.Info("lsp-router serving on stdio", "version", version)
-	return lsp.Serve(ctx, jsonrpc2.NewHeaderStream(stdio{}), lsp.Options{
+	framing.Logger = e.log
+	return lsp.Serve(ctx, lsp.NewStream(stdio{}, framing), lsp.Options{
 		Loader:    loader,
 		NewEngine: engineFactory(e),
 		Logger:    e.log,

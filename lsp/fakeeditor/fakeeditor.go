@@ -37,6 +37,12 @@ type Caps struct {
 	// PluginAnswers advertises experimental.lspRouterAnswers, as our own
 	// editor plugins do.
 	PluginAnswers bool
+	// NoExecuteWait leaves out experimental.lspRouterExecuteCommandWaits:
+	// workspace/executeCommand then answers at once and the outcome arrives
+	// as edits, answers and messages (the server's default, as eglot sees
+	// it). Without it the fake editor opts in, as our own plugins do, and
+	// Execute returns the command's result.
+	NoExecuteWait bool
 }
 
 // FullCaps is what a modern editor advertises.
@@ -67,6 +73,7 @@ type Editor struct {
 	answers      []json.RawMessage
 	statuses     []json.RawMessage
 	applyResults []bool
+	editParams   []protocol.ApplyWorkspaceEditParams
 	// DeclineEdits makes the editor answer applied:false, as a user who
 	// rejects a preview.
 	DeclineEdits bool
@@ -74,7 +81,6 @@ type Editor struct {
 	// ("" dismisses the prompt).
 	Confirm  string
 	requests []protocol.ShowMessageRequestParams
-	edits    []protocol.ApplyWorkspaceEditParams
 	changed  chan struct{}
 }
 
@@ -145,8 +151,19 @@ func (e *Editor) Initialize(ctx context.Context, root string, initOptions any) (
 	if e.caps.CodeActionLiteral {
 		caps.TextDocument.CodeAction.CodeActionLiteralSupport.CodeActionKind.ValueSet = []protocol.CodeActionKind{protocol.CodeActionKindQuickFix, protocol.CodeActionKindRefactor, protocol.CodeActionKindSource}
 	}
+	exp := map[string]bool{}
 	if e.caps.PluginAnswers {
-		caps.Experimental = protocol.LSPAny(`{"lspRouterAnswers":true}`)
+		exp["lspRouterAnswers"] = true
+	}
+	if !e.caps.NoExecuteWait {
+		exp["lspRouterExecuteCommandWaits"] = true
+	}
+	if len(exp) > 0 {
+		b, err := json.Marshal(exp)
+		if err != nil {
+			return nil, err
+		}
+		caps.Experimental = protocol.LSPAny(b)
 	}
 	params := &protocol.InitializeParams{Capabilities: caps, ClientInfo: protocol.ClientInfo{Name: "fakeeditor"}}
 	if root != "" {
@@ -305,6 +322,14 @@ func (e *Editor) AppliedEdits() []bool {
 	return slices.Clone(e.applyResults)
 }
 
+// EditRequests returns every workspace/applyEdit the server sent, as sent
+// (labels and change annotations included).
+func (e *Editor) EditRequests() []protocol.ApplyWorkspaceEditParams {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.editParams)
+}
+
 // WaitFor waits until cond holds or timeout passes.
 func (e *Editor) WaitFor(timeout time.Duration, cond func() bool) bool {
 	deadline := time.After(timeout)
@@ -347,6 +372,9 @@ func (e *Editor) applyEdit(ctx context.Context, p *protocol.ApplyWorkspaceEditPa
 		text string
 	}
 	var changes []change
+	e.mu.Lock()
+	e.editParams = append(e.editParams, *p)
+	e.mu.Unlock()
 	refuse := func(reason string) (*protocol.ApplyWorkspaceEditResult, error) {
 		e.mu.Lock()
 		e.applyResults = append(e.applyResults, false)
@@ -517,9 +545,6 @@ func (c *client) ShowDocument(_ context.Context, p *protocol.ShowDocumentParams)
 }
 
 func (c *client) ApplyEdit(ctx context.Context, p *protocol.ApplyWorkspaceEditParams) (*protocol.ApplyWorkspaceEditResult, error) {
-	c.e.mu.Lock()
-	c.e.edits = append(c.e.edits, *p)
-	c.e.mu.Unlock()
 	return c.e.applyEdit(ctx, p)
 }
 
@@ -547,14 +572,6 @@ func (e *Editor) Requests() []protocol.ShowMessageRequestParams {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return append([]protocol.ShowMessageRequestParams(nil), e.requests...)
-}
-
-// EditRequests returns every workspace/applyEdit the server sent, as sent
-// (labels and change annotations included).
-func (e *Editor) EditRequests() []protocol.ApplyWorkspaceEditParams {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return append([]protocol.ApplyWorkspaceEditParams(nil), e.edits...)
 }
 
 // MessagesContaining returns the messages whose text contains substr.

@@ -57,10 +57,12 @@ export interface CommandContext {
 
 /**
  * The client's experimental capabilities: lspRouterAnswers tells the server
- * that this editor renders lsp-router/answer notifications itself.
+ * that this editor renders lsp-router/answer notifications itself;
+ * lspRouterExecuteCommandWaits keeps the command's result (applied, answer)
+ * in the workspace/executeCommand response, which handleResult reads.
  */
 export function experimentalCapabilities(): Record<string, unknown> {
-  return { lspRouterAnswers: true };
+  return { lspRouterAnswers: true, lspRouterExecuteCommandWaits: true };
 }
 
 /** An error whose message is meant for the user as is. */

@@ -67,8 +67,10 @@ function M.client_config(cfg)
     handlers = M.handlers(),
     -- experimental.lspRouterAnswers: this client renders lsp-router/answer
     -- itself, so the server does not also open the answer as a document.
+    -- lspRouterExecuteCommandWaits: the plugin reads the command's result
+    -- from the executeCommand response.
     capabilities = vim.tbl_deep_extend('force', vim.lsp.protocol.make_client_capabilities(), cfg.capabilities or {},
-      { experimental = { lspRouterAnswers = true } }),
+      { experimental = { lspRouterAnswers = true, lspRouterExecuteCommandWaits = true } }),
     on_attach = function(client, bufnr)
       set_keymaps(cfg, bufnr)
       if cfg.on_attach then
