@@ -91,3 +91,27 @@ func TestRunRefusalErrorKeepsNoAnswerText(t *testing.T) {
 		t.Errorf("record %+v", last)
 	}
 }
+
+func TestRouteWithLLMClassifierIsAuditedFirst(t *testing.T) {
+	srv := llmtest.New(llm.KindOllama, llmtest.Options{Reply: "reasoning"})
+	defer srv.Close()
+	aud := &failingAudit{fail: map[int]bool{1: true}}
+	p := newPipeline(t, &fixedServices{services: []llm.Service{serviceOf(srv, "Ollama", 10)}}, func(d *router.Deps) {
+		d.Audit = aud
+		d.ClassifyWithLLM = true
+	})
+	_, err := p.Route(context.Background(), router.Request{Action: router.ActionAsk, Instruction: "hmm"}, 100)
+	if err == nil || !strings.Contains(err.Error(), "query refused, nothing was sent") {
+		t.Fatalf("route with an unwritable audit log: %v", err)
+	}
+	if n := srv.Requests(); n != 0 {
+		t.Fatalf("%d request(s) reached the classifier model", n)
+	}
+	aud.fail = nil
+	if _, err := p.Route(context.Background(), router.Request{Action: router.ActionAsk, Instruction: "hmm"}, 100); err != nil && !errors.Is(err, router.ErrNoServices) {
+		t.Logf("route: %v", err)
+	}
+	if len(aud.events) != 1 || aud.events[0].Type != audit.EventQueryStart {
+		t.Errorf("records: %+v", aud.events)
+	}
+}

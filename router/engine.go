@@ -273,6 +273,15 @@ var ErrNoServices = errors.New("no local LLM service with a chat model is runnin
 
 // Route explains which model would answer a request, without calling it.
 func (p *Pipeline) Route(ctx context.Context, req Request, promptTokens int) (*RouteReport, error) {
+	// The LLM classifier may send the request to a model: audited first,
+	// like any query (a dry run is what auditStart records for it).
+	if _, fixed := classify.ForAction(string(req.Action)); !fixed {
+		dry := req
+		dry.DryRun = true
+		if _, err := p.auditStart(dry); err != nil {
+			return nil, fmt.Errorf("query refused, nothing was sent: %w", err)
+		}
+	}
 	cat, conf, why := p.category(ctx, req)
 	avail, _, refused, err := p.available(ctx)
 	if err != nil {
