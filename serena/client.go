@@ -132,7 +132,7 @@ type Status struct {
 	// "Starting Serena server (version=...)" (stdio only; empty until
 	// seen, and for a Serena reached by URL).
 	SerenaVersion string
-	Tools                     []string
+	Tools         []string
 	// StartDuration is how long the last successful start took.
 	StartDuration time.Duration
 	ReadySince    time.Time
@@ -152,17 +152,17 @@ type Client struct {
 	cfg Config
 	log *slog.Logger
 
-	mu      sync.Mutex
-	status  Status
+	mu     sync.Mutex
+	status Status
 	// startingSince is when Serena was started or its session lost: the
 	// start budget counts from here.
 	startingSince time.Time
-	session *mcp.ClientSession
-	tools   map[string]*mcp.Tool
-	ready   chan struct{} // closed while StateReady; replaced on each loss
-	started bool
-	cancel  context.CancelFunc
-	done    chan struct{}
+	session       *mcp.ClientSession
+	tools         map[string]*mcp.Tool
+	ready         chan struct{} // closed while StateReady; replaced on each loss
+	started       bool
+	cancel        context.CancelFunc
+	done          chan struct{}
 
 	cache symbolCache
 }

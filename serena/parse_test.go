@@ -63,8 +63,9 @@ func TestParsers(t *testing.T) {
 	if _, err := ParseSymbols("find_symbol", "I am not JSON"); err == nil || !strings.Contains(err.Error(), `unexpected answer "I am not JSON"`) {
 		t.Errorf("garbage: %v", err)
 	}
+	// 0-based numbers, as TextLine.format_line prints them.
 	line, snip := parseContentAround("... 9999:a\n  >10000:  b = f()\n...10001:c")
-	if line != 9999 || snip != "a\n  b = f()\nc" {
+	if line != 10000 || snip != "a\n  b = f()\nc" {
 		t.Errorf("content around = %d %q", line, snip)
 	}
 	ds, err := ParseDiagnostics("get_diagnostics_for_file", `{"a.py": {"Hint": {"<file>": [{"message": "m", "range": {"start": {"line": 1, "character": 2}, "end": {"line": 1, "character": 3}}}]}}}`)

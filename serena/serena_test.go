@@ -117,7 +117,9 @@ func TestStdioSubprocessStartToolsAndSymbol(t *testing.T) {
 	waitReady(t, c)
 
 	st := c.Status()
-	if st.ServerName != "Serena" || st.ServerVersion != "1.7.0-fake" {
+	// serverInfo carries the MCP SDK's version; Serena's own comes from
+	// its start-up line on stderr.
+	if st.ServerName != "Serena" || st.ServerVersion != "1.28.1" {
 		t.Errorf("server info = %q %q", st.ServerName, st.ServerVersion)
 	}
 	if len(st.Tools) != len(serenatest.AllTools) || !c.HasTool(ToolFindReferencingSymbols) {
@@ -407,9 +409,9 @@ func TestProbe(t *testing.T) {
 	ws := workspace(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	res := Probe(ctx, subprocessConfig(ws, &syncBuffer{}))
-	if !res.Found || res.Err != nil || res.Version != "1.7.0-fake" || len(res.Tools) != len(serenatest.AllTools) || res.StartTime <= 0 {
-		t.Errorf("probe = %+v", res)
+	res := Probe(ctx, subprocessConfig(ws, &syncBuffer{}, serenatest.EnvVersion+"=1.5.3"))
+	if !res.Found || res.Err != nil || res.Version != "1.5.3" || res.MCPVersion != "1.28.1" || len(res.Tools) != len(serenatest.AllTools) || res.StartTime <= 0 {
+		t.Errorf("probe = %+v, want Serena's own version 1.5.3 apart from the MCP SDK's 1.28.1", res)
 	}
 	res = Probe(ctx, Config{Workspace: ws, Command: []string{"serena-does-not-exist-here"}})
 	if res.Found || res.Err == nil {

@@ -9,8 +9,9 @@ import (
 )
 
 func TestPyJSONMatchesPythonDumps(t *testing.T) {
-	got := PyJSON(Obj{{"a", []any{1, "x"}}, {"b", "café \"q\"\n😀\x01"}, {"c", nil}, {"d", Obj{}}, {"e", true}})
-	want := `{"a": [1, "x"], "b": "caf\u00e9 \"q\"\n\ud83d\ude00\u0001", "c": null, "d": {}, "e": true}`
+	// json.dumps(..., ensure_ascii=False), as Tool._to_json calls it.
+	got := PyJSON(Obj{{"a", []any{1, "x"}}, {"b", "café \"q\"\n😀\x01\x7f"}, {"c", nil}, {"d", Obj{}}, {"e", true}})
+	want := "{\"a\": [1, \"x\"], \"b\": \"café \\\"q\\\"\\n😀\\u0001\x7f\", \"c\": null, \"d\": {}, \"e\": true}"
 	if got != want {
 		t.Errorf("PyJSON =\n%s\nwant\n%s", got, want)
 	}
@@ -61,7 +62,7 @@ func TestWireShapes(t *testing.T) {
 		t.Errorf("overview = %s", text(res))
 	}
 	res = call(t, cs, "find_referencing_symbols", map[string]any{"name_path": "make_service", "relative_path": "test_repo/services.py"})
-	want = `{"test_repo/app.py": {"Function": [{"name_path": "main", "body_location": {"start_line": 3, "end_line": 7}, "content_around_reference": "...   4:def main():\n  >   5:    service = make_service()\n...   6:    admin = service.create_user(\"admin\")"}]}}`
+	want = `{"test_repo/app.py": {"Function": [{"name_path": "main", "body_location": {"start_line": 3, "end_line": 7}, "content_around_reference": "...   3:def main():\n  >   4:    service = make_service()\n...   5:    admin = service.create_user(\"admin\")"}]}}`
 	if text(res) != want {
 		t.Errorf("references =\n%s\nwant\n%s", text(res), want)
 	}
@@ -94,7 +95,7 @@ func TestWireShapes(t *testing.T) {
 func TestMissingRequiredArgument(t *testing.T) {
 	cs, _ := connect(t, Options{})
 	res := call(t, cs, "find_referencing_symbols", map[string]any{"name_path": "x"})
-	if !res.IsError || !strings.Contains(text(res), "ValidationError") || !strings.Contains(text(res), "relative_path") {
+	if !res.IsError || !strings.HasPrefix(text(res), "Error executing tool find_referencing_symbols: 1 validation error for find_referencing_symbolsArguments\nrelative_path\n") {
 		t.Errorf("missing argument = %q", text(res))
 	}
 }
