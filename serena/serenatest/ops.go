@@ -271,17 +271,30 @@ func (p *Project) resolve(namePath, rel string) (*File, *Symbol, error) {
 	case 1:
 		return f, found[0], nil
 	}
-	var names []string
+	// LanguageServerSymbolRetriever.find_unique (src/serena/symbol.py at
+	// 7fcbca7e): an exact name path among several matches wins, otherwise
+	// the candidates are listed with json.dumps(..., indent=2).
+	var exact []*Symbol
 	for _, s := range found {
-		names = append(names, s.NamePath)
+		if s.NamePath == namePath {
+			exact = append(exact, s)
+		}
 	}
-	return nil, nil, valueError("Found multiple symbols matching '%s': %s; use a more specific name path", namePath, strings.Join(names, ", "))
+	if len(exact) == 1 {
+		return f, exact[0], nil
+	}
+	var list strings.Builder
+	list.WriteString("[")
+	for i, s := range found {
+		if i > 0 {
+			list.WriteString(",")
+		}
+		fmt.Fprintf(&list, "\n  {\n    \"name_path\": %s,\n    \"kind\": %s,\n    \"relative_path\": %s\n  }", PyJSON(s.NamePath), PyJSON(s.Kind), PyJSON(rel))
+	}
+	list.WriteString("\n]")
+	return nil, nil, valueError("Found multiple %d symbols matching '%s'. They are: \n%s", len(found), namePath, list.String())
 }
 
-// findReferencing is FindReferencingSymbolsTool.apply
-// (src/serena/tools/symbol_tools.py at 7fcbca7e; the same since v1.0.0):
-// referencing symbols with the lines around each reference, grouped by
-// relative path and kind.
 func (p *Project) findReferencing(a args) (string, error) {
 	rel := strings.ReplaceAll(a.str("relative_path"), "\\", "/")
 	_, target, err := p.resolve(a.str("name_path"), rel)
