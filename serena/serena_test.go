@@ -430,3 +430,74 @@ func TestGatherWithSerenaFirst(t *testing.T) {
 		t.Errorf("diagnostics near the symbol = %+v", got.Diagnostics)
 	}
 }
+
+// gatedTransport connects only once gate is closed, like a Serena whose
+// start (language servers, indexing) takes a while.
+type gatedTransport struct {
+	mcp.Transport
+	gate <-chan struct{}
+}
+
+func (g gatedTransport) Connect(ctx context.Context) (mcp.Connection, error) {
+	select {
+	case <-g.gate:
+		return g.Transport.Connect(ctx)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func gatedClient(t *testing.T, gate <-chan struct{}, budget time.Duration) *Client {
+	t.Helper()
+	srv := serenatest.NewServer(serenatest.DefaultProject(), serenatest.Options{})
+	next := srv.NewTransportFunc()
+	c := New(Config{Workspace: workspace(t), StartBudget: budget, Logger: slog.New(slog.DiscardHandler),
+		NewTransport: func() (mcp.Transport, error) {
+			tr, err := next()
+			return gatedTransport{tr, gate}, err
+		}})
+	c.Start()
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func TestWaitStartedWaitsForAStartingSerena(t *testing.T) {
+	gate := make(chan struct{})
+	c := gatedClient(t, gate, time.Minute)
+	if _, err := c.CallTool(context.Background(), ToolGetSymbolsOverview, map[string]any{"relative_path": "test_repo/app.py"}); !errors.Is(err, ErrNotReady) {
+		t.Fatalf("a tool call does not wait: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.WaitStarted(context.Background()) }()
+	select {
+	case err := <-done:
+		t.Fatalf("WaitStarted returned %v before Serena was up", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(gate)
+	if err := <-done; err != nil {
+		t.Fatalf("WaitStarted after the start: %v", err)
+	}
+	if _, err := c.CallTool(context.Background(), ToolGetSymbolsOverview, map[string]any{"relative_path": "test_repo/app.py"}); err != nil {
+		t.Errorf("call after WaitStarted: %v", err)
+	}
+}
+
+func TestWaitStartedKeepsToTheStartBudget(t *testing.T) {
+	c := gatedClient(t, make(chan struct{}), 20*time.Millisecond) // never starts
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i := range 2 { // the second call finds the budget spent
+		err := c.WaitStarted(ctx)
+		if !errors.Is(err, ErrNotReady) || !strings.Contains(err.Error(), "serena.start_timeout (20ms)") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("call %d: %v, want a one-line ErrNotReady naming serena.start_timeout", i, err)
+		}
+	}
+	if ctx.Err() != nil {
+		t.Error("WaitStarted waited for the caller's deadline instead of the start budget")
+	}
+	idle := New(Config{Workspace: t.TempDir()})
+	if err := idle.WaitStarted(ctx); !errors.Is(err, ErrNotReady) {
+		t.Errorf("never started: %v", err)
+	}
+}
