@@ -72,7 +72,7 @@ type Deps struct {
 	SerenaAvailable func() bool
 	// Serena, when set, makes requests wait for a starting Serena before
 	// gathering context (see waitForSerena).
-	Serena SerenaGate
+	Serena          SerenaGate
 	MaxAnswerTokens int
 	VRAMCeilingGB   float64
 	Temperature     *float64
