@@ -159,3 +159,33 @@ func TestCLIRequireSerenaFailsClearly(t *testing.T) {
 		t.Errorf("error spans %d lines:\n%s", n+1, errOut)
 	}
 }
+
+// TestCLIDoctorShowsSerenasOwnVersion: serverInfo carries the MCP SDK's
+// version; doctor shows Serena's, read from its start-up line, and labels
+// the SDK's as such.
+func TestCLIDoctorShowsSerenasOwnVersion(t *testing.T) {
+	srv := llmtest.New(llm.KindOllama, llmtest.Options{})
+	defer srv.Close()
+	dir := t.TempDir()
+	if err := serenatest.GoProject().WriteFiles(dir); err != nil {
+		t.Fatal(err)
+	}
+	cfg := serenaConfigFile(t, dir, srv.URL, "", true)
+	t.Setenv(serenatest.EnvVersion, "1.6.1")
+	out, _, _ := runCLI(t, dir, "--config", cfg, "doctor", "--json", "--no-dns")
+	var rep struct {
+		Checks []struct{ Name, Status, Detail string }
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, c := range rep.Checks {
+		if c.Name == "serena" {
+			if c.Status != "ok" || !strings.HasPrefix(c.Detail, "Serena 1.6.1 (MCP SDK 1.28.1) at ") {
+				t.Errorf("serena check = %+v", c)
+			}
+			return
+		}
+	}
+	t.Errorf("no serena check in %s", out)
+}
