@@ -501,3 +501,17 @@ func TestWaitStartedKeepsToTheStartBudget(t *testing.T) {
 		t.Errorf("never started: %v", err)
 	}
 }
+
+func TestSymbolWithPre10ChildrenAndOldErrors(t *testing.T) {
+	c, _, ws := startInProcess(t, serenatest.Options{LegacyChildren: true, Version: "1.5.3",
+		TimeOut: []string{ToolFindReferencingSymbols}}, Config{})
+	ctx := context.Background()
+	sym, err := c.Symbol(ctx, servicesQuery(ws, 15, 12))
+	if err != nil || sym.NamePath != "UserService/create_user/validate" {
+		t.Fatalf("symbol from a list of full children = %+v, %v", sym, err)
+	}
+	var tt *ToolTimeoutError
+	if _, err := c.References(ctx, servicesQuery(ws, 15, 12), sym, 5); !errors.As(err, &tt) {
+		t.Errorf("1.5 timeout text: %v", err)
+	}
+}
