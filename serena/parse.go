@@ -86,8 +86,9 @@ var (
 	toolErrorRe = regexp.MustCompile(`^Error executing tool ([A-Za-z_][\w]*): `)
 	// >= 1.6, after the prefix: Serena's "<ExcClass>: <msg>".
 	excClassRe = regexp.MustCompile(`^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning)): `)
-	// 1.0-1.5, a plain answer: "Error executing tool: <ExcClass> - <msg>".
-	oldToolErrorRe = regexp.MustCompile(`^Error executing tool: ([A-Za-z_][\w.]*) - `)
+	// 1.0-1.5, a plain answer: "Error executing tool: <ExcClass> - <msg>"
+	// from the tool, "Error: <ExcClass> - <msg>" from the task executor.
+	oldToolErrorRe = regexp.MustCompile(`^Error(?: executing tool)?: ([A-Za-z_][\w.]*) - `)
 	// 1.0-1.5: "Error: Tool 'x' is not active. Active tools: [...]";
 	// >= 1.6 the same text without "Error: ", under the prefix.
 	notActiveRe = regexp.MustCompile(`^(?:Error: )?Tool '([^']+)' is not active`)

@@ -29,6 +29,18 @@ func TestClassifyNonJSONAnswers(t *testing.T) {
 	}
 }
 
+func TestOldPlainFailures(t *testing.T) {
+	var te *ToolError
+	// tools_base.py at v1.5.3: the task executor's own failures.
+	if err := classifyText("find_symbol", "Error: RuntimeError - event loop closed"); !errors.As(err, &te) || te.Class != "RuntimeError" || te.Message != "event loop closed" {
+		t.Errorf("executor failure: %#v", err)
+	}
+	var tt *ToolTimeoutError
+	if err := classifyText("find_symbol", "Error: TimeoutError - "); !errors.As(err, &tt) || tt.Seconds != 0 || !strings.Contains(err.Error(), "raise --tool-timeout") {
+		t.Errorf("timeout: %v", err)
+	}
+}
+
 func TestParseToolError(t *testing.T) {
 	var te *ToolError
 	err := parseToolError("rename_symbol", "Error executing tool rename_symbol: KeyError: 'x'")

@@ -258,9 +258,10 @@ func TestToolAdaptation(t *testing.T) {
 
 func TestNonJSONAnswersAndErrors(t *testing.T) {
 	opts := serenatest.Options{
+		TimeOut: []string{ToolGetSymbolsOverview},
+		// Serena 1.0-1.5's plain answer (tools_base.py at v1.5.3).
 		Results: map[string]string{
-			ToolGetSymbolsOverview:    "Tool execution timed out after 240 seconds.",
-			ToolGetDiagnosticsForFile: "No active project. Ask the user to provide the project path.",
+			ToolGetDiagnosticsForFile: "Error: No active project. Ask the user to provide the project path or to select a project from this list of known projects: []",
 		},
 		Errors: map[string]string{ToolFindDeclaration: "SolidLSPException: language server terminated"},
 	}
