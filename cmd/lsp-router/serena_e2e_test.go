@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -9,7 +10,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/lsp-router/lsp-router/lsp/fakeeditor"
 	"github.com/lsp-router/lsp-router/router/codectx"
 	"github.com/lsp-router/lsp-router/router/llm"
 	"github.com/lsp-router/lsp-router/router/llm/llmtest"
@@ -188,4 +191,43 @@ func TestCLIDoctorShowsSerenasOwnVersion(t *testing.T) {
 		}
 	}
 	t.Errorf("no serena check in %s", out)
+}
+
+// TestEditorFirstRequestWaitsForSerena: the editor's first request arrives
+// while Serena starts; it waits for it, so the model sees Serena's
+// references (seed.go's calls, which nothing else in the prompt has).
+func TestEditorFirstRequestWaitsForSerena(t *testing.T) {
+	srv := llmtest.New(llm.KindOllama, llmtest.Options{Reply: "It stores a user.", Models: []llmtest.Model{{ID: "qwen2.5-coder:7b", ContextLength: 32768}}})
+	defer srv.Close()
+	dir := t.TempDir()
+	if err := serenatest.GoProject().WriteFiles(dir); err != nil {
+		t.Fatal(err)
+	}
+	cfg := serenaConfigFile(t, dir, srv.URL, "", true)
+	t.Setenv(serenatest.EnvFixture, "go")
+	t.Setenv(serenatest.EnvStartDelay, "500ms")
+	caps := fakeeditor.FullCaps
+	caps.PluginAnswers = true
+	p := startServerWith(t, caps, "--config", cfg, "serve")
+	ctx := context.Background()
+	if _, err := p.ed.Initialize(ctx, dir, nil); err != nil {
+		t.Fatalf("initialize: %v\n%s", err, p.stderr)
+	}
+	path := filepath.Join(dir, "users.go")
+	p.ed.Open(ctx, path, "go", serenatest.UsersGo)
+	pos := codectx.Position{Line: 22, Character: 2}
+	if _, err := p.ed.Execute(ctx, "lsp-router.explain", p.ed.Args(path, codectx.Range{Start: pos, End: pos}, "")); err != nil {
+		t.Fatalf("execute: %v\n%s", err, p.stderr)
+	}
+	if !p.ed.WaitFor(30*time.Second, func() bool { return len(p.ed.Answers()) == 1 }) {
+		t.Fatalf("no answer\n%s", p.stderr)
+	}
+	chats := srv.Chats()
+	if len(chats) == 0 {
+		t.Fatal("the model was not asked")
+	}
+	msgs := chats[len(chats)-1].Messages
+	if prompt := msgs[len(msgs)-1].Content; !strings.Contains(prompt, `s.CreateUser("guest")`) {
+		t.Errorf("the prompt has no reference from Serena:\n%s", prompt)
+	}
 }
