@@ -108,6 +108,9 @@ type Serena struct {
 	URL       string   `toml:"url" json:"url,omitempty"`
 	Workspace string   `toml:"workspace" json:"workspace,omitempty"`
 	Timeout   Duration `toml:"timeout" json:"timeout,omitzero"`
+	// StartTimeout is how long requests wait for a starting Serena before
+	// gathering context without it (or failing, with require_serena).
+	StartTimeout Duration `toml:"start_timeout" json:"start_timeout,omitzero"`
 }
 
 // LangServer names the language server the built-in backend runs for a language.
@@ -212,7 +215,8 @@ func Default() *Config {
 			Command: []string{"serena", "start-mcp-server", "--project", "{workspace}",
 				"--context", "ide", "--transport", "stdio",
 				"--enable-web-dashboard", "false", "--open-web-dashboard", "false"},
-			Timeout: Duration{30 * time.Second},
+			Timeout:      Duration{30 * time.Second},
+			StartTimeout: Duration{60 * time.Second},
 		},
 		LanguageServers: map[string]LangServer{},
 		Context: Context{

@@ -323,7 +323,7 @@ var sections = map[string][]string{
 	"task_routing.*":     {"primary_models", "fallback_models", "min_context", "require_serena"},
 	"routing":            {"vram_ceiling_gb", "llm_classifier", "discovery_ttl", "probe_timeout", "catalog_file"},
 	"generation":         {"connect_timeout", "first_token_timeout", "idle_timeout", "max_answer_tokens", "keep_alive"},
-	"serena":             {"enabled", "command", "url", "workspace", "timeout"},
+	"serena":             {"enabled", "command", "url", "workspace", "timeout", "start_timeout"},
 	"language_servers.*": {"command", "enabled"},
 	"context":            {"compaction_threshold", "compaction_target", "preserve_recent_messages", "max_tool_output_tokens", "max_references", "max_file_bytes"},
 	"security":           {"allow_external", "allowed_hosts", "allowed_cidrs", "allow_proxy", "audit_enabled", "audit_log_path", "audit_max_bytes", "audit_on_failure", "audit_key_file", "log_queries", "log_queries_plaintext", "log_responses", "verify_checksums", "model_pins"},
@@ -418,6 +418,9 @@ func (c *Config) validate() []Problem {
 	}
 	if c.Serena.Enabled && len(c.Serena.Command) == 0 && c.Serena.URL == "" {
 		bad("serena.command", "serena is enabled but has neither command nor url")
+	}
+	if c.Serena.StartTimeout.Duration < 0 {
+		bad("serena.start_timeout", "must not be negative")
 	}
 	if c.Serena.URL != "" {
 		if err := checkEndpoint(c.Serena.URL); err != nil {

@@ -69,6 +69,7 @@ const Template = `# lsp-router configuration. Every value shown is the built-in 
 #            "--transport", "stdio", "--enable-web-dashboard", "false", "--open-web-dashboard", "false"]
 # url = ""              # or a running Serena: "http://127.0.0.1:8000/mcp"
 # timeout = "30s"
+# start_timeout = "1m0s"  # how long a request waits for a starting Serena
 
 # Language servers the built-in backend starts, per language id.
 # [language_servers.go]

@@ -70,6 +70,9 @@ type Deps struct {
 	ClassifyWithLLM bool
 	// SerenaAvailable reports whether Serena answers (for require_serena).
 	SerenaAvailable func() bool
+	// Serena, when set, makes requests wait for a starting Serena before
+	// gathering context (see waitForSerena).
+	Serena          SerenaGate
 	MaxAnswerTokens int
 	VRAMCeilingGB   float64
 	Temperature     *float64

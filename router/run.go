@@ -70,10 +70,16 @@ func (p *Pipeline) run(ctx context.Context, req Request, progress ProgressFunc) 
 	st.category = cat
 
 	var cctx codectx.Context
+	if err := p.waitForSerena(ctx, cat, req, progress); err != nil {
+		return nil, st, err
+	}
 	if req.HasPosition {
 		progress(Progress{Stage: StageGathering, Message: "gathering context"})
 		cctx = codectx.Gather(ctx, p.d.Sources, req.Query, p.d.Gather)
 		if err := ctx.Err(); err != nil {
+			return nil, st, err
+		}
+		if err := p.checkSerenaAnswered(cat, cctx); err != nil {
 			return nil, st, err
 		}
 	}

@@ -4,10 +4,11 @@
 // (streamable HTTP), adapts to the tools it offers, parses every answer
 // shape Serena produces, and implements codectx.Source.
 //
-// Serena is slow to start and runs one tool at a time, so nothing here
-// waits for it: calls made before it is ready fail at once with
-// ErrNotReady, every call has its own timeout, and a Serena that dies is
-// restarted with exponential backoff.
+// Serena is slow to start and runs one tool at a time. Tool calls never
+// wait: made before it is ready they fail at once with ErrNotReady, every
+// call has its own timeout, and a Serena that dies is restarted with
+// exponential backoff. Requests wait for a starting Serena with
+// WaitStarted, bounded by the start budget (serena.start_timeout).
 package serena
 
 import (
@@ -19,6 +20,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -74,6 +76,11 @@ type Config struct {
 	CallTimeout time.Duration
 	// StartTimeout bounds the MCP handshake of one start (default 2m).
 	StartTimeout time.Duration
+	// StartBudget bounds how long WaitStarted lets requests wait for a
+	// starting (or restarting) Serena, counted from the start or from the
+	// loss of the last session, so a Serena that never comes up delays
+	// requests only during its first StartBudget (default 60s).
+	StartBudget time.Duration
 	// MinBackoff and MaxBackoff bound the delay between restarts
 	// (defaults 1s and 1m); the delay doubles after each failure and
 	// resets after a session that lived longer than MaxBackoff.
@@ -117,8 +124,15 @@ type Status struct {
 	// LastError is why the last start failed or the last session ended.
 	LastError error
 	// ServerName and ServerVersion come from Serena's initialize result.
+	// ServerVersion is the version of the Python MCP SDK Serena runs on
+	// (its FastMCP server reports the "mcp" package's version), not
+	// Serena's own.
 	ServerName, ServerVersion string
-	Tools                     []string
+	// SerenaVersion is Serena's own version, from its start-up log line
+	// "Starting Serena server (version=...)" (stdio only; empty until
+	// seen, and for a Serena reached by URL).
+	SerenaVersion string
+	Tools         []string
 	// StartDuration is how long the last successful start took.
 	StartDuration time.Duration
 	ReadySince    time.Time
@@ -138,14 +152,17 @@ type Client struct {
 	cfg Config
 	log *slog.Logger
 
-	mu      sync.Mutex
-	status  Status
-	session *mcp.ClientSession
-	tools   map[string]*mcp.Tool
-	ready   chan struct{} // closed while StateReady; replaced on each loss
-	started bool
-	cancel  context.CancelFunc
-	done    chan struct{}
+	mu     sync.Mutex
+	status Status
+	// startingSince is when Serena was started or its session lost: the
+	// start budget counts from here.
+	startingSince time.Time
+	session       *mcp.ClientSession
+	tools         map[string]*mcp.Tool
+	ready         chan struct{} // closed while StateReady; replaced on each loss
+	started       bool
+	cancel        context.CancelFunc
+	done          chan struct{}
 
 	cache symbolCache
 }
@@ -157,6 +174,9 @@ func New(cfg Config) *Client {
 	}
 	if cfg.StartTimeout <= 0 {
 		cfg.StartTimeout = 2 * time.Minute
+	}
+	if cfg.StartBudget <= 0 {
+		cfg.StartBudget = DefaultStartBudget
 	}
 	if cfg.MinBackoff <= 0 {
 		cfg.MinBackoff = time.Second
@@ -192,7 +212,53 @@ func (c *Client) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
 	c.status.State = StateStarting
+	c.startingSince = time.Now()
 	go c.run(ctx)
+}
+
+// DefaultStartBudget is how long requests wait for a starting Serena when
+// Config.StartBudget is not set.
+const DefaultStartBudget = 60 * time.Second
+
+// WaitStarted lets a request wait for a starting Serena: it returns nil at
+// once when Serena is ready, waits while it starts or restarts, but no
+// longer than the start budget allows (counted from the start or from the
+// loss of the last session, not from this call), and then fails with
+// ErrNotReady and what to do.
+func (c *Client) WaitStarted(ctx context.Context) error {
+	c.mu.Lock()
+	st, since := c.status.State, c.startingSince
+	c.mu.Unlock()
+	switch st {
+	case StateReady:
+		return nil
+	case StateIdle, StateClosed:
+		return fmt.Errorf("serena: %w (%s)", ErrNotReady, st)
+	}
+	deadline := since.Add(c.cfg.StartBudget)
+	if !time.Now().Before(deadline) {
+		return c.notStarted()
+	}
+	wctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	if err := c.WaitReady(wctx); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return c.notStarted()
+	}
+	return nil
+}
+
+// notStarted says that Serena did not come up within the start budget.
+func (c *Client) notStarted() error {
+	st := c.Status()
+	why := ""
+	if st.LastError != nil {
+		why = " (" + st.LastError.Error() + ")"
+	}
+	return fmt.Errorf("serena: %w: not started within serena.start_timeout (%s)%s; check serena.command, or raise serena.start_timeout",
+		ErrNotReady, c.cfg.StartBudget, why)
 }
 
 // Close stops Serena (or disconnects) and the restart loop.
@@ -224,8 +290,8 @@ func (c *Client) Status() Status {
 	return s
 }
 
-// WaitReady blocks until Serena is ready or ctx is done. Only tools and
-// tests should wait; request paths use the state instead.
+// WaitReady blocks until Serena is ready or ctx is done, however long that
+// takes. Request paths use WaitStarted, which keeps to the start budget.
 func (c *Client) WaitReady(ctx context.Context) error {
 	for {
 		c.mu.Lock()
@@ -330,6 +396,7 @@ func (c *Client) loseLocked(sess *mcp.ClientSession) {
 	if c.status.State == StateReady {
 		c.status.State = StateRestarting
 		c.ready = make(chan struct{})
+		c.startingSince = time.Now()
 	}
 }
 
@@ -401,7 +468,8 @@ func (c *Client) transport() (mcp.Transport, error) {
 	cmd := exec.Command(path, c.cfg.Command[1:]...)
 	cmd.Dir = c.cfg.Workspace
 	cmd.Env = append(append(os.Environ(), "SERENA_USAGE_REPORTING=false"), c.cfg.Env...)
-	cmd.Stderr = &logline.Writer{Log: c.log, Level: slog.LevelInfo, Msg: "serena stderr"}
+	cmd.Stderr = io.MultiWriter(&logline.Writer{Log: c.log, Level: slog.LevelInfo, Msg: "serena stderr"},
+		&versionSniffer{found: c.setSerenaVersion})
 	return &mcp.CommandTransport{Command: cmd, TerminateDuration: 2 * time.Second}, nil
 }
 
@@ -467,6 +535,56 @@ func resultText(res *mcp.CallToolResult) string {
 		}
 	}
 	return ""
+}
+
+func (c *Client) setSerenaVersion(v string) {
+	c.mu.Lock()
+	c.status.SerenaVersion = v
+	c.mu.Unlock()
+}
+
+// startLineRe finds Serena's version in the line its agent logs at start
+// (SerenaAgent.__init__ in src/serena/agent.py, 1.0.0 to 1.7.x):
+// "Starting Serena server (version=1.7.1.dev0-7fcbca7e, process id=...".
+var startLineRe = regexp.MustCompile(`Starting Serena server \(version=([^,;\s)]{1,64})`)
+
+// versionSniffer watches Serena's stderr for its start-up line. It looks
+// at the first sniffLimit bytes only: the line comes before the MCP
+// handshake, and stderr can be long.
+type versionSniffer struct {
+	found func(string)
+	mu    sync.Mutex
+	buf   []byte
+	seen  int
+	done  bool
+}
+
+const sniffLimit = 256 << 10
+
+func (v *versionSniffer) Write(p []byte) (int, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.done {
+		return len(p), nil
+	}
+	v.seen += len(p)
+	v.buf = append(v.buf, p...)
+	for {
+		i := slices.Index(v.buf, '\n')
+		if i < 0 {
+			break
+		}
+		if m := startLineRe.FindSubmatch(v.buf[:i]); m != nil {
+			v.found(string(m[1]))
+			v.done, v.buf = true, nil
+			return len(p), nil
+		}
+		v.buf = v.buf[i+1:]
+	}
+	if v.seen > sniffLimit || len(v.buf) > 64<<10 {
+		v.done, v.buf = true, nil
+	}
+	return len(p), nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

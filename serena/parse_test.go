@@ -29,6 +29,18 @@ func TestClassifyNonJSONAnswers(t *testing.T) {
 	}
 }
 
+func TestOldPlainFailures(t *testing.T) {
+	var te *ToolError
+	// tools_base.py at v1.5.3: the task executor's own failures.
+	if err := classifyText("find_symbol", "Error: RuntimeError - event loop closed"); !errors.As(err, &te) || te.Class != "RuntimeError" || te.Message != "event loop closed" {
+		t.Errorf("executor failure: %#v", err)
+	}
+	var tt *ToolTimeoutError
+	if err := classifyText("find_symbol", "Error: TimeoutError - "); !errors.As(err, &tt) || tt.Seconds != 0 || !strings.Contains(err.Error(), "raise --tool-timeout") {
+		t.Errorf("timeout: %v", err)
+	}
+}
+
 func TestParseToolError(t *testing.T) {
 	var te *ToolError
 	err := parseToolError("rename_symbol", "Error executing tool rename_symbol: KeyError: 'x'")
@@ -63,8 +75,9 @@ func TestParsers(t *testing.T) {
 	if _, err := ParseSymbols("find_symbol", "I am not JSON"); err == nil || !strings.Contains(err.Error(), `unexpected answer "I am not JSON"`) {
 		t.Errorf("garbage: %v", err)
 	}
+	// 0-based numbers, as TextLine.format_line prints them.
 	line, snip := parseContentAround("... 9999:a\n  >10000:  b = f()\n...10001:c")
-	if line != 9999 || snip != "a\n  b = f()\nc" {
+	if line != 10000 || snip != "a\n  b = f()\nc" {
 		t.Errorf("content around = %d %q", line, snip)
 	}
 	ds, err := ParseDiagnostics("get_diagnostics_for_file", `{"a.py": {"Hint": {"<file>": [{"message": "m", "range": {"start": {"line": 1, "character": 2}, "end": {"line": 1, "character": 3}}}]}}}`)

@@ -3,6 +3,7 @@ package serena
 import (
 	"context"
 	"os/exec"
+	"regexp"
 	"time"
 )
 
@@ -12,8 +13,13 @@ type ProbeResult struct {
 	Found bool
 	// Path is the resolved program path.
 	Path string
-	// Version is the serverInfo version Serena reported.
+	// Version is Serena's own version ("1.7.1.dev0-7fcbca7e"), from its
+	// start-up log line or its get_current_config tool; empty when Serena
+	// does not tell (a Serena reached by URL in a single-project context).
 	Version string
+	// MCPVersion is the serverInfo version, which is the version of the
+	// Python MCP SDK Serena runs on, not Serena's.
+	MCPVersion string
 	// Tools are the tools it offers, sorted.
 	Tools []string
 	// StartTime is how long the start and handshake took.
@@ -21,6 +27,15 @@ type ProbeResult struct {
 	// Err says why Serena could not be used, with what to do.
 	Err error
 }
+
+// versionLineWait bounds how long Probe waits, after the handshake, for
+// the start-up line on stderr: Serena writes it before it answers
+// initialize, but the pipe is read concurrently.
+const versionLineWait = 2 * time.Second
+
+// configVersionRe reads get_current_config's "Serena version: X" line
+// (SerenaAgent.get_current_config_overview in src/serena/agent.py).
+var configVersionRe = regexp.MustCompile(`(?m)^Serena version: (\S{1,64})`)
 
 // Probe starts Serena with cfg (Command, or URL), waits for it until ctx
 // is done, reports what it offers and stops it. A zero cfg.Workspace is
@@ -49,10 +64,27 @@ func Probe(ctx context.Context, cfg Config) ProbeResult {
 		res.Err = err
 		return res
 	}
-	st := c.Status()
-	res.Found = true
-	res.Version = st.ServerVersion
-	res.Tools = st.Tools
 	res.StartTime = time.Since(start)
+	st := c.Status()
+	if st.SerenaVersion == "" && cfg.URL == "" && cfg.NewTransport == nil {
+		deadline := time.Now().Add(versionLineWait)
+		for st.SerenaVersion == "" && time.Now().Before(deadline) && ctx.Err() == nil {
+			time.Sleep(20 * time.Millisecond)
+			st = c.Status()
+		}
+	}
+	res.Found = true
+	res.Version = st.SerenaVersion
+	res.MCPVersion = st.ServerVersion
+	res.Tools = st.Tools
+	if res.Version == "" && c.HasTool("get_current_config") {
+		// Not offered in single-project contexts such as ide; elsewhere
+		// it names the version.
+		if text, err := c.CallTool(ctx, "get_current_config", map[string]any{}); err == nil {
+			if m := configVersionRe.FindStringSubmatch(text); m != nil {
+				res.Version = m[1]
+			}
+		}
+	}
 	return res
 }

@@ -117,7 +117,9 @@ func TestStdioSubprocessStartToolsAndSymbol(t *testing.T) {
 	waitReady(t, c)
 
 	st := c.Status()
-	if st.ServerName != "Serena" || st.ServerVersion != "1.7.0-fake" {
+	// serverInfo carries the MCP SDK's version; Serena's own comes from
+	// its start-up line on stderr.
+	if st.ServerName != "Serena" || st.ServerVersion != "1.28.1" {
 		t.Errorf("server info = %q %q", st.ServerName, st.ServerVersion)
 	}
 	if len(st.Tools) != len(serenatest.AllTools) || !c.HasTool(ToolFindReferencingSymbols) {
@@ -256,9 +258,10 @@ func TestToolAdaptation(t *testing.T) {
 
 func TestNonJSONAnswersAndErrors(t *testing.T) {
 	opts := serenatest.Options{
+		TimeOut: []string{ToolGetSymbolsOverview},
+		// Serena 1.0-1.5's plain answer (tools_base.py at v1.5.3).
 		Results: map[string]string{
-			ToolGetSymbolsOverview:    "Tool execution timed out after 240 seconds.",
-			ToolGetDiagnosticsForFile: "No active project. Ask the user to provide the project path.",
+			ToolGetDiagnosticsForFile: "Error: No active project. Ask the user to provide the project path or to select a project from this list of known projects: []",
 		},
 		Errors: map[string]string{ToolFindDeclaration: "SolidLSPException: language server terminated"},
 	}
@@ -407,9 +410,9 @@ func TestProbe(t *testing.T) {
 	ws := workspace(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	res := Probe(ctx, subprocessConfig(ws, &syncBuffer{}))
-	if !res.Found || res.Err != nil || res.Version != "1.7.0-fake" || len(res.Tools) != len(serenatest.AllTools) || res.StartTime <= 0 {
-		t.Errorf("probe = %+v", res)
+	res := Probe(ctx, subprocessConfig(ws, &syncBuffer{}, serenatest.EnvVersion+"=1.5.3"))
+	if !res.Found || res.Err != nil || res.Version != "1.5.3" || res.MCPVersion != "1.28.1" || len(res.Tools) != len(serenatest.AllTools) || res.StartTime <= 0 {
+		t.Errorf("probe = %+v, want Serena's own version 1.5.3 apart from the MCP SDK's 1.28.1", res)
 	}
 	res = Probe(ctx, Config{Workspace: ws, Command: []string{"serena-does-not-exist-here"}})
 	if res.Found || res.Err == nil {
@@ -426,5 +429,90 @@ func TestGatherWithSerenaFirst(t *testing.T) {
 	}
 	if len(got.Diagnostics) != 1 || got.Diagnostics[0].Code != "reportRedeclaration" {
 		t.Errorf("diagnostics near the symbol = %+v", got.Diagnostics)
+	}
+}
+
+// gatedTransport connects only once gate is closed, like a Serena whose
+// start (language servers, indexing) takes a while.
+type gatedTransport struct {
+	mcp.Transport
+	gate <-chan struct{}
+}
+
+func (g gatedTransport) Connect(ctx context.Context) (mcp.Connection, error) {
+	select {
+	case <-g.gate:
+		return g.Transport.Connect(ctx)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func gatedClient(t *testing.T, gate <-chan struct{}, budget time.Duration) *Client {
+	t.Helper()
+	srv := serenatest.NewServer(serenatest.DefaultProject(), serenatest.Options{})
+	next := srv.NewTransportFunc()
+	c := New(Config{Workspace: workspace(t), StartBudget: budget, Logger: slog.New(slog.DiscardHandler),
+		NewTransport: func() (mcp.Transport, error) {
+			tr, err := next()
+			return gatedTransport{tr, gate}, err
+		}})
+	c.Start()
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func TestWaitStartedWaitsForAStartingSerena(t *testing.T) {
+	gate := make(chan struct{})
+	c := gatedClient(t, gate, time.Minute)
+	if _, err := c.CallTool(context.Background(), ToolGetSymbolsOverview, map[string]any{"relative_path": "test_repo/app.py"}); !errors.Is(err, ErrNotReady) {
+		t.Fatalf("a tool call does not wait: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.WaitStarted(context.Background()) }()
+	select {
+	case err := <-done:
+		t.Fatalf("WaitStarted returned %v before Serena was up", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(gate)
+	if err := <-done; err != nil {
+		t.Fatalf("WaitStarted after the start: %v", err)
+	}
+	if _, err := c.CallTool(context.Background(), ToolGetSymbolsOverview, map[string]any{"relative_path": "test_repo/app.py"}); err != nil {
+		t.Errorf("call after WaitStarted: %v", err)
+	}
+}
+
+func TestWaitStartedKeepsToTheStartBudget(t *testing.T) {
+	c := gatedClient(t, make(chan struct{}), 20*time.Millisecond) // never starts
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i := range 2 { // the second call finds the budget spent
+		err := c.WaitStarted(ctx)
+		if !errors.Is(err, ErrNotReady) || !strings.Contains(err.Error(), "serena.start_timeout (20ms)") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("call %d: %v, want a one-line ErrNotReady naming serena.start_timeout", i, err)
+		}
+	}
+	if ctx.Err() != nil {
+		t.Error("WaitStarted waited for the caller's deadline instead of the start budget")
+	}
+	idle := New(Config{Workspace: t.TempDir()})
+	if err := idle.WaitStarted(ctx); !errors.Is(err, ErrNotReady) {
+		t.Errorf("never started: %v", err)
+	}
+}
+
+func TestSymbolWithPre10ChildrenAndOldErrors(t *testing.T) {
+	c, _, ws := startInProcess(t, serenatest.Options{LegacyChildren: true, Version: "1.5.3",
+		TimeOut: []string{ToolFindReferencingSymbols}}, Config{})
+	ctx := context.Background()
+	sym, err := c.Symbol(ctx, servicesQuery(ws, 15, 12))
+	if err != nil || sym.NamePath != "UserService/create_user/validate" {
+		t.Fatalf("symbol from a list of full children = %+v, %v", sym, err)
+	}
+	var tt *ToolTimeoutError
+	if _, err := c.References(ctx, servicesQuery(ws, 15, 12), sym, 5); !errors.As(err, &tt) {
+		t.Errorf("1.5 timeout text: %v", err)
 	}
 }

@@ -39,10 +39,24 @@ func (c *Client) absPath(rel string) string {
 // top-level symbol around the cursor (Serena runs one call at a time).
 const maxTopLevelTries = 4
 
+// symbolDepth is how deep find_symbol returns children: a method in a
+// class (1), a closure in it (2), one more for nested classes.
+const symbolDepth = 3
+
 // Symbol implements codectx.Source: the innermost symbol whose body
-// contains the cursor line. It costs Serena at least three calls: the
-// file's overview, the top-level symbol with its children, and the chosen
-// symbol with its body and hover text (kept for Hover).
+// contains the cursor line. Serena runs one tool call at a time, so the
+// calls are planned to be few:
+//
+//  1. get_symbols_overview, for the file's top-level names;
+//  2. find_symbol on the top-level name nearest the cursor, with children
+//     and include_info: the hover text comes back for the top-level symbol
+//     (Serena gives it for matched symbols only, never for children, and
+//     ignores include_info when include_body is set, so the body is never
+//     asked for: it is cut from the query's text at the reported lines);
+//  3. only when the cursor is in a child (a method of a class), find_symbol
+//     on that child with include_info, for its hover text.
+//
+// The hover text is kept for Hover, which then costs no call.
 func (c *Client) Symbol(ctx context.Context, q codectx.Query) (*codectx.Symbol, error) {
 	rel, err := c.RelPath(q.Path)
 	if err != nil {
@@ -53,12 +67,13 @@ func (c *Client) Symbol(ctx context.Context, q codectx.Query) (*codectx.Symbol, 
 		return nil, err
 	}
 	line := q.Position.Line
-	var found *SymbolInfo
+	withInfo := c.toolHasArg(ToolFindSymbol, "include_info")
+	var found, top *SymbolInfo
 	for i, name := range candidatesNearLine(overview, q.Text, line) {
 		if i == maxTopLevelTries {
 			break
 		}
-		syms, err := c.FindSymbol(ctx, FindSymbolArgs{NamePath: "/" + name, RelativePath: rel, Depth: 3})
+		syms, err := c.FindSymbol(ctx, FindSymbolArgs{NamePath: "/" + name, RelativePath: rel, Depth: symbolDepth, IncludeInfo: withInfo})
 		if err != nil {
 			var tm *TooManyMatchesError
 			if errors.As(err, &tm) {
@@ -66,27 +81,44 @@ func (c *Client) Symbol(ctx context.Context, q codectx.Query) (*codectx.Symbol, 
 			}
 			return nil, err
 		}
-		if s := innermost(syms, line); s != nil {
-			found = s
+		if t := enclosing(syms, line); t != nil {
+			top, found = t, innermost(t, line)
 			break
 		}
 	}
 	if found == nil {
 		return nil, fmt.Errorf("serena: no symbol encloses %s:%d", rel, line+1)
 	}
-	full, err := c.FindSymbol(ctx, FindSymbolArgs{NamePath: "/" + found.NamePath, RelativePath: rel, IncludeBody: true, IncludeInfo: true})
-	if err != nil {
-		return nil, err
-	}
-	best := innermost(full, line)
-	if best == nil {
-		best = found // the file changed between calls; keep what we know
-	}
-	sym := c.toSymbol(*best, q)
-	if best.Info != "" {
-		c.cache.put(sym.Path, sym.NamePath, best.Info)
+	sym := c.toSymbol(*found, q)
+	switch {
+	case !withInfo:
+	case found == top:
+		c.cache.put(sym.Path, sym.NamePath, top.Info)
+	default:
+		// The info of a child needs its own call; a failure here only
+		// costs the hover text, which Hover reports.
+		if syms, err := c.FindSymbol(ctx, FindSymbolArgs{NamePath: "/" + found.NamePath, RelativePath: rel, IncludeInfo: true}); err == nil {
+			if s := sameSymbol(syms, found.NamePath); s != nil {
+				c.cache.put(sym.Path, sym.NamePath, s.Info)
+			}
+		}
 	}
 	return sym, nil
+}
+
+// sameSymbol picks namePath among an anchored find_symbol's matches: the
+// exact name path, else the only match (the overload index we derived for
+// a child may differ from Serena's).
+func sameSymbol(syms []SymbolInfo, namePath string) *SymbolInfo {
+	for i := range syms {
+		if syms[i].NamePath == namePath {
+			return &syms[i]
+		}
+	}
+	if len(syms) == 1 {
+		return &syms[0]
+	}
+	return nil
 }
 
 // candidatesNearLine orders the overview's names by how closely a line
@@ -127,26 +159,47 @@ func candidatesNearLine(overview map[string][]string, text string, line int) []s
 	return names
 }
 
-// innermost returns the deepest symbol among syms and their children whose
-// body contains line; among overlapping siblings the shortest wins.
-func innermost(syms []SymbolInfo, line int) *SymbolInfo {
+// containerKinds are the symbol kinds Serena counts as structure rather
+// than data (SymbolKind.is_container in
+// src/solidlsp/lsp_protocol_handler/lsp_types.py): the cursor on a local
+// variable or a struct field means the function or type around it.
+var containerKinds = map[string]bool{
+	"File": true, "Module": true, "Namespace": true, "Package": true, "Class": true, "Method": true,
+	"Constructor": true, "Enum": true, "Interface": true, "Function": true, "Object": true, "Struct": true,
+}
+
+// enclosing returns the top-level symbol among syms whose body contains
+// line; among overlapping ones the shortest wins.
+func enclosing(syms []SymbolInfo, line int) *SymbolInfo {
 	var best *SymbolInfo
 	for i := range syms {
 		s := &syms[i]
-		if s.BodyLocation == nil || line < s.BodyLocation.StartLine || line > s.BodyLocation.EndLine {
+		if !s.BodyLocation.valid() || line < s.BodyLocation.StartLine || line > s.BodyLocation.EndLine {
 			continue
 		}
 		if best == nil || span(s) < span(best) {
 			best = s
 		}
 	}
-	if best == nil {
-		return nil
-	}
-	if child := innermost(best.Children, line); child != nil {
-		return child
-	}
 	return best
+}
+
+// innermost descends from s into the deepest container child whose body
+// contains line.
+func innermost(s *SymbolInfo, line int) *SymbolInfo {
+	for {
+		var kids []SymbolInfo
+		for _, k := range s.Children {
+			if containerKinds[k.Kind] {
+				kids = append(kids, k)
+			}
+		}
+		child := enclosing(kids, line)
+		if child == nil {
+			return s
+		}
+		s = child
+	}
 }
 
 func span(s *SymbolInfo) int { return s.BodyLocation.EndLine - s.BodyLocation.StartLine }
@@ -155,7 +208,7 @@ func span(s *SymbolInfo) int { return s.BodyLocation.EndLine - s.BodyLocation.St
 // symbol's start column) onto LSP positions in the query's text.
 func (c *Client) toSymbol(s SymbolInfo, q codectx.Query) *codectx.Symbol {
 	sym := &codectx.Symbol{Name: s.Name(), NamePath: s.NamePath, Kind: s.Kind, Path: c.absPath(s.RelativePath), Body: s.Body}
-	if s.BodyLocation == nil {
+	if !s.BodyLocation.valid() {
 		return sym
 	}
 	startLine, endLine := s.BodyLocation.StartLine, s.BodyLocation.EndLine
@@ -213,16 +266,17 @@ func (c *Client) Hover(ctx context.Context, q codectx.Query, sym *codectx.Symbol
 	if err != nil {
 		return "", err
 	}
+	// Without include_body: Serena ignores include_info when it is set.
 	syms, err := c.FindSymbol(ctx, FindSymbolArgs{NamePath: "/" + sym.NamePath, RelativePath: rel, IncludeInfo: true})
 	if err != nil {
 		return "", err
 	}
-	for _, s := range syms {
-		if s.Info != "" {
-			return s.Info, nil
-		}
+	s := sameSymbol(syms, sym.NamePath)
+	if s == nil {
+		return "", nil
 	}
-	return "", nil
+	c.cache.put(sym.Path, sym.NamePath, s.Info)
+	return s.Info, nil
 }
 
 // References implements codectx.Source with find_referencing_symbols.
@@ -256,7 +310,7 @@ func (c *Client) References(ctx context.Context, q codectx.Query, sym *codectx.S
 // occurrence of the symbol's name there.
 func referenceRange(r ReferenceInfo, name string) codectx.Range {
 	line := r.Line
-	if line < 0 && r.BodyLocation != nil {
+	if line < 0 && r.BodyLocation.valid() {
 		line = r.BodyLocation.StartLine
 	}
 	pos := codectx.Position{Line: max(line, 0)}

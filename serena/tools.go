@@ -45,8 +45,12 @@ type FindSymbolArgs struct {
 	RelativePath string
 	Depth        int
 	IncludeBody  bool
-	IncludeInfo  bool // hover text, when this Serena supports it
-	MaxMatches   int  // 0: no limit
+	// IncludeInfo asks for the hover text, when this Serena supports it.
+	// Serena ignores it when IncludeBody is set and never gives it for
+	// children (FindSymbolTool.apply in src/serena/tools/symbol_tools.py),
+	// so it is not sent together with IncludeBody.
+	IncludeInfo bool
+	MaxMatches  int // 0: no limit
 }
 
 // FindSymbol calls find_symbol.
@@ -57,7 +61,7 @@ func (c *Client) FindSymbol(ctx context.Context, a FindSymbolArgs) ([]SymbolInfo
 	}
 	args := map[string]any{nameArg: a.NamePath, "relative_path": a.RelativePath, "depth": a.Depth,
 		"include_body": a.IncludeBody}
-	if a.IncludeInfo && c.toolHasArg(ToolFindSymbol, "include_info") {
+	if a.IncludeInfo && !a.IncludeBody && c.toolHasArg(ToolFindSymbol, "include_info") {
 		args["include_info"] = true
 	}
 	if a.MaxMatches > 0 {
@@ -90,10 +94,11 @@ func (c *Client) FindReferencingSymbols(ctx context.Context, namePath, relPath s
 }
 
 // FindDeclaration calls find_declaration: regex must have exactly one
-// group around the identifier whose declaration is wanted.
+// group around the identifier whose declaration is wanted. As with
+// find_symbol, Serena gives the info only without the body.
 func (c *Client) FindDeclaration(ctx context.Context, relPath, regex string, includeBody, includeInfo bool) (*SymbolInfo, error) {
 	args := map[string]any{"relative_path": relPath, "regex": regex, "include_body": includeBody}
-	if includeInfo && c.toolHasArg(ToolFindDeclaration, "include_info") {
+	if includeInfo && !includeBody && c.toolHasArg(ToolFindDeclaration, "include_info") {
 		args["include_info"] = true
 	}
 	text, err := c.CallTool(ctx, ToolFindDeclaration, args)

@@ -108,7 +108,14 @@ func runAsk(e *env, f askFlags, args []string) int {
 			return exitUsage
 		}
 	}
-	w, ok := e.wire(f.file != "")
+	var w *wired
+	var ok bool
+	if f.file != "" {
+		// Serena and the language servers work on the file's project.
+		w, ok = e.wireFor(req.Query.WorkspaceRoot)
+	} else {
+		w, ok = e.wire(false)
+	}
 	if !ok {
 		return exitFailure
 	}

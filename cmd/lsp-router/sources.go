@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -18,18 +19,16 @@ import (
 // contextSources starts the code-context backends in the "Serena first"
 // order. Serena and the built-in language servers start in the background
 // (language servers lazily, on the first document of their language), so
-// building them here never blocks the editor.
+// building them here never blocks the editor; requests then wait for a
+// starting Serena up to serena.start_timeout (deps.Serena).
 func contextSources(cfg *config.Config, workspace string, log *slog.Logger, w *wired, deps *router.Deps) []codectx.Source {
 	var out []codectx.Source
 	if cfg.Serena.Enabled {
-		ws := cfg.Serena.Workspace
-		if ws == "" {
-			ws = workspace
-		}
-		sc := serena.New(serenaConfig(cfg, ws, w, log))
+		sc := serena.New(serenaConfig(cfg, serenaWorkspace(cfg, workspace), w, log))
 		sc.Start()
 		out = append(out, sc)
 		deps.SerenaAvailable = func() bool { return sc.Status().State == serena.StateReady }
+		deps.Serena = sc
 		deps.Closers = append(deps.Closers, func() error { return sc.Close() })
 	}
 	backend := langserver.New(langserver.Config{Table: languageTable(cfg), Logger: log})
@@ -38,9 +37,38 @@ func contextSources(cfg *config.Config, workspace string, log *slog.Logger, w *w
 	return append(out, syncedBackend{backend})
 }
 
+// serenaWorkspace is the project Serena works on: serena.workspace when
+// set, else the workspace lsp-router was started for.
+func serenaWorkspace(cfg *config.Config, workspace string) string {
+	if cfg.Serena.Workspace != "" {
+		return cfg.Serena.Workspace
+	}
+	return workspace
+}
+
+// wireFor is env.wire for a command about one file: the code-context
+// backends work on the file's project (ask --file), not on the working
+// directory, which may be a subdirectory of it or elsewhere.
+func (e *env) wireFor(workspace string) (*wired, bool) {
+	wd, _ := os.Getwd()
+	cfg, ok := e.loadConfig(wd)
+	if !ok {
+		return nil, false
+	}
+	if workspace == "" {
+		workspace = wd
+	}
+	w, err := wire(cfg, workspace, e.log, true)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "lsp-router: %v\n", err)
+		return nil, false
+	}
+	return w, true
+}
+
 func serenaConfig(cfg *config.Config, workspace string, w *wired, log *slog.Logger) serena.Config {
 	c := serena.Config{Workspace: workspace, Command: cfg.Serena.Command, URL: cfg.Serena.URL,
-		CallTimeout: cfg.Serena.Timeout.Duration, Logger: log}
+		CallTimeout: cfg.Serena.Timeout.Duration, StartBudget: cfg.Serena.StartTimeout.Duration, Logger: log}
 	if w != nil {
 		c.HTTPClient = w.http // streamable HTTP goes through the allowlist too
 	}
@@ -113,6 +141,19 @@ func (v verifier) Diagnose(ctx context.Context, path, languageID, original, edit
 	return before, after, err
 }
 
+// serenaVersionLabel names Serena's own version apart from the MCP SDK's,
+// which is all its serverInfo carries.
+func serenaVersionLabel(res serena.ProbeResult) string {
+	mcp := ""
+	if res.MCPVersion != "" {
+		mcp = " (MCP SDK " + res.MCPVersion + ")"
+	}
+	if res.Version == "" {
+		return "Serena, version not reported" + mcp
+	}
+	return "Serena " + res.Version + mcp
+}
+
 // serenaUsageEnv is the SERENA_USAGE_REPORTING value lsp-router passes to
 // the Serena it starts: always false, air-gapped by default.
 func serenaUsageEnv() (string, bool) { return "false", true }
@@ -122,7 +163,7 @@ func codeContextChecks(ctx context.Context, cfg *config.Config, workspace string
 	var out []doctor.Check
 	if cfg.Serena.Enabled {
 		pctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
-		res := serena.Probe(pctx, serenaConfig(cfg, workspace, nil, nil))
+		res := serena.Probe(pctx, serenaConfig(cfg, serenaWorkspace(cfg, workspace), nil, nil))
 		cancel()
 		c := doctor.Check{Name: "serena"}
 		switch {
@@ -130,7 +171,7 @@ func codeContextChecks(ctx context.Context, cfg *config.Config, workspace string
 			c.Status, c.Detail, c.Fix = doctor.Fail, res.Err.Error(), "install Serena (uv tool install serena-agent) or set serena.command / serena.url; or set serena.enabled = false"
 		default:
 			c.Status = doctor.OK
-			c.Detail = fmt.Sprintf("%s version %s, %d tools, started in %s", res.Path, orDash(res.Version), len(res.Tools), res.StartTime.Round(time.Millisecond))
+			c.Detail = fmt.Sprintf("%s at %s, %d tools, started in %s", serenaVersionLabel(res), orDash(res.Path), len(res.Tools), res.StartTime.Round(time.Millisecond))
 		}
 		out = append(out, c)
 	} else {

@@ -52,76 +52,205 @@ func (p *Project) filesUnder(rel string) []string {
 	return out
 }
 
-func symbolDict(rel string, f *File, s *Symbol, depth int, withBody, withInfo bool) Obj {
-	o := Obj{{"name_path", s.NamePath}, {"kind", s.Kind}, {"relative_path", rel},
-		{"body_location", Obj{{"start_line", s.StartLine}, {"end_line", s.EndLine}}}}
-	if withBody {
+// toDict is LanguageServerSymbol.to_dict (src/serena/symbol.py at
+// 7fcbca7e) for the flags the tools use: the children are full dicts here,
+// grouping happens afterwards.
+type dictFlags struct {
+	namePath, name, kind, relPath, bodyLocation, body bool
+	childName, childNamePath                          bool
+	depth                                             int
+	// onlyContainers is get_symbols_overview's child_inclusion_predicate
+	// (not is_low_level()).
+	onlyContainers bool
+}
+
+func toDict(rel string, f *File, s *Symbol, fl dictFlags) Obj {
+	var o Obj
+	if fl.namePath {
+		o = append(o, Field{"name_path", s.NamePath})
+	}
+	if fl.name {
+		o = append(o, Field{"name", s.Name()})
+	}
+	if fl.kind {
+		o = append(o, Field{"kind", s.Kind})
+	}
+	if fl.relPath {
+		o = append(o, Field{"relative_path", rel})
+	}
+	if fl.bodyLocation {
+		o = append(o, Field{"body_location", Obj{{"start_line", s.StartLine}, {"end_line", s.EndLine}}})
+	}
+	if fl.body {
 		o = append(o, Field{"body", body(f.Text, s)})
 	}
-	if withInfo {
-		o = append(o, Field{"info", s.Info})
-	}
-	if depth > 0 && len(s.Children) > 0 {
+	if fl.depth > 0 {
+		child := fl
+		// children_name_path / children_name apply to every level below;
+		// children never carry a relative path or (here) a body.
+		child.namePath, child.name, child.relPath, child.body = fl.childNamePath, fl.childName, false, false
+		child.depth = fl.depth - 1
 		var kids []Obj
 		for _, c := range s.Children {
-			kids = append(kids, symbolDict(rel, f, c, depth-1, withBody, withInfo))
+			if fl.onlyContainers && !containerKinds[c.Kind] {
+				continue
+			}
+			kids = append(kids, toDict(rel, f, c, child))
 		}
-		o = append(o, Field{"children", kids})
+		if len(kids) > 0 {
+			o = append(o, Field{"children", kids})
+		}
 	}
 	return o
 }
 
-func (p *Project) overview(a args) (string, error) {
-	f, err := p.file(a.str("relative_path"))
-	if err != nil {
-		return "", err
-	}
-	var kinds Obj
-	idx := map[string]int{}
-	for _, s := range f.Symbols {
-		i, ok := idx[s.Kind]
-		if !ok {
-			i = len(kinds)
-			idx[s.Kind] = i
-			kinds = append(kinds, Field{s.Kind, []any{}})
-		}
-		var entry any = s.Name()
-		if a.num("depth", 0) >= 1 && len(s.Children) > 0 {
-			var ck Obj
-			for _, c := range s.Children {
-				ck = append(ck, Field{c.Kind, []any{c.Name()}})
-			}
-			entry = Obj{{s.Name(), ck}}
-		}
-		kinds[i].V = append(kinds[i].V.([]any), entry)
-	}
-	if kinds == nil {
-		return "{}", nil
-	}
-	return PyJSON(kinds), nil
+// containerKinds is SymbolKind.is_container
+// (src/solidlsp/lsp_protocol_handler/lsp_types.py at 7fcbca7e).
+var containerKinds = map[string]bool{
+	"File": true, "Module": true, "Namespace": true, "Package": true, "Class": true, "Method": true,
+	"Constructor": true, "Enum": true, "Interface": true, "Function": true, "Object": true, "Struct": true,
 }
 
-func (p *Project) findSymbol(a args) (string, error) {
+// overview is GetSymbolsOverviewTool.apply (src/serena/tools/symbol_tools.py
+// at 7fcbca7e): names grouped by kind, children too, collapsed.
+func (p *Project) overview(a args) (string, error) {
+	rel := a.str("relative_path")
+	f := p.Files[strings.ReplaceAll(rel, "\\", "/")]
+	if f == nil {
+		return "", &toolErr{"FileNotFoundError", fmt.Sprintf("File or directory %s does not exist in the project.", rel)}
+	}
+	depth := a.num("depth", -1)
+	if depth == -1 {
+		depth = 0 // 1 for .java and .kt only
+	}
+	var dicts []Obj
+	var kinds []string
+	for _, s := range f.Symbols {
+		dicts = append(dicts, toDict(rel, f, s, dictFlags{name: true, childName: true, kind: true, depth: depth, onlyContainers: true}))
+		kinds = append(kinds, s.Kind)
+	}
+	result := PyJSON(groupDicts(dicts, []string{"kind"}, []string{"kind"}, true))
+	if len(dicts) == 0 {
+		result = "{}"
+	}
+	return limitLength(result, a.num("max_answer_chars", -1), func() string {
+		return "Symbol counts by kind:\n" + PyJSON(counter(kinds))
+	}), nil
+}
+
+// counter is collections.Counter as json.dumps writes it: first-seen order.
+func counter(keys []string) Obj {
+	var o Obj
+	for _, k := range keys {
+		found := false
+		for i := range o {
+			if o[i].K == k {
+				o[i].V = o[i].V.(int) + 1
+				found = true
+			}
+		}
+		if !found {
+			o = append(o, Field{k, 1})
+		}
+	}
+	return o
+}
+
+// findSymbol is FindSymbolTool.apply (src/serena/tools/symbol_tools.py at
+// 7fcbca7e; the same since v1.0.0): depth is ignored with include_body,
+// info is added only without include_body and never to children, and the
+// children are grouped by kind with only their name and body_location.
+// Options.LegacyChildren serves Serena 0.1.x's list of full child dicts.
+func (p *Project) findSymbol(a args, legacy bool) (string, error) {
 	pattern := a.str("name_path_pattern")
 	if pattern == "" {
 		pattern = a.str("name_path")
 	}
-	var out []Obj
+	withBody, withInfo := a.flag("include_body"), a.flag("include_info")
+	depth := a.num("depth", 0)
+	if withBody {
+		depth = 0
+	}
+	type match struct {
+		rel string
+		s   *Symbol
+	}
+	var matches []match
 	for _, rel := range p.filesUnder(a.str("relative_path")) {
 		f := p.Files[rel]
 		walk(f.Symbols, func(s *Symbol) {
 			if matchNamePath(pattern, s.NamePath, a.flag("substring_matching")) {
-				out = append(out, symbolDict(rel, f, s, a.num("depth", 0), a.flag("include_body"), a.flag("include_info")))
+				matches = append(matches, match{rel, s})
 			}
 		})
 	}
-	if mm := a.num("max_matches", -1); mm > 0 && len(out) > mm {
-		return fmt.Sprintf("Matched %d>max_matches=%d symbols. Please refine the name path pattern or the relative path.", len(out), mm), nil
+	shortened := func() string {
+		var byFile Obj
+		for _, m := range matches {
+			byFile = appendToList(byFile, m.rel, m.s.NamePath)
+		}
+		if byFile == nil {
+			byFile = Obj{}
+		}
+		return "Shortened result:\n" + PyJSON(byFile)
 	}
-	if out == nil {
-		return "[]", nil
+	if mm := a.num("max_matches", -1); mm > 0 && len(matches) > mm {
+		return fmt.Sprintf("Matched %d>max_matches=%d symbols.\n", len(matches), mm) + shortened(), nil
 	}
-	return PyJSON(out), nil
+	var dicts []Obj
+	for _, m := range matches {
+		f := p.Files[m.rel]
+		fl := dictFlags{kind: true, namePath: true, relPath: true, bodyLocation: true, depth: depth, body: withBody,
+			childName: true}
+		if legacy {
+			fl.childNamePath = true
+		}
+		d := toDict(m.rel, f, m.s, fl)
+		if !withBody && withInfo && m.s.Info != "" {
+			d = append(d, Field{"info", m.s.Info})
+		}
+		dicts = append(dicts, d)
+	}
+	var result string
+	if legacy {
+		out := make([]any, len(dicts))
+		for i, d := range dicts {
+			out[i] = legacyChildren(d)
+		}
+		result = PyJSON(out)
+	} else {
+		result = PyJSON(groupDicts(dicts, nil, []string{"kind"}, true))
+	}
+	return limitLength(result, a.num("max_answer_chars", -1), shortened), nil
+}
+
+// legacyChildren leaves the children of d as a list of full dicts, as
+// Serena before 1.0.0 sent them (to_dict with name, name_path, kind and
+// body_location on every child).
+func legacyChildren(d Obj) Obj {
+	out := append(Obj(nil), d...)
+	for i, f := range out {
+		if f.K == "children" {
+			kids := f.V.([]Obj)
+			list := make([]any, len(kids))
+			for j, k := range kids {
+				list[j] = legacyChildren(k)
+			}
+			out[i].V = list
+		}
+	}
+	return out
+}
+
+// appendToList appends v to the list under key k, keeping key order.
+func appendToList(o Obj, k string, v any) Obj {
+	for i := range o {
+		if o[i].K == k {
+			o[i].V = append(o[i].V.([]any), v)
+			return o
+		}
+	}
+	return append(o, Field{k, []any{v}})
 }
 
 // resolve finds exactly one symbol, or fails as Serena does.
@@ -142,11 +271,28 @@ func (p *Project) resolve(namePath, rel string) (*File, *Symbol, error) {
 	case 1:
 		return f, found[0], nil
 	}
-	var names []string
+	// LanguageServerSymbolRetriever.find_unique (src/serena/symbol.py at
+	// 7fcbca7e): an exact name path among several matches wins, otherwise
+	// the candidates are listed with json.dumps(..., indent=2).
+	var exact []*Symbol
 	for _, s := range found {
-		names = append(names, s.NamePath)
+		if s.NamePath == namePath {
+			exact = append(exact, s)
+		}
 	}
-	return nil, nil, valueError("Found multiple symbols matching '%s': %s; use a more specific name path", namePath, strings.Join(names, ", "))
+	if len(exact) == 1 {
+		return f, exact[0], nil
+	}
+	var list strings.Builder
+	list.WriteString("[")
+	for i, s := range found {
+		if i > 0 {
+			list.WriteString(",")
+		}
+		fmt.Fprintf(&list, "\n  {\n    \"name_path\": %s,\n    \"kind\": %s,\n    \"relative_path\": %s\n  }", PyJSON(s.NamePath), PyJSON(s.Kind), PyJSON(rel))
+	}
+	list.WriteString("\n]")
+	return nil, nil, valueError("Found multiple %d symbols matching '%s'. They are: \n%s", len(found), namePath, list.String())
 }
 
 func (p *Project) findReferencing(a args) (string, error) {
@@ -155,7 +301,7 @@ func (p *Project) findReferencing(a args) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var byFile Obj
+	var dicts, summaries []Obj
 	for _, r := range p.Refs {
 		if r.Target != target.NamePath || r.TargetFile != rel {
 			continue
@@ -167,42 +313,29 @@ func (p *Project) findReferencing(a args) (string, error) {
 				container = s
 			}
 		})
-		entry := Obj{{"name_path", r.Container}, {"body_location", Obj{{"start_line", container.StartLine}, {"end_line", container.EndLine}}},
-			{"content_around_reference", contentAround(f.Text, r.Line)}}
-		byFile = appendGrouped(byFile, r.File, r.ContainerKd, entry)
+		d := toDict(r.File, f, container, dictFlags{namePath: true, kind: true, relPath: true, bodyLocation: true})
+		dicts = append(dicts, append(d, Field{"content_around_reference", contentAround(f.Text, r.Line)}))
+		summaries = append(summaries, Obj{{"name_path", container.NamePath}, {"kind", container.Kind},
+			{"relative_path", r.File}, {"reference_line", r.Line}})
 	}
-	if byFile == nil {
-		return "{}", nil
-	}
-	return PyJSON(byFile), nil
-}
-
-// appendGrouped appends entry under byFile[file][kind], keeping order.
-func appendGrouped(byFile Obj, file, kind string, entry any) Obj {
-	fi := -1
-	for i, f := range byFile {
-		if f.K == file {
-			fi = i
+	grouper := func(ds []Obj) string {
+		g := groupDicts(ds, []string{"relative_path", "kind"}, []string{"kind"}, true).(Obj)
+		if g == nil {
+			return "{}"
 		}
+		return PyJSON(g)
 	}
-	if fi < 0 {
-		byFile = append(byFile, Field{file, Obj{}})
-		fi = len(byFile) - 1
-	}
-	kinds := byFile[fi].V.(Obj)
-	ki := -1
-	for i, k := range kinds {
-		if k.K == kind {
-			ki = i
-		}
-	}
-	if ki < 0 {
-		kinds = append(kinds, Field{kind, []any{}})
-		ki = len(kinds) - 1
-	}
-	kinds[ki].V = append(kinds[ki].V.([]any), entry)
-	byFile[fi].V = kinds
-	return byFile
+	return limitLength(grouper(dicts), a.num("max_answer_chars", -1),
+		func() string { return "References without surrounding lines:\n" + grouper(summaries) },
+		func() string {
+			var files []string
+			for _, s := range summaries {
+				v, _ := s.get("relative_path")
+				files = append(files, v.(string))
+			}
+			return "Reference counts per file:\n" + PyJSON(counter(files))
+		},
+		func() string { return fmt.Sprintf("Found %d references.", len(summaries)) }), nil
 }
 
 func (p *Project) findDeclaration(a args) (string, error) {
@@ -232,7 +365,13 @@ func (p *Project) findDeclaration(a args) (string, error) {
 			}
 		})
 		if hit != nil {
-			return PyJSON(symbolDict(frel, ff, hit, 0, a.flag("include_body"), a.flag("include_info"))), nil
+			// FindDeclarationTool._defining_symbol_to_result_dict: info only
+			// without the body.
+			d := toDict(frel, ff, hit, dictFlags{namePath: true, kind: true, relPath: true, bodyLocation: true, body: a.flag("include_body")})
+			if !a.flag("include_body") && a.flag("include_info") && hit.Info != "" {
+				d = append(d, Field{"info", hit.Info})
+			}
+			return PyJSON(d), nil
 		}
 	}
 	return "", valueError("No declaration found for '%s'", ident)

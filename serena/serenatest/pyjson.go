@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf16"
 )
 
 // Field is one key of an ordered JSON object.
@@ -16,10 +15,11 @@ type Field struct {
 // Obj is a JSON object whose keys keep their order, as Python dicts do.
 type Obj []Field
 
-// PyJSON encodes v exactly as Python's json.dumps does with its defaults,
-// which is how Serena serialises tool answers: ", " and ": " separators,
-// keys in insertion order, and ensure_ascii (every non-ASCII character as
-// \uXXXX, astral ones as surrogate pairs). Supported values: nil, bool,
+// PyJSON encodes v exactly as Serena serialises tool answers,
+// json.dumps(x, ensure_ascii=False) (Tool._to_json in
+// src/serena/tools/tools_base.py, since v1.0.0): ", " and ": " separators,
+// keys in insertion order, non-ASCII characters as they are, and only the
+// control characters, '"' and '\' escaped. Supported values: nil, bool,
 // int, float64, string, Obj, []any, []Obj, []string.
 func PyJSON(v any) string {
 	var b strings.Builder
@@ -99,13 +99,9 @@ func writePyString(b *strings.Builder, s string) {
 		case '\f':
 			b.WriteString(`\f`)
 		default:
-			switch {
-			case r < 0x20 || (r >= 0x7f && r < 0x10000):
+			if r < 0x20 {
 				fmt.Fprintf(b, `\u%04x`, r)
-			case r >= 0x10000:
-				hi, lo := utf16.EncodeRune(r)
-				fmt.Fprintf(b, `\u%04x\u%04x`, hi, lo)
-			default:
+			} else {
 				b.WriteRune(r)
 			}
 		}

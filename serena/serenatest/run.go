@@ -76,6 +76,17 @@ const (
 	// EnvCrashMarker, with EnvCrash, crashes only when this file does not
 	// exist yet (and creates it), so the restarted process works.
 	EnvCrashMarker = "FAKESERENA_CRASH_MARKER"
+	// EnvFixture chooses the fake project: "python" (DefaultProject, the
+	// default) or "go" (GoProject).
+	EnvFixture = "FAKESERENA_FIXTURE"
+	// EnvVersion is the Serena version emulated (Options.Version).
+	EnvVersion = "FAKESERENA_VERSION"
+	// EnvTimeout names tools, comma-separated, that fail with Serena's
+	// tool timeout (Options.TimeOut).
+	EnvTimeout = "FAKESERENA_TIMEOUT"
+	// EnvStartDelay delays the MCP server's start by a duration, as
+	// Serena's start (language servers, indexing) takes time.
+	EnvStartDelay = "FAKESERENA_START_DELAY"
 )
 
 // Main runs the double like `serena start-mcp-server ...` over stdio (or
@@ -89,7 +100,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	fs := flag.NewFlagSet("start-mcp-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	project := fs.String("project", "", "project path")
+	projectDir := fs.String("project", "", "project path")
 	ctxName := fs.String("context", "desktop-app", "context")
 	transport := fs.String("transport", "stdio", "stdio|sse|streamable-http")
 	host := fs.String("host", "127.0.0.1", "host")
@@ -102,10 +113,40 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
-	fmt.Fprintf(stderr, "INFO  serena.cli: starting MCP server project=%s context=%s transport=%s usage_reporting=%s\n",
-		*project, *ctxName, *transport, os.Getenv("SERENA_USAGE_REPORTING"))
-
-	opts := Options{Crash: func() { os.Exit(3) }}
+	opts := Options{Crash: func() { os.Exit(3) }, Version: os.Getenv(EnvVersion)}
+	version := opts.Version
+	if version == "" {
+		version = DefaultVersion
+	}
+	// Serena's log format (SERENA_LOG_FORMAT in src/serena/constants.py)
+	// and the line SerenaAgent.__init__ (src/serena/agent.py at 7fcbca7e)
+	// logs before the MCP server starts; clients read Serena's version
+	// from it.
+	now := time.Now().Format("2006-01-02 15:04:05,000")
+	fmt.Fprintf(stderr, "INFO  %s [MainThread] serena.agent:__init__:636 - Starting Serena server (version=%s, process id=%d, parent process id=%d; language backend=LSP); Python version=3.11.9, platform=%s\n",
+		now, version, os.Getpid(), os.Getppid(), "Linux")
+	fmt.Fprintf(stderr, "INFO  %s [MainThread] serena.cli:start_mcp_server:400 - project=%s context=%s transport=%s usage_reporting=%s\n",
+		now, *projectDir, *ctxName, *transport, os.Getenv("SERENA_USAGE_REPORTING"))
+	if d := os.Getenv(EnvStartDelay); d != "" {
+		delay, err := time.ParseDuration(d)
+		if err != nil {
+			fmt.Fprintf(stderr, "bad %s: %v\n", EnvStartDelay, err)
+			return 2
+		}
+		time.Sleep(delay)
+	}
+	if t := os.Getenv(EnvTimeout); t != "" {
+		opts.TimeOut = strings.Split(t, ",")
+	}
+	project := DefaultProject()
+	switch f := os.Getenv(EnvFixture); f {
+	case "", "python":
+	case "go":
+		project = GoProject()
+	default:
+		fmt.Fprintf(stderr, "bad %s %q: use python or go\n", EnvFixture, f)
+		return 2
+	}
 	if t := os.Getenv(EnvTools); t != "" {
 		opts.Tools = strings.Split(t, ",")
 	}
@@ -134,14 +175,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	if *project == "" {
-		// Serena without a project answers every tool this way.
-		opts.Results = map[string]string{}
-		for _, t := range AllTools {
-			opts.Results[t] = "No active project. Ask the user to provide the project path or to select a project from this list of known projects: []"
-		}
-	}
-	srv := NewServer(DefaultProject(), opts).MCPServer()
+	// Serena without a project fails every tool this way.
+	opts.NoProject = *projectDir == ""
+	srv := NewServer(project, opts).MCPServer()
 	ctx := context.Background()
 	switch *transport {
 	case "stdio":

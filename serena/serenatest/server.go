@@ -1,11 +1,17 @@
 // Package serenatest is a test double of Serena's MCP server, built with
 // the go-sdk. It exposes Serena's tool names and input schemas and answers
 // with Serena's exact result strings (Python json.dumps formatting,
-// structuredContent {"result": ...}, the non-JSON answers and isError
-// results) computed from a small fake project, runs one tool at a time like
-// Serena, and can be told to be slow or to crash mid-call. It runs
-// in-process (InProcess) or as a real stdio subprocess (Main,
-// cmd/fakeserena).
+// structuredContent {"result": ...}, the non-JSON answers and the error
+// texts of both version ranges) computed from a small fake project, runs
+// one tool at a time like Serena, and can be told to be slow or to crash
+// mid-call. It runs in-process (InProcess) or as a real stdio subprocess
+// (Main, cmd/fakeserena).
+//
+// Every shape here was written from oraios/serena's source at commit
+// 7fcbca7e62555ec2287ddb2f083caee805848ea6 (v1.7.0-19-g7fcbca7e,
+// 2026-08-20, pyproject version 1.7.1.dev0, mcp==1.28.1) unless a comment
+// names another version (v1.5.3 for the pre-1.6 errors, v0.1.4 for the
+// pre-1.0 children); each fixture names the upstream file it follows.
 package serenatest
 
 import (
@@ -13,6 +19,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,10 +44,24 @@ type Options struct {
 	// NoInfoArg drops include_info from find_symbol's schema, like an older
 	// Serena.
 	NoInfoArg bool
-	// Results replaces a tool's answer with this exact text (e.g. "Tool
-	// execution timed out after 240 seconds." or "No active project. ...").
+	// Version is the Serena version emulated (default "1.7.1.dev0"). Below
+	// 1.6 tool failures are plain answers ("Error executing tool: ValueError
+	// - msg", "Error: No active project. ...", "Error: TimeoutError - "),
+	// from 1.6 on isError results "Error executing tool <name>: ...".
+	Version string
+	// LegacyChildren makes find_symbol send children as a list of full
+	// dicts, as Serena before 1.0.0 did.
+	LegacyChildren bool
+	// NoProject answers every tool with Serena's "No active project."
+	// failure, as Serena started without --project does.
+	NoProject bool
+	// TimeOut makes these tools fail with Serena's tool timeout, as if they
+	// ran longer than ToolTimeout seconds (default 240).
+	TimeOut     []string
+	ToolTimeout float64
+	// Results replaces a tool's answer with this exact text.
 	Results map[string]string
-	// Errors makes a tool fail with isError and this "ExcClass: message".
+	// Errors makes a tool raise "ExcClass: message" inside Serena.
 	Errors map[string]string
 	// Slow delays a tool by this long. Like Serena, the delay is not cut
 	// short by cancellation and blocks the tools called after it.
@@ -53,8 +75,40 @@ type Options struct {
 	Crash     func()
 	// NoStructured omits structuredContent, as some Serena contexts do.
 	NoStructured bool
-	// Version is the serverInfo version (default "1.7.0-fake").
-	Version string
+	// MCPVersion is the serverInfo version: FastMCP reports the version of
+	// the Python "mcp" package, not Serena's (default "1.28.1", the pin in
+	// pyproject.toml).
+	MCPVersion string
+}
+
+// DefaultVersion is the Serena version the double emulates by default.
+const DefaultVersion = "1.7.1.dev0"
+
+// version returns the emulated version as comparable numbers.
+func (o Options) version() [3]int {
+	v := o.Version
+	if v == "" {
+		v = DefaultVersion
+	}
+	var out [3]int
+	for i, part := range strings.SplitN(v, ".", 3) {
+		n := 0
+		for _, r := range part {
+			if r < '0' || r > '9' {
+				break
+			}
+			n = n*10 + int(r-'0')
+		}
+		out[i] = n
+	}
+	return out
+}
+
+// flagsErrors reports whether the emulated Serena returns failures as
+// isError results (1.6.0 and later).
+func (o Options) flagsErrors() bool {
+	v := o.version()
+	return v[0] > 1 || v[0] == 1 && v[1] >= 6
 }
 
 // Server is the double: an MCP server over one Project.
@@ -83,9 +137,9 @@ func (s *Server) Calls(tool string) int {
 
 // MCPServer builds the go-sdk server exposing the tools.
 func (s *Server) MCPServer() *mcp.Server {
-	version := s.opts.Version
+	version := s.opts.MCPVersion
 	if version == "" {
-		version = "1.7.0-fake"
+		version = "1.28.1"
 	}
 	// Serena declares tools only, no logging capability.
 	srv := mcp.NewServer(&mcp.Implementation{Name: "Serena", Version: version},
@@ -164,6 +218,68 @@ func valueError(format string, a ...any) error {
 	return &toolErr{"ValueError", fmt.Sprintf(format, a...)}
 }
 
+// sdkErr is a failure of the MCP SDK before Serena runs the tool (argument
+// validation): the SDK's Tool.run reports it as an isError result
+// "Error executing tool <name>: <msg>" in every Serena version.
+type sdkErr struct{ msg string }
+
+func (e *sdkErr) Error() string { return e.msg }
+
+// failure is a failure Serena reports itself rather than an exception of
+// the tool: no active project, the tool timeout.
+type failure int
+
+const (
+	failNoProject failure = iota + 1
+	failTimeout
+)
+
+// failureText renders a failure as the emulated version does.
+//
+// 1.6.0 and later (src/serena/tools/tools_base.py, Tool.apply_ex at
+// 7fcbca7e): a ToolCallError with "No active project. Ask the user ...",
+// "Tool execution timed out after {timeout} seconds. " or
+// "{ExcClass}: {msg}", which src/serena/mcp.py re-raises as the SDK's
+// ToolError, and the SDK's Tool.run (mcp/server/fastmcp/tools/base.py)
+// wraps as "Error executing tool {name}: {e}" in an isError result.
+//
+// 1.0.0 to 1.5.3 (tools_base.py at v1.5.3): plain answers,
+// "Error executing tool: {ExcClass} - {msg}", "Error: No active project.
+// Ask the user ...", and "Error: {ExcClass} - {e}" for the timeout, whose
+// concurrent.futures.TimeoutError has an empty message.
+func (s *Server) failureText(tool string, err error, f failure) (text string, isError bool) {
+	const noProject = "No active project. Ask the user to provide the project path or to select a project from this list of known projects: []"
+	timeout := s.opts.ToolTimeout
+	if timeout == 0 {
+		timeout = 240 // DEFAULT_TOOL_TIMEOUT in src/serena/config/serena_config.py
+	}
+	var se *sdkErr
+	if s.opts.flagsErrors() || errors.As(err, &se) {
+		var msg string
+		switch f {
+		case failNoProject:
+			msg = noProject
+		case failTimeout:
+			msg = "Tool execution timed out after " + strconv.FormatFloat(timeout, 'f', -1, 64) + " seconds. "
+		default:
+			msg = err.Error()
+		}
+		return "Error executing tool " + tool + ": " + msg, true
+	}
+	switch f {
+	case failNoProject:
+		return "Error: " + noProject, false
+	case failTimeout:
+		return "Error: TimeoutError - ", false
+	}
+	class, msg := "Exception", err.Error()
+	var te *toolErr
+	if errors.As(err, &te) {
+		class, msg = te.class, te.msg
+	}
+	return "Error executing tool: " + class + " - " + msg, false
+}
+
 func (s *Server) handler(name string) mcp.ToolHandler {
 	return func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		v, _ := s.calls.LoadOrStore(name, new(atomic.Int64))
@@ -182,10 +298,26 @@ func (s *Server) handler(name string) mcp.ToolHandler {
 		if d := s.opts.Slow[name]; d > 0 {
 			time.Sleep(d)
 		}
-		text, err := s.answer(name, req.Params.Arguments)
-		if err != nil {
-			return &mcp.CallToolResult{IsError: true,
-				Content: []mcp.Content{&mcp.TextContent{Text: fmt.Sprintf("Error executing tool %s: %v", name, err)}}}, nil
+		var (
+			text string
+			err  error
+			f    failure
+		)
+		switch {
+		case s.opts.NoProject:
+			f = failNoProject
+		case slices.Contains(s.opts.TimeOut, name):
+			f = failTimeout
+		default:
+			text, err = s.answer(name, req.Params.Arguments)
+		}
+		if err != nil || f != 0 {
+			var isError bool
+			text, isError = s.failureText(name, err, f)
+			if isError {
+				// The SDK sends no structuredContent with an error.
+				return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: text}}}, nil
+			}
 		}
 		res := &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: text}}}
 		if !s.opts.NoStructured {
@@ -226,12 +358,14 @@ func (s *Server) answer(tool string, raw json.RawMessage) (string, error) {
 	a := args{}
 	if len(raw) > 0 {
 		if err := json.Unmarshal(raw, &a); err != nil {
-			return "", &toolErr{"ValidationError", err.Error()}
+			return "", &sdkErr{err.Error()}
 		}
 	}
 	for _, p := range toolProps[tool] {
 		if _, ok := a[p.name]; p.required && !ok && !(p.name == "name_path_pattern" && a["name_path"] != nil) {
-			return "", &toolErr{"ValidationError", fmt.Sprintf("1 validation error for %sArguments\n%s\n  Field required", tool, p.name)}
+			// The start of pydantic's message (its "[type=missing, ...]"
+			// details are left out), as the SDK's argument model raises it.
+			return "", &sdkErr{fmt.Sprintf("1 validation error for %sArguments\n%s\n  Field required", tool, p.name)}
 		}
 	}
 	s.Project.mu.Lock()
@@ -244,7 +378,7 @@ func (s *Server) answer(tool string, raw json.RawMessage) (string, error) {
 	case "get_symbols_overview":
 		text, err = s.Project.overview(a)
 	case "find_symbol":
-		text, err = s.Project.findSymbol(a)
+		text, err = s.Project.findSymbol(a, s.opts.LegacyChildren)
 	case "find_referencing_symbols":
 		text, err = s.Project.findReferencing(a)
 	case "find_declaration":
@@ -262,13 +396,6 @@ func (s *Server) answer(tool string, raw json.RawMessage) (string, error) {
 	}
 	if err != nil {
 		return "", err
-	}
-	limit := a.num("max_answer_chars", -1)
-	if limit <= 0 {
-		limit = 150000
-	}
-	if len(text) > limit {
-		return fmt.Sprintf("The answer is too long (%d characters). Please try a more specific tool query or raise the max_answer_chars parameter.\nSummary: %d entries.", len(text), strings.Count(text, "\"name_path\"")), nil
 	}
 	return text, nil
 }
