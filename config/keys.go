@@ -64,11 +64,12 @@ var keyRules = map[string]rule{
 	"generation.max_answer_tokens":   {ClassLoosens, notAbove},
 	"generation.keep_alive":          {class: ClassSafe},
 
-	"serena.enabled":   {ClassProgram, onlyFalse},
-	"serena.command":   {class: ClassProgram},
-	"serena.url":       {class: ClassEndpoint},
-	"serena.workspace": {class: ClassProgram},
-	"serena.timeout":   {class: ClassSafe},
+	"serena.enabled":       {ClassProgram, onlyFalse},
+	"serena.command":       {class: ClassProgram},
+	"serena.url":           {class: ClassEndpoint},
+	"serena.workspace":     {class: ClassProgram},
+	"serena.timeout":       {class: ClassSafe},
+	"serena.start_timeout": {class: ClassSafe},
 
 	"language_servers.*.command": {class: ClassProgram},
 	"language_servers.*.enabled": {ClassProgram, onlyFalse},
