@@ -25,13 +25,13 @@ run: build
 setup:
 	$(GO) mod download
 	command -v gopls >/dev/null || $(GO) install golang.org/x/tools/gopls@v0.23.0
+	command -v staticcheck >/dev/null || $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 	command -v nvim >/dev/null || (apt-get update -qq && apt-get install -y -qq neovim)
 	cd editors/vscode && npm ci --no-audit --no-fund
 
-test: setup test-go test-neovim test-vscode
+test: setup lint test-go test-neovim test-vscode
 
 test-go:
-	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
 test-neovim:
@@ -58,6 +58,7 @@ fuzz:
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt: run gofmt -w on the files above"; exit 1)
 	$(GO) vet ./...
+	staticcheck ./...
 
 vsix:
 	cd editors/vscode && npm ci --no-audit --no-fund && npm run compile && npm run package

@@ -501,6 +501,7 @@ func hoverText(c protocol.HoverContents) string {
 		return v.Value
 	case protocol.String:
 		return string(v)
+	//lint:ignore SA1019 servers still send the deprecated MarkedString hover form
 	case *protocol.MarkedStringWithLanguage:
 		return "```" + v.Language + "\n" + v.Value + "\n```"
 	case protocol.MarkedStringSlice:
@@ -509,6 +510,7 @@ func hoverText(c protocol.HoverContents) string {
 			switch x := m.(type) {
 			case protocol.String:
 				parts = append(parts, string(x))
+			//lint:ignore SA1019 servers still send the deprecated MarkedString hover form
 			case *protocol.MarkedStringWithLanguage:
 				parts = append(parts, "```"+x.Language+"\n"+x.Value+"\n```")
 			}

@@ -124,7 +124,8 @@ func (s *server) start(ctx context.Context) error {
 	params := &protocol.InitializeParams{
 		ProcessID:  &pid,
 		ClientInfo: protocol.ClientInfo{Name: "lsp-router"},
-		RootURI:    &rootURI,
+		//lint:ignore SA1019 older servers read only rootUri
+		RootURI: &rootURI,
 		Capabilities: protocol.ClientCapabilities{
 			Workspace: &protocol.WorkspaceClientCapabilities{Configuration: &yes, WorkspaceFolders: &yes},
 			TextDocument: &protocol.TextDocumentClientCapabilities{

@@ -62,12 +62,6 @@ func (s *documentStore) get(uri string) (Document, bool) {
 	return *d, true
 }
 
-func (s *documentStore) count() int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return len(s.docs)
-}
-
 // change is one content change: a whole-document replacement when rng is nil.
 type change struct {
 	rng  *codectx.Range

@@ -128,11 +128,13 @@ func workspaceRoot(p *protocol.InitializeParams) string {
 			return path
 		}
 	}
-	if p.RootURI != nil {
-		if path := uriToPath(string(*p.RootURI)); path != "" {
+	//lint:ignore SA1019 editors such as Neovim 0.7 still send rootUri
+	if rootURI := p.RootURI; rootURI != nil {
+		if path := uriToPath(string(*rootURI)); path != "" {
 			return path
 		}
 	}
+	//lint:ignore SA1019 the oldest clients send only rootPath
 	if root, ok := p.RootPath.Get(); ok && root != "" {
 		return root
 	}

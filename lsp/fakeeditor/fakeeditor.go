@@ -168,6 +168,7 @@ func (e *Editor) Initialize(ctx context.Context, root string, initOptions any) (
 	params := &protocol.InitializeParams{Capabilities: caps, ClientInfo: protocol.ClientInfo{Name: "fakeeditor"}}
 	if root != "" {
 		u := uri.File(root)
+		//lint:ignore SA1019 editors such as Neovim 0.7 still send rootUri
 		params.RootURI = &u
 	}
 	if initOptions != nil {
