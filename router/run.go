@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lsp-router/lsp-router/router/answertext"
 	"github.com/lsp-router/lsp-router/router/codectx"
 	"github.com/lsp-router/lsp-router/router/edits"
 	"github.com/lsp-router/lsp-router/router/llm"
@@ -304,22 +305,9 @@ func (p *Pipeline) displayPath(q codectx.Query) string {
 	return q.Path
 }
 
-// stripReasoning removes <think> blocks reasoning models put before answers.
-func stripReasoning(s string) string {
-	for {
-		i := strings.Index(s, "<think>")
-		if i < 0 {
-			break
-		}
-		j := strings.Index(s[i:], "</think>")
-		if j < 0 {
-			s = s[:i]
-			break
-		}
-		s = s[:i] + s[i+j+len("</think>"):]
-	}
-	return strings.TrimSpace(s)
-}
+// stripReasoning removes the model's reasoning blocks and the white space
+// around the answer (answertext has the rules).
+func stripReasoning(s string) string { return answertext.StripTrim(s) }
 
 func toLLM(msgs []prompt.Message) []llm.Message {
 	out := make([]llm.Message, len(msgs))
