@@ -218,9 +218,9 @@ func (s *Server) runAction(ctx context.Context, engine router.Engine, req router
 		p.end(ctx, "failed: "+err.Error())
 		s.status(ctx, "", "", "idle")
 		if !caps.answerNotification {
-			s.showMessage(ctx, protocol.MessageTypeError, "lsp-router %s: %v", req.Action, err)
+			s.showMessage(ctx, protocol.MessageTypeError, "lsp-router %s: %s", req.Action, router.UserLine(err))
 		}
-		return nil, jsonrpc2.Errorf(jsonrpc2.InternalError, "%s: %v", req.Action, err)
+		return nil, jsonrpc2.Errorf(jsonrpc2.InternalError, "%s: %s", req.Action, router.UserLine(err))
 	}
 	s.status(ctx, result.Model, result.Service, "idle")
 	out := commandResult{Model: result.Model, Service: result.Service, Category: result.Category,

@@ -28,6 +28,10 @@ func (p *Pipeline) Run(ctx context.Context, req Request, progress ProgressFunc) 
 	start := time.Now()
 	res, run, err := p.run(ctx, req, progress)
 	p.audit(req, res, run, err, time.Since(start))
+	if err != nil && ctx.Err() == nil {
+		// Users see UserLine(err); the whole chain is for the log.
+		p.log.Warn("request failed", "action", req.Action, "err", err)
+	}
 	return res, err
 }
 
