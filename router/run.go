@@ -30,7 +30,7 @@ func (p *Pipeline) Run(ctx context.Context, req Request, progress ProgressFunc) 
 	p.audit(req, res, run, err, time.Since(start))
 	if err != nil && ctx.Err() == nil {
 		// Users see UserLine(err); the whole chain is for the log.
-		p.log.Warn("request failed", "action", req.Action, "err", err)
+		p.log.Info("request failed", "action", req.Action, "err", err)
 	}
 	return res, err
 }
