@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lsp-router/lsp-router/router/llm"
 	"github.com/lsp-router/lsp-router/router/llm/llmtest"
@@ -95,5 +96,57 @@ func TestCLIAskFailureIsOneLineAndAJSONErrorObject(t *testing.T) {
 	out, errOut, code = runCLI(t, dir, append([]string{"--config", none, "ask", "--json"}, args...)...)
 	if err := json.Unmarshal([]byte(out), &e); err != nil || code != exitNoService || !strings.Contains(e.Error, "no local LLM service") || !strings.Contains(e.Hint, "lsp-router discover") {
 		t.Fatalf("exit %d, %v\nstdout %q\nstderr %q", code, err, out, errOut)
+	}
+}
+
+// withGeneration appends a [generation] table to a config from onlyService.
+func withGeneration(t *testing.T, cfg, table string) string {
+	t.Helper()
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, append(b, []byte("\n[generation]\n"+table+"\n")...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func TestCLIEndlessStreamsAreCut(t *testing.T) {
+	cases := []struct {
+		name  string
+		opts  llmtest.Options
+		table string
+		want  []string
+	}{
+		{"endless answer", llmtest.Options{Flood: llmtest.FloodEndless}, "max_answer_tokens = 100",
+			[]string{"the answer exceeded 64 KiB", "raise generation.max_answer_tokens"}},
+		{"keep-alives only", llmtest.Options{Flood: llmtest.FloodReplyThenEmptyChunks, Reply: "Partial", ChunkDelay: 5 * time.Millisecond}, `idle_timeout = "300ms"`,
+			[]string{"idle timeout of 300ms", "keep-alives"}},
+		{"never-ending line", llmtest.Options{Flood: llmtest.FloodLongLine}, "",
+			[]string{"without a line break", "chat API"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			srv := llmtest.New(llm.KindOllama, c.opts)
+			defer srv.Close()
+			dir := t.TempDir()
+			cfg := withGeneration(t, onlyService(t, dir, llm.KindOllama, srv.URL), c.table)
+			file := filepath.Join(dir, "main.go")
+			os.WriteFile(file, []byte(helloGo), 0o644)
+			out, errOut, code := runCLI(t, dir, "--config", cfg, "ask", "--action", "explain", "--file", file, "--line", "10", "--col", "2")
+			if code != exitFailure || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+				t.Fatalf("exit %d, stderr %q", code, errOut)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(errOut, w) {
+					t.Fatalf("stderr %q lacks %q", errOut, w)
+				}
+			}
+			// At most one capped answer per attempt reached the terminal.
+			if len(out) > 4*(64<<10) {
+				t.Fatalf("%d bytes of output", len(out))
+			}
+		})
 	}
 }
