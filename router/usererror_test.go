@@ -13,6 +13,7 @@ import (
 	"github.com/lsp-router/lsp-router/router"
 	"github.com/lsp-router/lsp-router/router/llm"
 	"github.com/lsp-router/lsp-router/router/selection"
+	"github.com/lsp-router/lsp-router/security"
 )
 
 func chatErr(t *testing.T, endpoint string) error {
@@ -43,6 +44,8 @@ func TestUserErrorIsOneActionableLine(t *testing.T) {
 	}})
 	tooLarge := fmt.Errorf("explain: documentation request: %w", &llm.Error{Kind: llm.KindOllama, Endpoint: "http://127.0.0.1:1", Op: "chat",
 		MidStream: true, Err: llm.ErrAnswerTooLarge, Message: "the answer exceeded 64 KiB and was cut there; raise generation.max_answer_tokens or ask for less"})
+	denied := fmt.Errorf("explain: documentation request: %w", &llm.Error{Kind: llm.KindVLLM, Endpoint: "http://203.0.113.5:8000", Op: "chat",
+		Err: fmt.Errorf("dial: %w", &security.DeniedError{Host: "203.0.113.5", Rule: security.RuleNotAllowed, Fix: "add it to security.allowed_cidrs if it is yours"})})
 	deep := fmt.Errorf("explain: %w", fmt.Errorf("documentation request: %w", fmt.Errorf("a very long layer of context that nobody needs to read on one line %s: %w",
 		strings.Repeat("x", 120), errors.New("the real cause"))))
 
@@ -58,6 +61,7 @@ func TestUserErrorIsOneActionableLine(t *testing.T) {
 		{name: "not an LLM server", err: notLLM, msg: "answered, but it is not an LLM chat API (HTTP 404", hint: "check the port"},
 		{name: "exhausted", err: exhausted, msg: "no local model could answer: qwen on llama.cpp: llama.cpp at " + dead + " is not reachable (connection refused) (1 other attempt(s) failed too", hint: "start the server"},
 		{name: "answer too large", err: tooLarge, msg: "Ollama at http://127.0.0.1:1: the answer exceeded 64 KiB and was cut there", hint: "raise generation.max_answer_tokens", notInMessage: "documentation request"},
+		{name: "allowlist", err: denied, msg: "connection to 203.0.113.5 refused by the network allowlist (rule not_allowlisted)", hint: "security.allowed_cidrs", notInMessage: "documentation request"},
 		{name: "long chain", err: deep, msg: "the real cause", wantHintEmpty: true},
 		{name: "cancelled", err: fmt.Errorf("run: %w", context.Canceled), msg: "cancelled", wantHintEmpty: true},
 	}
