@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/lsp-router/lsp-router/router/answertext"
 	"github.com/lsp-router/lsp-router/security/audit"
 )
 
@@ -94,7 +95,7 @@ func auditTail(e *env, path string, n int) int {
 		}
 		return printJSON(e, recs)
 	}
-	if err := audit.WriteText(e.stdout, recs); err != nil {
+	if err := audit.WriteText(answertext.NewTerminalWriter(e.stdout), recs); err != nil { // queries and model answers
 		fmt.Fprintf(e.stderr, "lsp-router audit tail: %v\n", err)
 		return exitFailure
 	}
