@@ -215,7 +215,7 @@ func (s *Server) runAction(ctx context.Context, engine router.Engine, req router
 			s.status(ctx, "", "", "idle")
 			return nil, protocol.ErrRequestCancelled
 		}
-		p.end(ctx, "failed: "+err.Error())
+		p.end(ctx, "failed: "+router.UserLine(err))
 		s.status(ctx, "", "", "idle")
 		if !caps.answerNotification {
 			s.showMessage(ctx, protocol.MessageTypeError, "lsp-router %s: %s", req.Action, router.UserLine(err))

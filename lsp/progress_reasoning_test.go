@@ -2,13 +2,16 @@ package lsp_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/lsp-router/lsp-router/lsp/fakeeditor"
 	"github.com/lsp-router/lsp-router/router"
+	"github.com/lsp-router/lsp-router/router/llm"
 )
 
 // The progress line shows "thinking…" during a reasoning block, never the
@@ -46,5 +49,28 @@ func TestProgressHidesReasoning(t *testing.T) {
 	}
 	if !strings.Contains(all, "m: thinking…") || !strings.Contains(all, "m: …Visible answer") {
 		t.Fatalf("progress = %s", all)
+	}
+}
+
+// A failure reaches the editor as one line that says what failed and what
+// to do, not as the chain of wrapped errors.
+func TestCommandFailureIsOneUserLine(t *testing.T) {
+	chain := fmt.Errorf("explain: documentation request: %w", &llm.Error{Kind: llm.KindOllama, Endpoint: "http://127.0.0.1:11434", Op: "chat",
+		Err: fmt.Errorf("dial tcp 127.0.0.1:11434: %w", syscall.ECONNREFUSED)})
+	s := start(t, fakeeditor.FullCaps, &stubEngine{run: func(context.Context, router.Request, router.ProgressFunc) (*router.Result, error) {
+		return nil, chain
+	}})
+	s.init(t)
+	ctx := context.Background()
+	path := filepath.Join(s.dir, "a.go")
+	s.ed.Open(ctx, path, "go", "package a\n\nfunc F() {}\n")
+	_, err := s.ed.Execute(ctx, "lsp-router.explain", s.ed.Args(path, rng(2, 5, 2, 5), ""))
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "documentation request") || strings.Contains(msg, "dial tcp") ||
+		!strings.Contains(msg, "Ollama at http://127.0.0.1:11434 is not reachable (connection refused)") || !strings.Contains(msg, "start the server") {
+		t.Fatalf("message %q", msg)
 	}
 }
