@@ -16,9 +16,9 @@ import (
 // large max_answer_tokens allows a proxy's whole answer on one line.
 const DefaultMaxLine = 1 << 20
 
-// maxLine bounds whole (non-streamed) JSON documents outside chat: token
-// counts and similar small answers.
-const maxLine = DefaultMaxLine
+// maxDocument bounds whole (non-streamed) JSON documents outside chat, such
+// as a tokenizer's list of token ids for a long prompt.
+const maxDocument = 8 << 20
 
 // ErrLineTooLong is wrapped by the stream readers when a line or an SSE
 // event exceeds their MaxLine: reading stops there.
