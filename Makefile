@@ -40,11 +40,12 @@ test-neovim:
 test-vscode:
 	cd editors/vscode && npm run compile && npm test
 
-# Go micro-benchmarks (bench/go-bench.txt), then the end-to-end suite
+# Go micro-benchmarks (bench/go-bench.txt: relay cost, memory under endless
+# streams, reasoning stripping of 1 MB, ...), then the end-to-end suite
 # (table on stdout, bench/results.json). About three minutes on 2 cores.
 bench:
 	mkdir -p bench
-	( $(GO) test -run '^$$' -bench . -benchtime 200x ./router/ ./router/llm/ ./security/audit/ ./router/selection/ ./router/edits/ ./router/prompt/ && \
+	( $(GO) test -run '^$$' -bench . -benchtime 200x ./router/ ./router/llm/ ./security/audit/ ./router/selection/ ./router/edits/ ./router/prompt/ ./router/answertext/ && \
 	  $(GO) test -run '^$$' -bench . -benchtime 10x ./router/discovery/ ) 2>&1 | tee bench/go-bench.txt
 	$(GO) run ./tools/bench -out bench/results.json
 

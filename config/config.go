@@ -89,11 +89,13 @@ type Routing struct {
 	CatalogFile string `toml:"catalog_file" json:"catalog_file,omitempty"`
 }
 
-// Generation holds the three generation timeouts and answer size.
+// Generation holds the generation timeouts (connect, first token, idle gap,
+// whole answer) and the answer size.
 type Generation struct {
 	ConnectTimeout    Duration `toml:"connect_timeout" json:"connect_timeout,omitzero"`
 	FirstTokenTimeout Duration `toml:"first_token_timeout" json:"first_token_timeout,omitzero"`
 	IdleTimeout       Duration `toml:"idle_timeout" json:"idle_timeout,omitzero"`
+	TotalTimeout      Duration `toml:"total_timeout" json:"total_timeout,omitzero"`
 	MaxAnswerTokens   int      `toml:"max_answer_tokens" json:"max_answer_tokens,omitempty"`
 	KeepAlive         string   `toml:"keep_alive" json:"keep_alive,omitempty"`
 }
@@ -207,6 +209,7 @@ func Default() *Config {
 			ConnectTimeout:    Duration{2 * time.Second},
 			FirstTokenTimeout: Duration{5 * time.Minute},
 			IdleTimeout:       Duration{60 * time.Second},
+			TotalTimeout:      Duration{10 * time.Minute},
 			MaxAnswerTokens:   2048,
 			KeepAlive:         "30m",
 		},

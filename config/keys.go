@@ -61,6 +61,7 @@ var keyRules = map[string]rule{
 	"generation.connect_timeout":     {ClassLoosens, notAbove},
 	"generation.first_token_timeout": {ClassLoosens, notAbove},
 	"generation.idle_timeout":        {ClassLoosens, notAbove},
+	"generation.total_timeout":       {ClassLoosens, notAbove},
 	"generation.max_answer_tokens":   {ClassLoosens, notAbove},
 	"generation.keep_alive":          {class: ClassSafe},
 

@@ -322,7 +322,7 @@ var sections = map[string][]string{
 	"custom_endpoints":   {"name", "endpoint", "priority", "api_style", "api_key_env", "api_key_file"},
 	"task_routing.*":     {"primary_models", "fallback_models", "min_context", "require_serena"},
 	"routing":            {"vram_ceiling_gb", "llm_classifier", "discovery_ttl", "probe_timeout", "catalog_file"},
-	"generation":         {"connect_timeout", "first_token_timeout", "idle_timeout", "max_answer_tokens", "keep_alive"},
+	"generation":         {"connect_timeout", "first_token_timeout", "idle_timeout", "total_timeout", "max_answer_tokens", "keep_alive"},
 	"serena":             {"enabled", "command", "url", "workspace", "timeout", "start_timeout"},
 	"language_servers.*": {"command", "enabled"},
 	"context":            {"compaction_threshold", "compaction_target", "preserve_recent_messages", "max_tool_output_tokens", "max_references", "max_file_bytes"},

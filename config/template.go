@@ -58,6 +58,7 @@ const Template = `# lsp-router configuration. Every value shown is the built-in 
 # connect_timeout = "2s"
 # first_token_timeout = "5m0s"  # generous: a cold model loads for a long time
 # idle_timeout = "1m0s"         # longest gap between two tokens
+# total_timeout = "10m0s"       # longest a whole answer may take
 # max_answer_tokens = 2048
 # keep_alive = "30m"            # how long Ollama keeps the model loaded
 

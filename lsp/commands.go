@@ -332,12 +332,12 @@ func (s *Server) runAction(run *actionRun, engine router.Engine, req router.Requ
 			s.status(ctx, "", "", "idle")
 			return nil, protocol.ErrRequestCancelled
 		}
-		p.end(ctx, "failed: "+err.Error())
+		p.end(ctx, "failed: "+router.UserLine(err))
 		s.status(ctx, "", "", "idle")
 		if tell {
-			s.showMessage(ctx, protocol.MessageTypeError, "lsp-router %s: %v", req.Action, err)
+			s.showMessage(ctx, protocol.MessageTypeError, "lsp-router %s: %s", req.Action, router.UserLine(err))
 		}
-		return nil, jsonrpc2.Errorf(jsonrpc2.InternalError, "%s: %v", req.Action, err)
+		return nil, jsonrpc2.Errorf(jsonrpc2.InternalError, "%s: %s", req.Action, router.UserLine(err))
 	}
 	s.status(ctx, result.Model, result.Service, "idle")
 	out := commandResult{Model: result.Model, Service: result.Service, Category: result.Category,

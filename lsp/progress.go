@@ -12,6 +12,7 @@ import (
 	"go.lsp.dev/protocol"
 
 	"github.com/lsp-router/lsp-router/router"
+	"github.com/lsp-router/lsp-router/router/answertext"
 )
 
 // reportInterval throttles streaming progress: a token-by-token report would
@@ -43,8 +44,8 @@ type progress struct {
 	ended      bool
 	// tail keeps the end of the answer streamed so far, so the progress
 	// line shows the answer as it is written, not just a counter.
-	tail     []rune
-	thinking bool // inside a <think> block of a reasoning model
+	tail  []rune
+	think answertext.Filter // hides a reasoning model's <think> blocks
 	// status is the last lsp-router/status sent: it changes per stage, not
 	// per streamed chunk.
 	status [3]string
@@ -123,21 +124,16 @@ func (p *progress) report(ctx context.Context, pr router.Progress) {
 		p.mu.Lock()
 	}
 	if pr.Delta != "" {
-		delta := pr.Delta
-		if i := strings.Index(delta, "<think>"); i >= 0 {
-			p.thinking, delta = true, delta[:i]
+		delta, reset := p.think.Write(pr.Delta)
+		if reset {
+			p.tail = p.tail[:0] // what was shown was reasoning
 		}
-		if i := strings.Index(pr.Delta, "</think>"); i >= 0 {
-			p.thinking, delta = false, pr.Delta[i+len("</think>"):]
-		}
-		if !p.thinking {
-			p.tail = append(p.tail, []rune(delta)...)
-			if len(p.tail) > tailRunes {
-				p.tail = p.tail[len(p.tail)-tailRunes:]
-			}
+		p.tail = append(p.tail, []rune(delta)...)
+		if len(p.tail) > tailRunes {
+			p.tail = p.tail[len(p.tail)-tailRunes:]
 		}
 		switch line := strings.Join(strings.Fields(string(p.tail)), " "); {
-		case p.thinking:
+		case p.think.Thinking():
 			pr.Message = pr.Model + ": thinking…"
 		case line != "":
 			pr.Message = pr.Model + ": …" + line

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lsp-router/lsp-router/internal/safefile"
+	"github.com/lsp-router/lsp-router/router/answertext"
 	"github.com/lsp-router/lsp-router/router/codectx"
 	"github.com/lsp-router/lsp-router/router/edits"
 	"github.com/lsp-router/lsp-router/router/llm"
@@ -53,6 +54,10 @@ func (p *Pipeline) Run(ctx context.Context, req Request, progress ProgressFunc) 
 		} else {
 			p.log.Warn(warning)
 		}
+	}
+	if err != nil && ctx.Err() == nil {
+		// Users see UserLine(err); the whole chain is for the log.
+		p.log.Info("request failed", "action", req.Action, "err", err)
 	}
 	return res, err
 }
@@ -341,22 +346,9 @@ func (p *Pipeline) displayPath(q codectx.Query) string {
 	return q.Path
 }
 
-// stripReasoning removes <think> blocks reasoning models put before answers.
-func stripReasoning(s string) string {
-	for {
-		i := strings.Index(s, "<think>")
-		if i < 0 {
-			break
-		}
-		j := strings.Index(s[i:], "</think>")
-		if j < 0 {
-			s = s[:i]
-			break
-		}
-		s = s[:i] + s[i+j+len("</think>"):]
-	}
-	return strings.TrimSpace(s)
-}
+// stripReasoning removes the model's reasoning blocks and the white space
+// around the answer (answertext has the rules).
+func stripReasoning(s string) string { return answertext.StripTrim(s) }
 
 func toLLM(msgs []prompt.Message) []llm.Message {
 	out := make([]llm.Message, len(msgs))

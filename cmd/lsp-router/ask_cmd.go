@@ -18,6 +18,7 @@ import (
 	"github.com/lsp-router/lsp-router/config"
 	"github.com/lsp-router/lsp-router/internal/safefile"
 	"github.com/lsp-router/lsp-router/router"
+	"github.com/lsp-router/lsp-router/router/answertext"
 	"github.com/lsp-router/lsp-router/router/codectx"
 	"github.com/lsp-router/lsp-router/router/discovery"
 	"github.com/lsp-router/lsp-router/router/edits"
@@ -131,33 +132,36 @@ func runAsk(e *env, f askFlags, args []string) int {
 	streamAnswer := !e.json && !req.DryRun && !action.EditsDocument() && action != router.ActionTests
 	sp := newSpinner(e.stderr)
 	started := false
+	// The streamed answer loses the model's reasoning and, being model
+	// output, any terminal control sequence; a stray </think> cannot take
+	// back text already printed (the final answer has the rule applied).
+	var think answertext.Filter
+	var term answertext.TerminalFilter
 	res, err := w.engine.Run(ctx, req, func(p router.Progress) {
 		switch {
 		case p.Stage == router.StageGenerating && p.Delta != "":
+			text, _ := think.Write(p.Delta)
+			if text == "" {
+				if think.Thinking() {
+					sp.set(answertext.Terminal(p.Model) + ": thinking…")
+				}
+				return
+			}
 			sp.stop()
 			if streamAnswer {
 				started = true
-				io.WriteString(e.stdout, p.Delta)
+				io.WriteString(e.stdout, term.Write(text))
 			}
 		case p.Message != "":
-			sp.set(p.Message)
+			sp.set(answertext.Terminal(p.Message))
 		}
 	})
 	sp.stop()
 	if started {
-		fmt.Fprintln(e.stdout)
+		fmt.Fprintln(e.stdout, term.Write(think.Flush())+term.Flush())
 	}
 	if err != nil {
-		if ctx.Err() != nil {
-			fmt.Fprintln(e.stderr, "lsp-router ask: cancelled")
-			return exitFailure
-		}
-		if errors.Is(err, router.ErrNoServices) {
-			discovery.WriteText(e.stderr, nil, discovery.Endpoints(w.discCfg))
-			return exitNoService
-		}
-		fmt.Fprintf(e.stderr, "lsp-router ask: %v\n", err)
-		return exitFailure
+		return e.askFailed(ctx, w, err)
 	}
 	if req.DryRun {
 		return printDryRun(e, res)
@@ -175,10 +179,10 @@ func runAsk(e *env, f askFlags, args []string) int {
 			return code
 		}
 	} else if !started && !action.EditsDocument() && len(res.Edits) == 0 {
-		fmt.Fprintln(e.stdout, res.Answer)
+		fmt.Fprintln(e.stdout, answertext.Terminal(res.Answer))
 	}
 	for _, n := range res.Notes {
-		fmt.Fprintf(e.stderr, "note: %s\n", n)
+		fmt.Fprintf(e.stderr, "note: %s\n", answertext.Terminal(n))
 	}
 	if len(res.Edits) == 0 {
 		if f.apply {
@@ -189,6 +193,39 @@ func runAsk(e *env, f askFlags, args []string) int {
 		return exitOK
 	}
 	return showOrApply(e, req, res, f)
+}
+
+// askError is the shape of `ask --json` when the request failed.
+type askError struct {
+	Error string `json:"error"`
+	Hint  string `json:"hint,omitempty"`
+}
+
+// askFailed reports a failed request: one line on stderr (the whole chain
+// is in the log), or with --json an error object on stdout. The exit code
+// is never 0.
+func (e *env) askFailed(ctx context.Context, w *wired, err error) int {
+	code := exitFailure
+	if errors.Is(err, router.ErrNoServices) {
+		code = exitNoService
+	}
+	msg, hint := router.UserError(err)
+	if ctx.Err() != nil {
+		msg, hint = "cancelled", ""
+	}
+	if e.json {
+		printJSON(e, askError{Error: msg, Hint: hint})
+		return code
+	}
+	switch {
+	case ctx.Err() != nil:
+		fmt.Fprintln(e.stderr, "lsp-router ask: cancelled")
+	case code == exitNoService:
+		discovery.WriteText(answertext.NewTerminalWriter(e.stderr), nil, discovery.Endpoints(w.discCfg))
+	default:
+		fmt.Fprintf(e.stderr, "lsp-router ask: %s\n", answertext.Terminal(router.UserLine(err)))
+	}
+	return code
 }
 
 // fillQuery reads the file and converts the 1-based line and character

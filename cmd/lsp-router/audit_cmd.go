@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/lsp-router/lsp-router/router/answertext"
 	"github.com/lsp-router/lsp-router/security/audit"
 )
 
@@ -156,7 +157,7 @@ func auditTail(e *env, path string, n int) int {
 		}
 		return printJSON(e, recs)
 	}
-	if err := audit.WriteText(e.stdout, recs); err != nil {
+	if err := audit.WriteText(answertext.NewTerminalWriter(e.stdout), recs); err != nil { // queries and model answers
 		fmt.Fprintf(e.stderr, "lsp-router audit tail: %v\n", err)
 		return exitFailure
 	}

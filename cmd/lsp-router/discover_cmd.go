@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lsp-router/lsp-router/router"
+	"github.com/lsp-router/lsp-router/router/answertext"
 	"github.com/lsp-router/lsp-router/router/discovery"
 	"github.com/lsp-router/lsp-router/security/checksum"
 )
@@ -77,7 +78,8 @@ func runDiscover(e *env, _ *flag.FlagSet, _ []string) int {
 		}
 		return exitOK
 	}
-	if err := discovery.WriteText(e.stdout, services, discovery.Endpoints(w.discCfg)); err != nil {
+	// Model names and server messages come from the servers: no escape codes.
+	if err := discovery.WriteText(answertext.NewTerminalWriter(e.stdout), services, discovery.Endpoints(w.discCfg)); err != nil {
 		fmt.Fprintln(e.stderr, err)
 		return exitFailure
 	}
@@ -108,7 +110,7 @@ func runModels(e *env, pin bool) int {
 			fmt.Fprintln(e.stderr, "lsp-router models --pin: no service reported model digests (Ollama does; for servers started from a GGUF file, pin its SHA-256: sha256sum model.gguf)")
 			return exitFailure
 		}
-		fmt.Fprint(e.stdout, checksum.FormatPins(ms))
+		fmt.Fprint(e.stdout, answertext.Terminal(checksum.FormatPins(ms)))
 		return exitOK
 	}
 	if e.json {
@@ -122,7 +124,7 @@ func runModels(e *env, pin bool) int {
 		return exitOK
 	}
 	sort.SliceStable(models, func(i, j int) bool { return models[i].Service < models[j].Service })
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(answertext.NewTerminalWriter(e.stdout), 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "MODEL\tSERVICE\tPARAMS\tQUANT\tCONTEXT\tCATALOG\tSTATE")
 	for _, m := range models {
 		catalogID := m.CatalogID
@@ -223,18 +225,19 @@ func runRoute(e *env, action string, args []string) int {
 	if e.json {
 		printJSON(e, out)
 	} else {
-		fmt.Fprintf(e.stdout, "category: %s (confidence %.2f; %s)\n", out.Category, out.Confidence, out.Why)
+		stdout := answertext.NewTerminalWriter(e.stdout)
+		fmt.Fprintf(stdout, "category: %s (confidence %.2f; %s)\n", out.Category, out.Confidence, out.Why)
 		if out.Model != "" {
-			fmt.Fprintf(e.stdout, "model:    %s on %s (%s)\n", out.Model, out.Service, rep.Decision.Chosen.Why)
+			fmt.Fprintf(stdout, "model:    %s on %s (%s)\n", out.Model, out.Service, rep.Decision.Chosen.Why)
 		}
 		for i, f := range out.Fallbacks {
-			fmt.Fprintf(e.stdout, "fallback %d: %s on %s [%s] %s\n", i+1, f.Model, f.Service, f.Level, f.Why)
+			fmt.Fprintf(stdout, "fallback %d: %s on %s [%s] %s\n", i+1, f.Model, f.Service, f.Level, f.Why)
 		}
 		for _, s := range out.Skipped {
-			fmt.Fprintf(e.stdout, "skipped:  %s %s: %s\n", s.Model, s.Service, s.Reason)
+			fmt.Fprintf(stdout, "skipped:  %s %s: %s\n", s.Model, s.Service, s.Reason)
 		}
 		if err != nil {
-			fmt.Fprintf(e.stdout, "\n%v\n", err)
+			fmt.Fprintf(stdout, "\n%v\n", err)
 		}
 	}
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/lsp-router/lsp-router/config"
 	"github.com/lsp-router/lsp-router/doctor"
+	"github.com/lsp-router/lsp-router/router/answertext"
 	"github.com/lsp-router/lsp-router/router/discovery"
 	"github.com/lsp-router/lsp-router/router/llm"
 	"github.com/lsp-router/lsp-router/security/checksum"
@@ -108,7 +109,7 @@ func finishDoctor(e *env, rep doctor.Report) int {
 	if e.json {
 		err = doctor.WriteJSON(e.stdout, rep)
 	} else {
-		err = doctor.WriteText(e.stdout, rep)
+		err = doctor.WriteText(answertext.NewTerminalWriter(e.stdout), rep) // server versions and messages
 	}
 	if err != nil {
 		fmt.Fprintln(e.stderr, err)

@@ -297,6 +297,7 @@ func wire(cfg *config.Config, workspace string, log *slog.Logger, withSources bo
 	llmOpts := llm.Options{
 		FirstTokenTimeout: cfg.Generation.FirstTokenTimeout.Duration,
 		IdleTimeout:       cfg.Generation.IdleTimeout.Duration,
+		TotalTimeout:      cfg.Generation.TotalTimeout.Duration,
 		KeepAlive:         cfg.Generation.KeepAlive,
 	}
 	deps := router.Deps{

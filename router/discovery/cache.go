@@ -13,9 +13,12 @@ const DefaultTTL = 60 * time.Second
 
 // Cache holds the last scan. Services answers from it at once; when the
 // scan is older than the TTL it starts a refresh in the background and
-// answers with the previous result meanwhile (only the very first call
-// waits for a scan). Invalidate re-probes one endpoint at once, for use
-// after a call to it failed.
+// answers with the previous result meanwhile. Only a result with a serving
+// service is cached: when the last scan found none, the next call scans
+// again and waits (cheap: nothing listens, so probes fail at once), so a
+// server the user just started is used by the very next request.
+// Invalidate re-probes one endpoint at once, for use after a call to it
+// failed.
 type Cache struct {
 	cfg     Config
 	ttl     time.Duration
@@ -80,7 +83,7 @@ func (c *Cache) Close() {
 // result yet and refreshing in the background when the result is stale.
 func (c *Cache) Services(ctx context.Context) ([]llm.Service, error) {
 	c.mu.Lock()
-	if c.scannedAt.IsZero() {
+	if c.scannedAt.IsZero() || !anyServing(c.services) {
 		done := c.startScanLocked()
 		c.mu.Unlock()
 		select {
@@ -219,6 +222,17 @@ func (c *Cache) replaceLocked(key string, svc llm.Service, found bool) {
 		out = append(out, svc)
 	}
 	c.services = out
+}
+
+// anyServing reports whether a scan found a service that answered as an LLM
+// server (online, or loading a model): a result worth caching.
+func anyServing(svcs []llm.Service) bool {
+	for _, s := range svcs {
+		if s.Status == llm.StatusOnline || s.Status == llm.StatusLoading {
+			return true
+		}
+	}
+	return false
 }
 
 func cloneServices(in []llm.Service) []llm.Service {

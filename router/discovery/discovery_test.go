@@ -340,7 +340,7 @@ func TestUnreachableCustomEndpoints(t *testing.T) {
 	if s := got["hole"]; s.Status != llm.StatusOffline || !strings.Contains(s.Error, "probe timeout") {
 		t.Errorf("black hole: %+v", s)
 	}
-	if s := got["web"]; s.Status != llm.StatusError || !strings.Contains(s.Error, "no known LLM API") {
+	if s := got["web"]; s.Status != llm.StatusError || !strings.Contains(s.Error, "answered, but it is not an LLM server (HTTP 404 on /v1/models") {
 		t.Errorf("not an LLM: %+v", s)
 	}
 }

@@ -242,9 +242,17 @@ func identify(fp answers, hints []llm.Kind) (llm.Kind, bool) {
 	return "", false
 }
 
-// errNotLLM is reported for custom endpoints where something answered that
-// is not an LLM server.
-var errNotLLM = errors.New("something answered but no known LLM API (no /v1/models, /api/tags or server fingerprint): check the URL and port")
+// notLLM is reported for custom endpoints where something answered that is
+// not an LLM server (a wrong port, or a server of another kind): it names
+// the address and what /v1/models answered.
+func notLLM(base string, fp answers) string {
+	addr := strings.TrimPrefix(strings.TrimPrefix(base, "http://"), "https://")
+	what := "no known LLM API"
+	if r := fp["/v1/models"]; r.Err == nil && r.Status != 0 {
+		what = fmt.Sprintf("HTTP %d on /v1/models, no known LLM API", r.Status)
+	}
+	return fmt.Sprintf("%s answered, but it is not an LLM server (%s): check the port and URL in the config", addr, what)
+}
 
 // Probe fingerprints one target and lists its models. found is false when
 // nothing listens there (or, for default endpoints, when what listens is not
@@ -291,7 +299,7 @@ func Probe(ctx context.Context, cfg Config, t Target) (llm.Service, bool) {
 			}
 			svc.Kind = llm.KindOpenAI
 			svc.Status = llm.StatusError
-			svc.Error = errNotLLM.Error()
+			svc.Error = notLLM(base, fp)
 			finish(&svc, t)
 			return svc, true
 		}

@@ -3,6 +3,8 @@ package edits
 import (
 	"regexp"
 	"strings"
+
+	"github.com/lsp-router/lsp-router/router/answertext"
 )
 
 // block is a piece of code found in an answer: the content of a fenced
@@ -19,38 +21,15 @@ type block struct {
 }
 
 var (
-	thinkOpen  = regexp.MustCompile(`(?i)<(think|thinking|reasoning)>`)
-	thinkClose = regexp.MustCompile(`(?i)</(think|thinking|reasoning)>`)
-	fenceRe    = regexp.MustCompile("^[ \t]{0,3}(`{3,}|~{3,})[ \t]*([^`\\s]*)[^`]*$")
+	fenceRe = regexp.MustCompile("^[ \t]{0,3}(`{3,}|~{3,})[ \t]*([^`\\s]*)[^`]*$")
 )
 
-// stripReasoning removes <think>...</think> sections (and the <thinking>
-// and <reasoning> variants) that reasoning models put before the answer.
-// Some servers strip the opening tag together with the chat template, so a
-// lone closing tag means everything before it was reasoning. It reports
-// whether the answer consisted of nothing but reasoning.
+// stripReasoning removes the model's reasoning blocks (see answertext for
+// the rules) and reports whether the answer consisted of nothing but
+// reasoning.
 func stripReasoning(answer string) (string, bool) {
-	hadReasoning := false
-	for {
-		loc := thinkOpen.FindStringIndex(answer)
-		if loc == nil {
-			break
-		}
-		hadReasoning = true
-		rest := answer[loc[1]:]
-		end := thinkClose.FindStringIndex(rest)
-		if end == nil {
-			// Unterminated: the model never finished thinking.
-			answer = answer[:loc[0]]
-			break
-		}
-		answer = answer[:loc[0]] + rest[end[1]:]
-	}
-	if end := thinkClose.FindAllStringIndex(answer, -1); len(end) > 0 {
-		hadReasoning = true
-		answer = answer[end[len(end)-1][1]:]
-	}
-	return answer, hadReasoning && strings.TrimSpace(answer) == ""
+	text, had := answertext.Strip(answer)
+	return text, had && strings.TrimSpace(text) == ""
 }
 
 // parseBlocks finds the fenced blocks of an answer, including blocks

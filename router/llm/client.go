@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // Client streams chat completions from one service and counts tokens.
@@ -32,7 +33,39 @@ const (
 	DefaultMaxRetries        = 2
 	DefaultRetryBackoff      = 500 * time.Millisecond
 	DefaultKeepAlive         = "10m"
+	DefaultTotalTimeout      = 10 * time.Minute
 )
+
+// Answer size bound. A token is 3 to 5 bytes of text on average; 16 bytes
+// per token leaves four times that for long tokens, multi-byte scripts and a
+// reasoning block, so an honest server that stops at max_tokens never hits
+// it, while a server that ignores max_tokens (or streams without end) is cut.
+const (
+	// BytesPerToken converts ChatRequest.MaxTokens into the answer's byte cap.
+	BytesPerToken = 16
+	// MinAnswerBytes is the smallest cap, for tiny MaxTokens (the classifier
+	// asks for 8 tokens) and for servers that count tokens differently.
+	MinAnswerBytes = 64 << 10
+	// defaultAnswerTokens sizes the cap when MaxTokens is 0 (the server decides).
+	defaultAnswerTokens = 8192
+)
+
+// AnswerLimit is the most answer text, in bytes, accepted for a request of
+// maxTokens tokens: max(MinAnswerBytes, maxTokens*BytesPerToken). Reasoning
+// text a server sends in its own field counts too: the server generates it
+// within the same max_tokens.
+func AnswerLimit(maxTokens int) int {
+	if maxTokens <= 0 {
+		maxTokens = defaultAnswerTokens
+	}
+	return max(MinAnswerBytes, maxTokens*BytesPerToken)
+}
+
+// lineLimit bounds one stream line or event for an answer cap: a proxy may
+// put a whole answer, JSON-escaped, on one line.
+func lineLimit(answerLimit int) int {
+	return max(DefaultMaxLine, 2*answerLimit+64<<10)
+}
 
 // Options tune a Client. The connect timeout belongs to the *http.Client's
 // dialer; the two below bound a generation once the request is sent.
@@ -41,8 +74,13 @@ type Options struct {
 	// streamed chunk. Generous by default: a cold model loads for minutes.
 	// Negative disables it.
 	FirstTokenTimeout time.Duration
-	// IdleTimeout bounds the gap between two chunks. Negative disables it.
+	// IdleTimeout bounds the gap between two pieces of answer text. Only text
+	// resets it: keep-alive comments, empty deltas and chunks without text do
+	// not, so a server that sends nothing but those is cut. Negative disables it.
 	IdleTimeout time.Duration
+	// TotalTimeout bounds one Chat call from the first request to the last
+	// byte, retries included. Negative disables it.
+	TotalTimeout time.Duration
 	// APIKey overrides Service.APIKey when set.
 	APIKey string
 	// MaxRetries is how often a request that failed before the server started
@@ -60,6 +98,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.IdleTimeout == 0 {
 		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.TotalTimeout == 0 {
+		o.TotalTimeout = DefaultTotalTimeout
 	}
 	if o.MaxRetries == 0 {
 		o.MaxRetries = DefaultMaxRetries
@@ -127,11 +168,17 @@ type client struct {
 var (
 	ErrFirstTokenTimeout = errors.New("first-token timeout")
 	ErrIdleTimeout       = errors.New("idle timeout")
+	// ErrTotalTimeout: the whole call took longer than Options.TotalTimeout.
+	ErrTotalTimeout = errors.New("total timeout")
+	// ErrAnswerTooLarge: the answer grew past AnswerLimit(MaxTokens). The
+	// text up to the limit was delivered to onDelta before the error.
+	ErrAnswerTooLarge = errors.New("answer too large")
 )
 
 var (
 	errFirstToken = ErrFirstTokenTimeout
 	errIdle       = ErrIdleTimeout
+	errTotal      = ErrTotalTimeout
 )
 
 // chatPath is where each kind serves chat in the client's style.
@@ -177,9 +224,16 @@ func (c *client) Chat(ctx context.Context, req ChatRequest, onDelta func(string)
 	if err != nil {
 		return Usage{}, fmt.Errorf("encode chat request: %w", err)
 	}
+	parent := ctx
+	if c.opts.TotalTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, c.opts.TotalTimeout, errTotal)
+		defer cancel()
+	}
+	limit := AnswerLimit(req.MaxTokens)
 	backoff := c.opts.RetryBackoff
 	for attempt := 0; ; attempt++ {
-		usage, started, err := c.chatOnce(ctx, body, onDelta)
+		usage, started, err := c.chatOnce(parent, ctx, body, limit, onDelta)
 		if err == nil || started || !IsRetryable(err) || attempt >= c.opts.MaxRetries {
 			return usage, err
 		}
@@ -189,6 +243,9 @@ func (c *client) Chat(ctx context.Context, req ChatRequest, onDelta func(string)
 		select {
 		case <-ctx.Done():
 			t.Stop()
+			if parent.Err() == nil {
+				return Usage{}, c.streamErr(parent, ctx, err, false)
+			}
 			return Usage{}, fmt.Errorf("chat with %s at %s: %w (after: %v)", c.svc.Kind.DisplayName(), c.base, ctx.Err(), err)
 		case <-t.C:
 		}
@@ -197,8 +254,9 @@ func (c *client) Chat(ctx context.Context, req ChatRequest, onDelta func(string)
 }
 
 // chatOnce sends one request. started is true once the server answered 200,
-// after which the request must never be sent again.
-func (c *client) chatOnce(ctx context.Context, body []byte, onDelta func(string) error) (u Usage, started bool, err error) {
+// after which the request must never be sent again. parent is the caller's
+// context (its end is the caller's cancellation); ctx adds the total deadline.
+func (c *client) chatOnce(parent, ctx context.Context, body []byte, limit int, onDelta func(string) error) (u Usage, started bool, err error) {
 	rctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	// One watchdog timer: armed with the first-token timeout, re-armed with
@@ -217,10 +275,9 @@ func (c *client) chatOnce(ctx context.Context, body []byte, onDelta func(string)
 	if c.opts.FirstTokenTimeout > 0 {
 		wd.Reset(c.opts.FirstTokenTimeout)
 	}
-	gotChunk := false
-	// tick is called for every parsed chunk: the server is alive.
+	// tick is called for every piece of answer text, never for empty chunks
+	// or keep-alives: a server that only says it is alive is idle.
 	tick := func() {
-		gotChunk = true
 		streaming.Store(true)
 		if c.opts.IdleTimeout > 0 {
 			wd.Reset(c.opts.IdleTimeout)
@@ -228,6 +285,7 @@ func (c *client) chatOnce(ctx context.Context, body []byte, onDelta func(string)
 			wd.Stop()
 		}
 	}
+	out := &sink{c: c, tick: tick, onDelta: onDelta, limit: limit}
 
 	hreq, err := http.NewRequestWithContext(rctx, http.MethodPost, c.base+c.chatPath(), bytes.NewReader(body))
 	if err != nil {
@@ -236,8 +294,10 @@ func (c *client) chatOnce(ctx context.Context, body []byte, onDelta func(string)
 	c.setHeaders(hreq)
 	resp, err := c.http.Do(hreq)
 	if err != nil {
-		return Usage{}, false, c.streamErr(ctx, rctx, err, false)
+		return Usage{}, false, c.streamErr(parent, rctx, err, false)
 	}
+	// Closing the body before reading it to the end closes the connection,
+	// which is how the server learns to stop generating when a bound is hit.
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
@@ -245,22 +305,100 @@ func (c *client) chatOnce(ctx context.Context, body []byte, onDelta func(string)
 	}
 	switch {
 	case c.style == StyleOllama:
-		u, err = c.readOllama(resp.Body, tick, onDelta)
+		u, err = c.readOllama(resp.Body, out)
 	case !c.streams() || strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json"):
 		// GPT4All cannot stream; some proxies ignore stream:true and answer
 		// with one JSON document.
-		u, err = c.readWhole(resp.Body, tick, onDelta)
+		u, err = c.readWhole(resp.Body, out)
 	default:
-		u, err = c.readSSE(resp.Body, tick, onDelta)
+		u, err = c.readSSE(resp.Body, out)
 	}
 	if err != nil {
 		var le *Error
 		if errors.As(err, &le) || errors.Is(err, errCallback) {
 			return u, true, unwrapCallback(err)
 		}
-		return u, true, c.streamErr(ctx, rctx, err, gotChunk)
+		if errors.Is(err, ErrLineTooLong) && context.Cause(rctx) == nil {
+			return u, true, &Error{Kind: c.svc.Kind, Endpoint: c.base, Op: "chat", MidStream: true, Err: ErrLineTooLong,
+				Message: fmt.Sprintf("the server sent more than %d KiB without a line break (%v); "+
+					"this is not a well-formed stream: check that the endpoint is the server's chat API", lineLimit(limit)>>10, err)}
+		}
+		return u, true, c.streamErr(parent, rctx, err, streaming.Load())
 	}
 	return u, true, nil
+}
+
+// sink receives the answer text the readers parse: it re-arms the idle
+// timer only for real text, enforces the answer's byte cap and hands the
+// text to the caller.
+type sink struct {
+	c       *client
+	tick    func()
+	onDelta func(string) error
+	limit   int // bytes of text (answer and reasoning) accepted
+	used    int
+}
+
+// text delivers a piece of the answer. Past the cap it delivers the part that
+// fits (cut at a UTF-8 boundary), so the caller keeps a partial answer, and
+// returns ErrAnswerTooLarge.
+func (s *sink) text(t string) error {
+	if t == "" {
+		return nil
+	}
+	s.tick()
+	if s.used+len(t) > s.limit {
+		part := cutUTF8(t, s.limit-s.used)
+		s.used = s.limit
+		if part != "" {
+			if err := s.onDelta(part); err != nil {
+				return callbackErr{err}
+			}
+		}
+		return s.tooLarge()
+	}
+	s.used += len(t)
+	if err := s.onDelta(t); err != nil {
+		return callbackErr{err}
+	}
+	s.tick() // time spent in the callback is not the server's idleness
+	return nil
+}
+
+// reasoning accounts for reasoning text a server sends in its own field
+// (Ollama's "thinking", "reasoning_content"): it is generated text, so it
+// shows the server is working and counts against the cap, but it is not
+// part of the answer.
+func (s *sink) reasoning(t string) error {
+	if t == "" {
+		return nil
+	}
+	s.tick()
+	s.used += len(t)
+	if s.used > s.limit {
+		return s.tooLarge()
+	}
+	return nil
+}
+
+func (s *sink) tooLarge() *Error {
+	return &Error{Kind: s.c.svc.Kind, Endpoint: s.c.base, Op: "chat", MidStream: true, Err: ErrAnswerTooLarge,
+		Message: fmt.Sprintf("the answer exceeded %d KiB and was cut there; raise generation.max_answer_tokens "+
+			"(the cap is %d bytes per token, at least %d KiB) or ask for less", s.limit>>10, BytesPerToken, MinAnswerBytes>>10)}
+}
+
+// cutUTF8 returns at most n bytes of s, not splitting a UTF-8 sequence.
+func cutUTF8(s string, n int) string {
+	if n <= 0 {
+		return ""
+	}
+	if n >= len(s) {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // streamErr turns a transport or read failure into the right error: a
@@ -268,12 +406,15 @@ func (c *client) chatOnce(ctx context.Context, body []byte, onDelta func(string)
 func (c *client) streamErr(parent, rctx context.Context, err error, midStream bool) error {
 	cause := context.Cause(rctx)
 	switch {
+	case errors.Is(cause, errTotal) && parent.Err() == nil:
+		return &Error{Kind: c.svc.Kind, Endpoint: c.base, Op: "chat", Timeout: true, MidStream: midStream,
+			Message: fmt.Sprintf("no complete answer within the total timeout of %s; raise generation.total_timeout or ask for less", c.opts.TotalTimeout), Err: ErrTotalTimeout}
 	case errors.Is(cause, errFirstToken):
 		return &Error{Kind: c.svc.Kind, Endpoint: c.base, Op: "chat", Timeout: true, MidStream: midStream,
-			Message: fmt.Sprintf("no answer within the first-token timeout of %s (the model may still be loading; raise the timeout for big models)", c.opts.FirstTokenTimeout), Err: ErrFirstTokenTimeout}
+			Message: fmt.Sprintf("no answer within the first-token timeout of %s (the model may still be loading; raise generation.first_token_timeout for big models)", c.opts.FirstTokenTimeout), Err: ErrFirstTokenTimeout}
 	case errors.Is(cause, errIdle):
 		return &Error{Kind: c.svc.Kind, Endpoint: c.base, Op: "chat", Timeout: true, MidStream: true,
-			Message: fmt.Sprintf("stream stalled for longer than the idle timeout of %s", c.opts.IdleTimeout), Err: ErrIdleTimeout}
+			Message: fmt.Sprintf("no answer text for longer than the idle timeout of %s (the server stalled or sent only keep-alives); raise generation.idle_timeout if the model is just slow", c.opts.IdleTimeout), Err: ErrIdleTimeout}
 	case parent.Err() != nil:
 		return fmt.Errorf("chat with %s at %s: %w", c.svc.Kind.DisplayName(), c.base, parent.Err())
 	}

@@ -88,8 +88,9 @@ type ollamaChunk struct {
 	Error           json.RawMessage `json:"error"`
 }
 
-func (c *client) readOllama(body io.Reader, tick func(), onDelta func(string) error) (Usage, error) {
+func (c *client) readOllama(body io.Reader, out *sink) (Usage, error) {
 	r := NewNDJSONReader(body)
+	r.MaxLine = lineLimit(out.limit)
 	for {
 		line, err := r.Next()
 		if errors.Is(err, io.EOF) {
@@ -107,12 +108,13 @@ func (c *client) readOllama(body io.Reader, tick func(), onDelta func(string) er
 			// An error mid-stream keeps HTTP 200: the line is {"error":"..."}.
 			return Usage{}, c.midStreamErr(line)
 		}
-		tick()
-		if ch.Message != nil && ch.Message.Content != "" {
-			if err := onDelta(ch.Message.Content); err != nil {
-				return Usage{}, callbackErr{err}
+		if ch.Message != nil {
+			if err := out.reasoning(ch.Message.Thinking); err != nil {
+				return Usage{}, err
 			}
-			tick() // time spent in the callback is not the server's idleness
+			if err := out.text(ch.Message.Content); err != nil {
+				return Usage{}, err
+			}
 		}
 		if ch.Done {
 			return Usage{PromptTokens: ch.PromptEvalCount, CompletionTokens: ch.EvalCount}, nil

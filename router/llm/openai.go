@@ -61,8 +61,9 @@ type openAIChunk struct {
 
 var doneMarker = []byte("[DONE]")
 
-func (c *client) readSSE(body io.Reader, tick func(), onDelta func(string) error) (Usage, error) {
+func (c *client) readSSE(body io.Reader, out *sink) (Usage, error) {
 	r := NewSSEReader(body)
+	r.MaxLine = lineLimit(out.limit)
 	var usage Usage
 	finished := false
 	for {
@@ -95,19 +96,23 @@ func (c *client) readSSE(body io.Reader, tick func(), onDelta func(string) error
 		if (len(ch.Error) > 0 && string(ch.Error) != "null") || ch.Object == "error" {
 			return usage, c.midStreamErr(data)
 		}
-		tick()
 		if ch.Usage != nil && (ch.Usage.PromptTokens > 0 || ch.Usage.CompletionTokens > 0) &&
 			!(c.svc.Kind == KindKoboldCpp && ch.Usage.PromptTokens == 100 && ch.Usage.CompletionTokens == 100) {
 			// Old KoboldCpp builds send a placeholder 100/100; it is not a count.
 			usage = Usage{PromptTokens: ch.Usage.PromptTokens, CompletionTokens: ch.Usage.CompletionTokens}
 		}
 		for _, choice := range ch.Choices {
-			if choice.Delta != nil && choice.Delta.Content != nil && *choice.Delta.Content != "" {
-				if err := onDelta(*choice.Delta.Content); err != nil {
-					return usage, callbackErr{err}
+			if d := choice.Delta; d != nil {
+				if d.ReasoningContent != nil {
+					if err := out.reasoning(*d.ReasoningContent); err != nil {
+						return usage, err
+					}
 				}
-				// Time spent in the callback is not the server's idleness.
-				tick()
+				if d.Content != nil {
+					if err := out.text(*d.Content); err != nil {
+						return usage, err
+					}
+				}
 			}
 			if choice.FinishReason != nil && *choice.FinishReason != "" {
 				finished = true
@@ -128,10 +133,15 @@ type openAIResponse struct {
 
 // readWhole handles servers that cannot stream (GPT4All): the whole answer
 // arrives as one JSON document and is delivered as one delta.
-func (c *client) readWhole(body io.Reader, tick func(), onDelta func(string) error) (Usage, error) {
-	data, err := io.ReadAll(io.LimitReader(body, maxLine))
+func (c *client) readWhole(body io.Reader, out *sink) (Usage, error) {
+	// JSON escaping can make the document several times the text's size.
+	limit := int64(lineLimit(out.limit)) * 4
+	data, err := io.ReadAll(io.LimitReader(body, limit+1))
 	if err != nil {
 		return Usage{}, err
+	}
+	if int64(len(data)) > limit {
+		return Usage{}, out.tooLarge()
 	}
 	var resp openAIResponse
 	if err := json.Unmarshal(data, &resp); err != nil {
@@ -141,7 +151,6 @@ func (c *client) readWhole(body io.Reader, tick func(), onDelta func(string) err
 	if len(resp.Error) > 0 && string(resp.Error) != "null" {
 		return Usage{}, c.midStreamErr(data)
 	}
-	tick()
 	var usage Usage
 	if resp.Usage != nil {
 		usage = Usage{PromptTokens: resp.Usage.PromptTokens, CompletionTokens: resp.Usage.CompletionTokens}
@@ -149,10 +158,5 @@ func (c *client) readWhole(body io.Reader, tick func(), onDelta func(string) err
 	if len(resp.Choices) == 0 {
 		return usage, &Error{Kind: c.svc.Kind, Endpoint: c.base, Op: "chat", Message: "response has no choices"}
 	}
-	if text := resp.Choices[0].Message.Content; text != "" {
-		if err := onDelta(text); err != nil {
-			return usage, callbackErr{err}
-		}
-	}
-	return usage, nil
+	return usage, out.text(resp.Choices[0].Message.Content)
 }

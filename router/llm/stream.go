@@ -8,10 +8,21 @@ import (
 	"io"
 )
 
-// maxLine bounds one streamed line so a misbehaving server cannot make us
-// buffer without limit. A token chunk is tiny; 8 MiB leaves room for
-// servers that put a whole non-streamed answer on one line.
-const maxLine = 8 << 20
+// DefaultMaxLine bounds one streamed line (and one SSE event, whose data
+// lines are joined) so a misbehaving server cannot make us buffer without
+// limit: an SSE "data:" stream that never sends the blank line ending the
+// event, or an NDJSON line that never ends. A token chunk is a few hundred
+// bytes; the chat client raises the bound to twice the answer cap when a
+// large max_answer_tokens allows a proxy's whole answer on one line.
+const DefaultMaxLine = 1 << 20
+
+// maxDocument bounds whole (non-streamed) JSON documents outside chat, such
+// as a tokenizer's list of token ids for a long prompt.
+const maxDocument = 8 << 20
+
+// ErrLineTooLong is wrapped by the stream readers when a line or an SSE
+// event exceeds their MaxLine: reading stops there.
+var ErrLineTooLong = errors.New("stream line too long")
 
 // SSEEvent is one server-sent event.
 type SSEEvent struct {
@@ -30,11 +41,15 @@ type SSEReader struct {
 	event string
 	// Pings counts comment lines seen, for observability and tests.
 	Pings int
+	// MaxLine bounds one line and the joined data of one event; beyond it
+	// Next returns an error wrapping ErrLineTooLong. NewSSEReader sets
+	// DefaultMaxLine.
+	MaxLine int
 }
 
 // NewSSEReader wraps r.
 func NewSSEReader(r io.Reader) *SSEReader {
-	return &SSEReader{r: bufio.NewReaderSize(r, 16<<10)}
+	return &SSEReader{r: bufio.NewReaderSize(r, 16<<10), MaxLine: DefaultMaxLine}
 }
 
 // Next returns the next event, or io.EOF at the end of the stream.
@@ -43,7 +58,7 @@ func (s *SSEReader) Next() (SSEEvent, error) {
 	s.event = ""
 	hasData := false
 	for {
-		line, err := readLine(s.r)
+		line, err := readLine(s.r, s.MaxLine)
 		if err != nil && !(errors.Is(err, io.EOF) && len(line) > 0) {
 			if errors.Is(err, io.EOF) && hasData {
 				return s.emit(), nil
@@ -65,6 +80,11 @@ func (s *SSEReader) Next() (SSEEvent, error) {
 		field, value, _ := bytes.Cut(line, []byte(":"))
 		if len(value) > 0 && value[0] == ' ' {
 			value = value[1:]
+		}
+		if s.data.Len()+len(value) > s.MaxLine {
+			// data: lines without the blank line that ends an event would
+			// otherwise join into one buffer without end.
+			return SSEEvent{}, fmt.Errorf("%w: one event's data exceeds %d bytes without the blank line that ends it", ErrLineTooLong, s.MaxLine)
 		}
 		switch string(field) {
 		case "data":
@@ -102,18 +122,21 @@ func (s *SSEReader) emit() SSEEvent {
 // accepting a last line without a newline.
 type NDJSONReader struct {
 	r *bufio.Reader
+	// MaxLine bounds one line; beyond it Next returns an error wrapping
+	// ErrLineTooLong. NewNDJSONReader sets DefaultMaxLine.
+	MaxLine int
 }
 
 // NewNDJSONReader wraps r.
 func NewNDJSONReader(r io.Reader) *NDJSONReader {
-	return &NDJSONReader{r: bufio.NewReaderSize(r, 16<<10)}
+	return &NDJSONReader{r: bufio.NewReaderSize(r, 16<<10), MaxLine: DefaultMaxLine}
 }
 
 // Next returns the next non-blank line, or io.EOF. The slice is valid until
 // the next call.
 func (n *NDJSONReader) Next() ([]byte, error) {
 	for {
-		line, err := readLine(n.r)
+		line, err := readLine(n.r, n.MaxLine)
 		if len(bytes.TrimSpace(line)) > 0 {
 			return line, nil
 		}
@@ -124,17 +147,25 @@ func (n *NDJSONReader) Next() ([]byte, error) {
 }
 
 // readLine returns one line without its CR/LF. At the end of the stream it
-// returns the last partial line together with io.EOF.
-func readLine(r *bufio.Reader) ([]byte, error) {
+// returns the last partial line together with io.EOF. A line longer than max
+// bytes is an error wrapping ErrLineTooLong; at most max plus one buffer is
+// held.
+func readLine(r *bufio.Reader, max int) ([]byte, error) {
+	if max <= 0 {
+		max = DefaultMaxLine
+	}
 	line, err := r.ReadSlice('\n')
 	if errors.Is(err, bufio.ErrBufferFull) {
 		buf := append([]byte(nil), line...)
 		for errors.Is(err, bufio.ErrBufferFull) {
-			if len(buf) > maxLine {
-				return nil, fmt.Errorf("stream line longer than %d bytes", maxLine)
+			if len(buf) > max {
+				return nil, fmt.Errorf("%w: a line exceeds %d bytes without a line break", ErrLineTooLong, max)
 			}
 			line, err = r.ReadSlice('\n')
 			buf = append(buf, line...)
+		}
+		if len(buf) > max+2 { // +2: the CR/LF that ends it
+			return nil, fmt.Errorf("%w: a line exceeds %d bytes without a line break", ErrLineTooLong, max)
 		}
 		line = buf
 	}

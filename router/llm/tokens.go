@@ -102,7 +102,7 @@ func (c *client) postJSON(ctx context.Context, path string, in, out any) error {
 		return newTransportError(c.svc.Kind, c.base, "tokenize", err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxLine))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxDocument))
 	if err != nil {
 		return newTransportError(c.svc.Kind, c.base, "tokenize", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lsp-router/lsp-router/router/answertext"
 	"github.com/lsp-router/lsp-router/router/prompt"
 )
 
@@ -609,6 +610,7 @@ const maxSummaryLines = 40
 func firstSentence(s string) (string, bool) {
 	inFence, code := false, false
 	var prose []string
+	s, _ = answertext.Strip(s)
 	for _, l := range strings.Split(s, "\n") {
 		t := strings.TrimSpace(l)
 		if strings.HasPrefix(t, "```") || strings.HasPrefix(t, "~~~") {
@@ -616,7 +618,7 @@ func firstSentence(s string) (string, bool) {
 			code = true
 			continue
 		}
-		if inFence || t == "" || strings.HasPrefix(t, "<think>") {
+		if inFence || t == "" {
 			continue
 		}
 		prose = append(prose, t)

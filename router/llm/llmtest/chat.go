@@ -121,6 +121,10 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		s.clientLeft()
 		return
 	}
+	if req.Stream && s.opts.Flood != FloodNone {
+		s.flood(w, r, md, text, native)
+		return
+	}
 	if !req.Stream {
 		s.writeWhole(w, req, md, text, native)
 		return

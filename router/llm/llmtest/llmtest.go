@@ -113,6 +113,9 @@ type Options struct {
 	Pings bool
 	// Version overrides the self-reported version.
 	Version string
+	// Flood replaces the streamed reply with an endless hostile stream (see
+	// Flood); FloodBytes reports how much of it was written.
+	Flood Flood
 }
 
 // Server is a running double.
@@ -129,6 +132,8 @@ type Server struct {
 	gens     atomic.Int64
 	discs    atomic.Int64
 	failLeft atomic.Int64
+	// floodBytes counts what the Flood modes wrote.
+	floodBytes atomic.Int64
 
 	mu       sync.Mutex
 	bodies   []ChatRequest
