@@ -70,6 +70,9 @@ type Deps struct {
 	ClassifyWithLLM bool
 	// SerenaAvailable reports whether Serena answers (for require_serena).
 	SerenaAvailable func() bool
+	// AllowExternal lets models that run outside the network (Ollama cloud
+	// models) be used (security.allow_external).
+	AllowExternal   bool
 	MaxAnswerTokens int
 	VRAMCeilingGB   float64
 	Temperature     *float64
@@ -165,7 +168,7 @@ func (p *Pipeline) askSmallestModel(ctx context.Context, content string, maxToke
 	var bestSize float64
 	for i, a := range avail {
 		m := p.d.Catalog.Match(a.ModelID)
-		if !a.Chat || m.Embedding || m.ParamsB <= 0 {
+		if !a.Chat || m.Embedding || m.ParamsB <= 0 || (a.External != "" && !p.d.AllowExternal) {
 			continue
 		}
 		if best == nil || m.ParamsB < bestSize {
@@ -260,7 +263,7 @@ func (p *Pipeline) available(ctx context.Context) ([]selection.Available, map[st
 			out = append(out, selection.Available{
 				Service: svc.Name, ServiceKind: string(svc.Kind), Endpoint: svc.Endpoint,
 				Priority: svc.Priority, ModelID: m.ID, ContextLength: m.ContextLength,
-				Loaded: m.Loaded, Chat: m.Chat, Digest: m.Digest,
+				Loaded: m.Loaded, Chat: m.Chat, Digest: m.Digest, External: externalReason(m),
 			})
 		}
 	}
@@ -298,7 +301,7 @@ type RouteReport struct {
 func (p *Pipeline) selectModel(cat string, promptTokens int, avail []selection.Available) selection.Decision {
 	req := selection.Request{
 		Category: cat, PromptTokens: promptTokens, AnswerTokens: p.d.MaxAnswerTokens,
-		VRAMCeilingGB: p.d.VRAMCeilingGB,
+		VRAMCeilingGB: p.d.VRAMCeilingGB, AllowExternal: p.d.AllowExternal,
 	}
 	if p.d.SerenaAvailable != nil {
 		req.SerenaAvailable = p.d.SerenaAvailable()
@@ -324,6 +327,7 @@ func (p *Pipeline) Models(ctx context.Context) ([]ModelInfo, error) {
 				Quantization:  firstNonEmpty(match.Quantization, strings.ToLower(m.Quantization)),
 				ContextLength: m.ContextLength, CatalogID: match.CatalogID, Estimated: match.Estimated,
 				Chat: m.Chat && !match.Embedding, Loaded: m.Loaded, Digest: m.Digest,
+				External: m.External, ExternalReason: m.ExternalReason,
 			}
 			if m.ParamsB > 0 && info.ParamsB == 0 {
 				info.ParamsB = m.ParamsB
@@ -340,6 +344,14 @@ func (p *Pipeline) Models(ctx context.Context) ([]ModelInfo, error) {
 		}
 	}
 	return out, nil
+}
+
+// externalReason is selection's External for m: where it runs, or "".
+func externalReason(m llm.Model) string {
+	if !m.External {
+		return ""
+	}
+	return firstNonEmpty(m.ExternalReason, "the server reports that it runs elsewhere")
 }
 
 func firstNonEmpty(ss ...string) string {

@@ -152,6 +152,11 @@ type ModelInfo struct {
 	Digest        string  `json:"digest,omitempty"`
 	// Refused says why routing will not use the model (checksum policy).
 	Refused string `json:"refused,omitempty"`
+	// External marks a model a local server runs elsewhere (Ollama cloud
+	// models); ExternalReason says where. Routing skips it unless
+	// security.allow_external = true.
+	External       bool   `json:"external,omitempty"`
+	ExternalReason string `json:"external_reason,omitempty"`
 }
 
 // Engine runs requests. Implementations must honour ctx: cancelling it stops

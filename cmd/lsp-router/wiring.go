@@ -178,6 +178,7 @@ func wire(cfg *config.Config, workspace string, log *slog.Logger, withSources bo
 		MaxAnswerTokens: cfg.Generation.MaxAnswerTokens,
 		ClassifyWithLLM: cfg.Routing.LLMClassifier,
 		VRAMCeilingGB:   cfg.Routing.VRAMCeilingGB,
+		AllowExternal:   cfg.Security.AllowExternal,
 		Logger:          log,
 		Gather:          codectx.GatherOptions{ReferenceLimit: cfg.Context.MaxReferences},
 		Closers:         []func() error{func() error { w.cache.Close(); return nil }},
