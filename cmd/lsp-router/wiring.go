@@ -124,7 +124,8 @@ func wire(cfg *config.Config, workspace string, log *slog.Logger, withSources bo
 	}
 	w.dialer, w.http = dialer, dialer.HTTPClient()
 
-	dc := discovery.Config{Defaults: map[llm.Kind]discovery.EndpointConfig{}, HTTPClient: w.http, ProbeTimeout: cfg.Routing.ProbeTimeout.Duration}
+	dc := discovery.Config{Defaults: map[llm.Kind]discovery.EndpointConfig{}, HTTPClient: w.http, ProbeTimeout: cfg.Routing.ProbeTimeout.Duration,
+		MayResolve: dialer.MayResolve}
 	for name, s := range cfg.Services {
 		key, err := llm.LoadAPIKey(s.APIKeyEnv, s.APIKeyFile)
 		if err != nil {

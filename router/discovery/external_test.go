@@ -89,3 +89,18 @@ func TestOpenWebUIPassesOllamaCloudModelOn(t *testing.T) {
 		t.Fatalf("%+v", svc.Models)
 	}
 }
+
+func TestContainerHostNamesNeedThePolicy(t *testing.T) {
+	asked := []string{}
+	deny := func(h string) bool { asked = append(asked, h); return false }
+	for _, got := range [][]string{DetectHostAliases(nil), DetectHostAliases(deny)} {
+		for _, h := range got {
+			if strings.Contains(h, "internal") {
+				t.Errorf("host name %q probed although the policy refuses it", h)
+			}
+		}
+	}
+	if inContainer() && len(asked) != 2 {
+		t.Errorf("policy asked about %v, want both container host names", asked)
+	}
+}
