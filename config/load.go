@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/lsp-router/lsp-router/security/redact"
 )
 
 // FileName is the per-workspace configuration file name.
@@ -178,7 +180,8 @@ var sections = map[string][]string{
 	"serena":             {"enabled", "command", "url", "workspace", "timeout"},
 	"language_servers.*": {"command", "enabled"},
 	"context":            {"compaction_threshold", "compaction_target", "preserve_recent_messages", "max_tool_output_tokens", "max_references"},
-	"security":           {"allow_external", "allowed_hosts", "allowed_cidrs", "allow_proxy", "audit_enabled", "audit_log_path", "audit_max_bytes", "log_queries", "log_queries_plaintext", "log_responses", "verify_checksums", "model_pins"},
+	"security":           {"allow_external", "allowed_hosts", "allowed_cidrs", "allow_proxy", "audit_enabled", "audit_log_path", "audit_max_bytes", "log_queries", "log_queries_plaintext", "log_responses", "verify_checksums", "model_pins", "redaction"},
+	"security.redaction": {"enabled", "extra_patterns"},
 }
 
 func unknownKeyMessage(k toml.Key) string {
@@ -293,6 +296,9 @@ func (c *Config) validate() []Problem {
 		if !digestRE.MatchString(strings.ToLower(c.Security.ModelPins[m])) {
 			bad("security.model_pins", "pin for %q is not a SHA-256 digest (64 hex digits, optionally prefixed sha256:)", m)
 		}
+	}
+	if err := redact.ValidatePatterns(c.Security.Redaction.ExtraPatterns); err != nil {
+		bad("security.redaction.extra_patterns", "%v", err)
 	}
 	if c.Generation.MaxAnswerTokens < 0 {
 		bad("generation.max_answer_tokens", "must not be negative")

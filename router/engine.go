@@ -17,6 +17,7 @@ import (
 	"github.com/lsp-router/lsp-router/router/selection"
 	"github.com/lsp-router/lsp-router/router/session"
 	"github.com/lsp-router/lsp-router/security/audit"
+	"github.com/lsp-router/lsp-router/security/redact"
 )
 
 // ServiceSource lists the LLM services that are up now. discovery.Cache
@@ -70,6 +71,11 @@ type Deps struct {
 	ClassifyWithLLM bool
 	// SerenaAvailable reports whether Serena answers (for require_serena).
 	SerenaAvailable func() bool
+	// Redactor replaces secrets in everything sent to a model; nil uses
+	// redact.Default() unless DisableRedaction (security.redaction.enabled
+	// = false) is set.
+	Redactor         *redact.Redactor
+	DisableRedaction bool
 	// AllowExternal lets models that run outside the network (Ollama cloud
 	// models) be used (security.allow_external).
 	AllowExternal   bool
@@ -120,6 +126,15 @@ func New(d Deps) (*Pipeline, error) {
 	}
 	if len(d.Sources) == 0 {
 		d.Sources = []codectx.Source{codectx.BufferSource{}}
+	}
+	if d.DisableRedaction {
+		d.Redactor = nil
+	} else if d.Redactor == nil {
+		d.Redactor = redact.Default()
+	}
+	if d.Redactor != nil {
+		next, r := d.NewClient, d.Redactor
+		d.NewClient = func(svc llm.Service) llm.Client { return redactingClient{next: next(svc), r: r} }
 	}
 	p := &Pipeline{d: d, exec: &selection.Executor{Breakers: d.Breakers}, log: d.Logger}
 	if p.d.Sessions == nil {

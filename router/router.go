@@ -126,6 +126,9 @@ type Result struct {
 	Notes []string `json:"notes,omitempty"`
 	// Prompt is set for dry runs: the messages that would be sent.
 	Prompt []Message `json:"prompt,omitempty"`
+	// Redactions counts the distinct secrets replaced in what was (or, for
+	// a dry run, would be) sent.
+	Redactions int `json:"redactions,omitempty"`
 	// Context is the gathered code context (dry runs and JSON output).
 	Context *codectx.Context `json:"context,omitempty"`
 }

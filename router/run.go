@@ -25,16 +25,22 @@ func (p *Pipeline) Run(ctx context.Context, req Request, progress ProgressFunc) 
 		progress = func(Progress) {}
 	}
 	start := time.Now()
+	ctx, secrets := withTally(ctx)
 	res, run, err := p.run(ctx, req, progress)
+	run.redactions = secrets.count()
+	if res != nil {
+		res.Redactions = run.redactions
+	}
 	p.audit(req, res, run, err, time.Since(start))
 	return res, err
 }
 
 // runState is what the audit record needs from a run.
 type runState struct {
-	query    string
-	category string
-	level    selection.Level
+	query      string
+	category   string
+	level      selection.Level
+	redactions int
 }
 
 func (p *Pipeline) run(ctx context.Context, req Request, progress ProgressFunc) (*Result, *runState, error) {
@@ -70,7 +76,9 @@ func (p *Pipeline) run(ctx context.Context, req Request, progress ProgressFunc) 
 	if err != nil {
 		return nil, st, fmt.Errorf("build prompt: %w", err)
 	}
-	st.query = joinMessages(full.Messages)
+	// The audit log may keep the query text: never with the secrets.
+	shown := p.redactMessages(ctx, full.Messages)
+	st.query = joinMessages(shown)
 	avail, services, refused, err := p.available(ctx)
 	if err != nil {
 		return nil, st, err
@@ -79,7 +87,7 @@ func (p *Pipeline) run(ctx context.Context, req Request, progress ProgressFunc) 
 	decision.Skipped = append(decision.Skipped, refused...)
 	if req.DryRun {
 		res := &Result{Category: cat, Model: decision.Model, Service: decision.Service, Context: &cctx,
-			Prompt: toMessages(full.Messages), TokensIn: full.Tokens}
+			Prompt: toMessages(shown), TokensIn: full.Tokens}
 		if decision.Err != nil {
 			res.Notes = append(res.Notes, "no model would answer: "+decision.Err.Error())
 		} else if len(avail) == 0 {
@@ -355,7 +363,7 @@ func (p *Pipeline) audit(req Request, res *Result, st *runState, err error, late
 		return
 	}
 	ev := audit.Event{Type: audit.EventQuery, Command: string(req.Action), Category: st.category,
-		LatencyMS: latency.Milliseconds(), Success: err == nil, Query: st.query}
+		LatencyMS: latency.Milliseconds(), Success: err == nil, Query: st.query, Redactions: st.redactions}
 	if st.level > 0 {
 		ev.FallbackLevel = int(st.level) - 1
 	}
@@ -416,6 +424,9 @@ func (p *Pipeline) makeEdits(ctx context.Context, req Request, in prompt.Input, 
 	fe := FileEdit{Path: req.Query.Path, Version: req.Query.Version}
 	for _, te := range tes {
 		fe.Edits = append(fe.Edits, TextEdit{Range: te.Range, NewText: te.NewText})
+	}
+	if err := p.restoreSecrets(req.Query.Text, fe.Edits); err != nil {
+		return err
 	}
 	res.Edits = []FileEdit{fe}
 	res.Label = fmt.Sprintf("lsp-router: %s %s (%s)", req.Action, firstNonEmpty(sym.NamePath, sym.Name), res.Model)

@@ -313,7 +313,7 @@ func writeFileAtomic(path string, data []byte) error {
 func printDryRun(e *env, res *router.Result) int {
 	if e.json {
 		return printJSON(e, map[string]any{"category": res.Category, "model": res.Model, "service": res.Service,
-			"context": res.Context, "prompt": res.Prompt, "tokens": res.TokensIn, "notes": res.Notes})
+			"context": res.Context, "prompt": res.Prompt, "tokens": res.TokensIn, "notes": res.Notes, "redactions": res.Redactions})
 	}
 	fmt.Fprintf(e.stdout, "== context sources\n")
 	if res.Context != nil {
@@ -329,6 +329,7 @@ func printDryRun(e *env, res *router.Result) int {
 	for _, n := range res.Notes {
 		fmt.Fprintf(e.stdout, "  note: %s\n", n)
 	}
+	fmt.Fprintf(e.stdout, "  redactions: %d secret(s) replaced before sending\n", res.Redactions)
 	fmt.Fprintf(e.stdout, "== prompt (exactly what would be sent)\n")
 	for _, m := range res.Prompt {
 		fmt.Fprintf(e.stdout, "--- %s\n%s\n", m.Role, m.Content)

@@ -95,6 +95,8 @@ type Event struct {
 	// Rule is the policy rule that decided a security or model event.
 	Rule   string `json:"rule,omitempty"`
 	Detail string `json:"detail,omitempty"`
+	// Redactions counts the secrets replaced in what was sent, never the secrets.
+	Redactions int `json:"redactions,omitempty"`
 
 	QuerySHA256    string `json:"query_sha256,omitempty"`
 	Query          string `json:"query,omitempty"`

@@ -132,6 +132,60 @@ func Placeholder(rule string) string { return placeholderPrefix + rule + "]" }
 // findings, in rule order. s is returned unchanged (and no allocation made)
 // when nothing is found. The time is linear in len(s) for each rule.
 func (r *Redactor) Redact(s string) (string, []Finding) {
+	return r.redact(s, nil)
+}
+
+// Restore undoes Redact in a model's rewrite of original: each placeholder
+// in edited gets back the secret it stands for, so applying an edit never
+// writes "[REDACTED:...]" over the user's key. Per rule, the placeholders
+// are matched in order to the secrets found in original. ok is false, and
+// edited is returned unchanged, when that is ambiguous (the model added,
+// dropped or copied a placeholder from elsewhere in the prompt).
+func (r *Redactor) Restore(original, edited string) (string, bool) {
+	if r == nil || !strings.Contains(edited, placeholderPrefix) {
+		return edited, true
+	}
+	secrets := map[string][]string{}
+	r.redact(original, secrets)
+	out := edited
+	for name, list := range secrets {
+		ph := Placeholder(name)
+		n := strings.Count(out, ph)
+		if n == 0 {
+			continue
+		}
+		same := true
+		for _, v := range list {
+			same = same && v == list[0]
+		}
+		if n != len(list) && !same {
+			return edited, false
+		}
+		var b strings.Builder
+		rest := out
+		for i := 0; i < n; i++ {
+			j := strings.Index(rest, ph)
+			b.WriteString(rest[:j])
+			b.WriteString(list[min(i, len(list)-1)])
+			rest = rest[j+len(ph):]
+		}
+		b.WriteString(rest)
+		out = b.String()
+	}
+	if strings.Contains(out, placeholderPrefix) {
+		// A placeholder of a rule that found nothing in original.
+		for i := range r.rules {
+			if strings.Contains(out, Placeholder(r.rules[i].name)) {
+				return edited, false
+			}
+		}
+	}
+	return out, true
+}
+
+// redact is Redact; when keep is not nil it also collects each rule's
+// secrets in the order they appear.
+func (r *Redactor) redact(s string, keep map[string][]string) (string, []Finding) {
 	if r == nil || s == "" {
 		return s, nil
 	}
@@ -166,7 +220,7 @@ func (r *Redactor) Redact(s string) (string, []Finding) {
 		if len(secrets) == 0 {
 			continue
 		}
-		out, f := ru.replace(s, secrets)
+		out, f := ru.replace(s, secrets, keep)
 		if len(f) > 0 {
 			findings = append(findings, f...)
 			s, lower = out, ""
@@ -274,7 +328,7 @@ func (ru *rule) afterKeywords(hay string) [][2]int {
 
 // replace puts the placeholder over each accepted secret span (in order,
 // overlaps skipped) and returns the findings.
-func (ru *rule) replace(s string, secrets [][2]int) (string, []Finding) {
+func (ru *rule) replace(s string, secrets [][2]int, keep map[string][]string) (string, []Finding) {
 	var b strings.Builder
 	var findings []Finding
 	last := 0
@@ -295,6 +349,9 @@ func (ru *rule) replace(s string, secrets [][2]int) (string, []Finding) {
 		b.WriteString(ph)
 		last = end
 		findings = append(findings, Finding{Rule: ru.name, Sum: sha256.Sum256([]byte(secret))})
+		if keep != nil {
+			keep[ru.name] = append(keep[ru.name], secret)
+		}
 	}
 	if len(findings) == 0 {
 		return s, nil

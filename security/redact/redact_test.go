@@ -236,3 +236,33 @@ func timeRedact(r *Redactor, s string) int64 {
 	}
 	return best
 }
+
+func TestRestorePutsSecretsBackIntoAnEdit(t *testing.T) {
+	r := Default()
+	original := "func client() *Client {\n\treturn New(\"" + ghp + "\", \"" + glpat + "\")\n}\n"
+	redacted, _ := r.Redact(original)
+	// The model documents the function and keeps the placeholders.
+	edited := "// client returns the API client.\n" + redacted
+	got, ok := r.Restore(original, edited)
+	if !ok || got != "// client returns the API client.\n"+original {
+		t.Fatalf("Restore = %q, %v", got, ok)
+	}
+	// Nothing to restore.
+	if got, ok := r.Restore(original, "plain"); !ok || got != "plain" {
+		t.Errorf("plain: %q %v", got, ok)
+	}
+	// The same token twice in the original, once in the edit: unambiguous.
+	twice := "a := \"" + ghp + "\"\nb := \"" + ghp + "\"\n"
+	if got, ok := r.Restore(twice, "a := \"[REDACTED:github-token]\"\n"); !ok || !strings.Contains(got, ghp) {
+		t.Errorf("repeated secret: %q %v", got, ok)
+	}
+	// Two different tokens, one placeholder left: which one is unknown.
+	two := "a := \"" + ghp + "\"\nb := \"" + gho + "\"\n"
+	if _, ok := r.Restore(two, "a := \"[REDACTED:github-token]\"\n"); ok {
+		t.Error("ambiguous placeholder restored")
+	}
+	// A placeholder copied from elsewhere in the prompt: refused.
+	if _, ok := r.Restore("func f() {}", "func f() { _ = \"[REDACTED:jwt]\" }"); ok {
+		t.Error("foreign placeholder restored")
+	}
+}
