@@ -67,6 +67,9 @@ type rule struct {
 	multiline bool
 	// find, when set, replaces the expression: it returns the secret spans.
 	find func(s string) [][2]int
+	// extend continues an anchored match's group past the window: it
+	// reports whether a byte belongs to the value.
+	extend func(c byte) bool
 	// anchored rules run their expression (which starts with ^) right
 	// after each keyword, up to the end of its line: the keyword is the
 	// start of the match, so no other position is tried.
@@ -297,8 +300,11 @@ func (ru *rule) matches(hay string, spans [][2]int) [][2]int {
 }
 
 // maxAnchoredWindow bounds the text an anchored expression may read after
-// its keyword: a name, an operator and a value fit easily.
-const maxAnchoredWindow = 1024
+// its keyword: a name, an operator and the start of a value. A value that
+// reaches the window's end is extended byte by byte (extend), and the
+// keyword search resumes after it, so every byte is read a bounded number
+// of times.
+const maxAnchoredWindow = 256
 
 // afterKeywords matches the anchored expression after every keyword
 // occurrence and returns the group spans sorted by start.
@@ -316,10 +322,17 @@ func (ru *rule) afterKeywords(hay string) [][2]int {
 			if j := strings.IndexByte(hay[from:to], '\n'); j >= 0 {
 				to = from + j
 			}
-			if loc := ru.re.FindStringSubmatchIndex(hay[from:to]); loc != nil && loc[2*ru.group] >= 0 {
-				out = append(out, [2]int{loc[2*ru.group] + from, loc[2*ru.group+1] + from})
-			}
 			off = from
+			if loc := ru.re.FindStringSubmatchIndex(hay[from:to]); loc != nil && loc[2*ru.group] >= 0 {
+				start, end := loc[2*ru.group]+from, loc[2*ru.group+1]+from
+				if end == to && ru.extend != nil {
+					for end < len(hay) && ru.extend(hay[end]) {
+						end++
+					}
+				}
+				out = append(out, [2]int{start, end})
+				off = max(off, end)
+			}
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
@@ -484,6 +497,16 @@ func privateKeys(s string) [][2]int {
 	return out
 }
 
+// valueByte is the class of an assigned value's bytes, as in the
+// secret-assignment expression.
+func valueByte(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '\r', '\v', '\f', '"', '\'', '`', ',', ';', '(', ')', '[', ']', '{', '}', '<', '>':
+		return false
+	}
+	return true
+}
+
 func hasDigit(s string) bool { return strings.ContainsAny(s, "0123456789") }
 
 // builtin returns the built-in rules in the order they run: whole blocks
@@ -512,7 +535,7 @@ func builtin() []rule {
 			re: regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*`)},
 		{name: "url-password", keywords: []string{"://"}, group: 1, accept: urlPassword,
 			re: regexp.MustCompile(`\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:@/?#"'<>]+:([^\s@/?#"'<>]+)@`)},
-		{name: "secret-assignment", fold: true, anchored: true, group: 1, accept: highEntropy,
+		{name: "secret-assignment", fold: true, anchored: true, group: 1, accept: highEntropy, extend: valueByte,
 			// Each keyword starts a name that ends there or continues after
 			// a separator (auth_token, password.prod; not tokenizer).
 			keywords: []string{"password", "passwd", "pwd", "secret", "token", "credential", "credentials",
