@@ -75,6 +75,20 @@ func runDoctor(e *env, dnsName string) int {
 			rep.Add(c)
 		}
 	}
+	for _, s := range services {
+		for _, m := range s.Models {
+			if !m.External {
+				continue
+			}
+			c := doctor.Check{Name: fmt.Sprintf("models: %s on %s is external", m.ID, s.Name), Status: doctor.OK,
+				Detail: m.ExternalReason + "; never used while security.allow_external = false"}
+			if cfg.Security.AllowExternal {
+				c.Status, c.Detail = doctor.Warn, m.ExternalReason+"; security.allow_external = true lets prompts go there"
+				c.Fix = "set security.allow_external = false, or remove the model from the server (ollama rm " + m.ID + ")"
+			}
+			rep.Add(c)
+		}
+	}
 	var results []checksum.Result
 	pins := checksum.Pins(cfg.Security.ModelPins)
 	for _, s := range services {

@@ -63,6 +63,11 @@ func TestCLIOllamaCloudModelIsExternal(t *testing.T) {
 		t.Errorf("discover --json: %d\n%s", code, out)
 	}
 
+	out, _, _ = runCLI(t, dir, "--config", cfg, "doctor", "--json")
+	if !strings.Contains(out, "models: "+cloud.ID+" on Ollama is external") || !strings.Contains(out, reason+"; never used") {
+		t.Errorf("doctor does not report the external model:\n%s", out)
+	}
+
 	// A question is answered by the local model, never the cloud one.
 	_, errOut, code = runCLI(t, dir, "--config", cfg, "ask", "what does a closure capture in Go?")
 	if code != 0 {
