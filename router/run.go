@@ -513,6 +513,9 @@ func (p *Pipeline) makeTestEdits(req Request, res *Result) {
 	fe := FileEdit{Path: path, Version: version, Create: !exists}
 	for _, te := range tes {
 		fe.Edits = append(fe.Edits, TextEdit{Range: te.Range, NewText: te.NewText})
+		if strings.Contains(te.NewText, "[REDACTED:") {
+			res.Notes = append(res.Notes, "the tests contain a [REDACTED:...] placeholder where a secret was hidden from the model: replace it before running them")
+		}
 	}
 	res.Edits = []FileEdit{fe}
 	res.Label = fmt.Sprintf("lsp-router: tests in %s (%s)", filepath.Base(path), res.Model)
