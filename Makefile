@@ -45,7 +45,7 @@ test-vscode:
 # (table on stdout, bench/results.json). About three minutes on 2 cores.
 bench:
 	mkdir -p bench
-	( $(GO) test -run '^$$' -bench . -benchtime 200x ./router/ ./router/llm/ ./security/audit/ ./router/selection/ ./router/edits/ ./router/prompt/ ./router/answertext/ && \
+	( $(GO) test -run '^$$' -bench . -benchtime 200x ./router/ ./router/llm/ ./security/audit/ ./router/selection/ ./router/edits/ ./router/prompt/ ./router/answertext/ ./security/redact/ && \
 	  $(GO) test -run '^$$' -bench . -benchtime 10x ./router/discovery/ ) 2>&1 | tee bench/go-bench.txt
 	$(GO) run ./tools/bench -out bench/results.json
 

@@ -148,6 +148,16 @@ type Security struct {
 	LogResponses        bool              `toml:"log_responses" json:"log_responses,omitempty"`
 	VerifyChecksums     bool              `toml:"verify_checksums" json:"verify_checksums,omitempty"`
 	ModelPins           map[string]string `toml:"model_pins" json:"model_pins,omitempty"`
+	Redaction           Redaction         `toml:"redaction" json:"redaction"`
+}
+
+// Redaction is [security.redaction]: secrets are replaced in every prompt
+// before it leaves the process. Turning it off loosens security.
+type Redaction struct {
+	Enabled bool `toml:"enabled" json:"enabled"`
+	// ExtraPatterns are Go (RE2) regular expressions replaced as
+	// "[REDACTED:custom]" in addition to the built-in rules.
+	ExtraPatterns []string `toml:"extra_patterns" json:"extra_patterns,omitempty"`
 }
 
 // Duration is a time.Duration written as "30s" in TOML and JSON.
@@ -235,6 +245,7 @@ func Default() *Config {
 			AuditEnabled:  true,
 			AuditMaxBytes: 10 << 20,
 			LogQueries:    true,
+			Redaction:     Redaction{Enabled: true},
 		},
 		Prompts: map[string]string{},
 	}

@@ -97,6 +97,9 @@ var keyRules = map[string]rule{
 	"security.log_responses":         {class: ClassLoosens},
 	"security.verify_checksums":      {ClassLoosens, onlyTrue},
 	"security.model_pins.*":          {class: ClassLoosens},
+	"security.redaction.enabled":     {ClassLoosens, onlyTrue},
+	// More patterns only hide more; RE2 keeps them linear and they are capped.
+	"security.redaction.extra_patterns": {class: ClassSafe},
 
 	"prompts.*": {class: ClassSafe},
 }

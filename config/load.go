@@ -16,6 +16,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/lsp-router/lsp-router/security/redact"
 )
 
 // FileName is the per-workspace configuration file name.
@@ -326,7 +328,8 @@ var sections = map[string][]string{
 	"serena":             {"enabled", "command", "url", "workspace", "timeout", "start_timeout"},
 	"language_servers.*": {"command", "enabled"},
 	"context":            {"compaction_threshold", "compaction_target", "preserve_recent_messages", "max_tool_output_tokens", "max_references", "max_file_bytes"},
-	"security":           {"allow_external", "allowed_hosts", "allowed_cidrs", "allow_proxy", "audit_enabled", "audit_log_path", "audit_max_bytes", "audit_on_failure", "audit_key_file", "log_queries", "log_queries_plaintext", "log_responses", "verify_checksums", "model_pins"},
+	"security":           {"allow_external", "allowed_hosts", "allowed_cidrs", "allow_proxy", "audit_enabled", "audit_log_path", "audit_max_bytes", "audit_on_failure", "audit_key_file", "log_queries", "log_queries_plaintext", "log_responses", "verify_checksums", "model_pins", "redaction"},
+	"security.redaction": {"enabled", "extra_patterns"},
 }
 
 func unknownKeyMessage(k toml.Key) string {
@@ -450,6 +453,9 @@ func (c *Config) validate() []Problem {
 	}
 	if v := c.Security.AuditOnFailure; v != "" && v != "refuse" && v != "warn" {
 		bad("security.audit_on_failure", "%q is not \"refuse\" or \"warn\"", v)
+	}
+	if err := redact.ValidatePatterns(c.Security.Redaction.ExtraPatterns); err != nil {
+		bad("security.redaction.extra_patterns", "%v", err)
 	}
 	if c.Generation.MaxAnswerTokens < 0 {
 		bad("generation.max_answer_tokens", "must not be negative")

@@ -100,6 +100,9 @@ const Template = `# lsp-router configuration. Every value shown is the built-in 
 # log_queries_plaintext = false
 # log_responses = false
 # verify_checksums = false       # refuse models not pinned below
+# [security.redaction]           # secrets are replaced before a prompt leaves
+# enabled = true                 # turning it off loosens security
+# extra_patterns = []            # RE2 regexes, e.g. ["ACME-[0-9a-f]{32}"]
 # [security.model_pins]          # print yours with: lsp-router models --pin
 # "qwen2.5-coder:7b" = "sha256:..."
 

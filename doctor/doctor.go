@@ -1,8 +1,8 @@
 // Package doctor is the framework behind `lsp-router doctor`: each check
 // yields ok, warn or fail with a detail and, when not ok, the fix. Checks
-// never connect to an endpoint the allowlist refuses; the only network
-// traffic any check here causes is the system resolver's DNS query in
-// DNSCheck.
+// never connect to an endpoint the allowlist refuses; the only DNS queries
+// they cause are for names the allowlist admits, and for the outside name
+// the user asked DNSCheck about (`doctor --dns NAME`).
 package doctor
 
 import (

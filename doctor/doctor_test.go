@@ -32,11 +32,68 @@ func (m mapResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Add
 	return out, nil
 }
 
+// recordingResolver records every name it is asked for.
+type recordingResolver struct {
+	mu      sync.Mutex
+	m       mapResolver
+	lookups []string
+}
+
+func (r *recordingResolver) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
+	r.mu.Lock()
+	r.lookups = append(r.lookups, host)
+	r.mu.Unlock()
+	return r.m.LookupNetIP(ctx, network, host)
+}
+
+func (r *recordingResolver) names() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.lookups...)
+}
+
+// Doctor looks up no outside name unless asked with --dns NAME; endpoint
+// verdicts look up only names the allowlist lists.
+func TestSecurityChecksLookUpNoOutsideNameByDefault(t *testing.T) {
+	res := &recordingResolver{m: mapResolver{"gpu01.lab": {"10.1.2.3"}, "attacker.invalid": {"10.6.6.6"}}}
+	d, err := security.NewDialer(security.Policy{AllowedHosts: []string{"gpu01.lab"}, AllowedCIDRs: []string{"10.0.0.0/8"}}, security.WithResolver(res))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := SecurityInput{Dialer: d, AuditPath: filepath.Join(t.TempDir(), "a.log"), Getenv: func(string) string { return "" },
+		Endpoints: []Endpoint{{"ollama", "http://localhost:11434"}, {"lab", "http://gpu01.lab:8000"}, {"repo", "http://attacker.invalid:11434"}}}
+	cs := SecurityChecks(context.Background(), in)
+	if got := strings.Join(res.names(), ","); got != "gpu01.lab" {
+		t.Fatalf("lookups %q, want only the listed gpu01.lab", got)
+	}
+	var dns, repo Check
+	for _, c := range cs {
+		switch {
+		case c.Name == "network: external DNS":
+			dns = c
+		case strings.HasPrefix(c.Name, "network: endpoint repo"):
+			repo = c
+		}
+	}
+	if dns.Status != OK || !strings.Contains(dns.Detail, "not checked") {
+		t.Errorf("DNS line: %+v", dns)
+	}
+	if repo.Status != Fail || !strings.Contains(repo.Detail, "host_not_listed") {
+		t.Errorf("unlisted endpoint: %+v", repo)
+	}
+	// Asked: exactly that name is looked up.
+	in.DNSName = "probe.invalid"
+	SecurityChecks(context.Background(), in)
+	if got := strings.Join(res.names(), ","); got != "gpu01.lab,gpu01.lab,probe.invalid" {
+		t.Errorf("lookups with --dns: %q", got)
+	}
+}
+
 func TestEndpointChecksNeverConnect(t *testing.T) {
 	var mu sync.Mutex
 	var dialed []string
-	res := mapResolver{"gpu01.lab": {"10.1.2.3"}, "api.example.com": {"93.184.216.34"}}
-	d, err := security.NewDialer(security.Policy{AllowedHosts: []string{"gpu01.lab"}},
+	res := &recordingResolver{m: mapResolver{"gpu01.lab": {"10.1.2.3"}, "api.example.com": {"93.184.216.34"}}}
+	d, err := security.NewDialer(security.Policy{AllowedHosts: []string{"gpu01.lab", "*.lab"}},
 		security.WithResolver(res),
 		security.WithDialFunc(func(_ context.Context, _, addr string) (net.Conn, error) {
 			mu.Lock()
@@ -59,8 +116,12 @@ func TestEndpointChecksNeverConnect(t *testing.T) {
 			t.Errorf("%s: %s (%s), want %s", c.Name, c.Status, c.Detail, want[i])
 		}
 	}
-	if !strings.Contains(checks[2].Fix, "add 93.184.216.34/32 to security.allowed_cidrs") || !strings.Contains(checks[2].Detail, "not_allowlisted") {
+	if !strings.Contains(checks[2].Fix, "add api.example.com to security.allowed_hosts") || !strings.Contains(checks[2].Detail, "host_not_listed") {
 		t.Errorf("refusal check %+v", checks[2])
+	}
+	// The refused name was not even looked up.
+	if got := strings.Join(res.names(), ","); got != "gpu01.lab,nosuch.lab" {
+		t.Errorf("lookups %s, want only the listed names", got)
 	}
 	if len(dialed) != 0 {
 		t.Fatalf("doctor connected to %v", dialed)
@@ -69,10 +130,14 @@ func TestEndpointChecksNeverConnect(t *testing.T) {
 
 func TestDNSCheck(t *testing.T) {
 	ctx := context.Background()
-	if c := DNSCheck(ctx, mapResolver{}, ""); c.Status != OK || !strings.Contains(c.Detail, DNSProbeName+" does not resolve") {
+	none := &recordingResolver{m: mapResolver{}}
+	if c := DNSCheck(ctx, none, ""); c.Status != OK || !strings.Contains(c.Detail, "not checked") || !strings.Contains(c.Detail, "--dns NAME") || len(none.names()) != 0 {
+		t.Errorf("no name: %+v, lookups %v", c, none.names())
+	}
+	if c := DNSCheck(ctx, mapResolver{}, "probe.invalid"); c.Status != OK || !strings.Contains(c.Detail, "probe.invalid does not resolve") {
 		t.Errorf("air-gapped: %+v", c)
 	}
-	if c := DNSCheck(ctx, mapResolver{DNSProbeName: {"93.184.216.34"}}, ""); c.Status != Warn || c.Fix == "" {
+	if c := DNSCheck(ctx, mapResolver{"probe.invalid": {"93.184.216.34"}}, "probe.invalid"); c.Status != Warn || c.Fix == "" {
 		t.Errorf("open DNS: %+v", c)
 	}
 	if c := DNSCheck(ctx, mapResolver{"probe.test": {"0.0.0.0", "10.0.0.1"}}, "probe.test"); c.Status != OK || !strings.Contains(c.Detail, "sinkhole") {

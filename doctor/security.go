@@ -48,8 +48,10 @@ type Endpoint struct {
 	URL  string
 }
 
-// EndpointChecks gives the allowlist's verdict on each endpoint. It resolves
-// names but never connects, so a refused endpoint receives no traffic.
+// EndpointChecks gives the allowlist's verdict on each endpoint. It
+// resolves only names the policy lets be looked up (security.allowed_hosts,
+// or any with allow_external) and never connects, so a refused endpoint
+// receives no traffic, not even a DNS query.
 func EndpointChecks(ctx context.Context, d *security.Dialer, endpoints []Endpoint) []Check {
 	out := make([]Check, 0, len(endpoints))
 	for _, e := range endpoints {
@@ -72,17 +74,16 @@ func EndpointChecks(ctx context.Context, d *security.Dialer, endpoints []Endpoin
 	return out
 }
 
-// DNSProbeName is the public name DNSCheck asks the resolver for. It is
-// reserved for documentation (RFC 2606) so the query reveals nothing.
-const DNSProbeName = "example.com"
-
-// DNSCheck asks r to resolve an external name (DNSProbeName when name is
-// empty). The lookup is the only traffic: nothing connects to the answer. On
-// an air-gapped machine the lookup should fail, which is ok; an answer with
-// public addresses is a warning, since the network reaches outside DNS.
+// DNSCheck asks r to resolve name, an outside name the user chose with
+// `lsp-router doctor --dns NAME`. Doctor never looks up an outside name
+// unless asked: the query itself leaves the machine. The lookup is the only
+// traffic: nothing connects to the answer. On an air-gapped machine the
+// lookup should fail, which is ok; an answer with public addresses is a
+// warning, since the network reaches outside DNS.
 func DNSCheck(ctx context.Context, r security.Resolver, name string) Check {
+	name = strings.TrimSpace(name)
 	if name == "" {
-		name = DNSProbeName
+		return DNSNotChecked()
 	}
 	c := Check{Name: "network: external DNS"}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
@@ -112,6 +113,13 @@ func DNSCheck(ctx context.Context, r security.Resolver, name string) Check {
 	c.Detail = fmt.Sprintf("%s resolves to public address(es) %s: this machine's DNS reaches the outside (the allowlist still refuses connections)", name, strings.Join(public, ", "))
 	c.Fix = "on an air-gapped network, point the resolver at an internal DNS server without forwarders"
 	return c
+}
+
+// DNSNotChecked is the line doctor prints when no outside name was looked
+// up, which is the default.
+func DNSNotChecked() Check {
+	return Check{Name: "network: external DNS", Status: OK,
+		Detail: "not checked: no outside name is looked up unless asked; `lsp-router doctor --dns NAME` checks whether NAME resolves from this machine"}
 }
 
 func joinAddrs(addrs []netip.Addr) string {
@@ -338,11 +346,12 @@ func FileModeChecks(files []FileSpec) []Check {
 // SecurityInput gathers what SecurityChecks needs; the caller fills it from
 // the configuration and discovery.
 type SecurityInput struct {
-	Policy          security.Policy
-	Dialer          *security.Dialer
-	Endpoints       []Endpoint
-	DNSName         string // empty: DNSProbeName
-	SkipDNS         bool
+	Policy    security.Policy
+	Dialer    *security.Dialer
+	Endpoints []Endpoint
+	// DNSName is the outside name to look up (`doctor --dns NAME`); empty
+	// looks nothing up.
+	DNSName         string
 	AuditPath       string
 	VerifyChecksums bool
 	ModelResults    []checksum.Result
@@ -361,9 +370,7 @@ func SecurityChecks(ctx context.Context, in SecurityInput) []Check {
 	out = append(out, PolicyCheck(in.Policy)...)
 	if in.Dialer != nil {
 		out = append(out, EndpointChecks(ctx, in.Dialer, in.Endpoints)...)
-		if !in.SkipDNS {
-			out = append(out, DNSCheck(ctx, in.Dialer.Resolver(), in.DNSName))
-		}
+		out = append(out, DNSCheck(ctx, in.Dialer.Resolver(), in.DNSName))
 	}
 	out = append(out, AuditChecks(in.AuditPath)...)
 	out = append(out, ModelPinChecks(in.VerifyChecksums, in.ModelResults)...)

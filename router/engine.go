@@ -17,6 +17,7 @@ import (
 	"github.com/lsp-router/lsp-router/router/selection"
 	"github.com/lsp-router/lsp-router/router/session"
 	"github.com/lsp-router/lsp-router/security/audit"
+	"github.com/lsp-router/lsp-router/security/redact"
 )
 
 // ServiceSource lists the LLM services that are up now. discovery.Cache
@@ -72,7 +73,15 @@ type Deps struct {
 	SerenaAvailable func() bool
 	// Serena, when set, makes requests wait for a starting Serena before
 	// gathering context (see waitForSerena).
-	Serena          SerenaGate
+	Serena SerenaGate
+	// Redactor replaces secrets in everything sent to a model; nil uses
+	// redact.Default() unless DisableRedaction (security.redaction.enabled
+	// = false) is set.
+	Redactor         *redact.Redactor
+	DisableRedaction bool
+	// AllowExternal lets models that run outside the network (Ollama cloud
+	// models) be used (security.allow_external).
+	AllowExternal   bool
 	MaxAnswerTokens int
 	VRAMCeilingGB   float64
 	Temperature     *float64
@@ -121,6 +130,15 @@ func New(d Deps) (*Pipeline, error) {
 	if len(d.Sources) == 0 {
 		d.Sources = []codectx.Source{codectx.BufferSource{}}
 	}
+	if d.DisableRedaction {
+		d.Redactor = nil
+	} else if d.Redactor == nil {
+		d.Redactor = redact.Default()
+	}
+	if d.Redactor != nil {
+		next, r := d.NewClient, d.Redactor
+		d.NewClient = func(svc llm.Service) llm.Client { return redactingClient{next: next(svc), r: r} }
+	}
 	p := &Pipeline{d: d, exec: &selection.Executor{Breakers: d.Breakers}, log: d.Logger}
 	if p.d.Sessions == nil {
 		opts := d.SessionOptions
@@ -168,7 +186,7 @@ func (p *Pipeline) askSmallestModel(ctx context.Context, content string, maxToke
 	var bestSize float64
 	for i, a := range avail {
 		m := p.d.Catalog.Match(a.ModelID)
-		if !a.Chat || m.Embedding || m.ParamsB <= 0 {
+		if !a.Chat || m.Embedding || m.ParamsB <= 0 || (a.External != "" && !p.d.AllowExternal) {
 			continue
 		}
 		if best == nil || m.ParamsB < bestSize {
@@ -263,7 +281,7 @@ func (p *Pipeline) available(ctx context.Context) ([]selection.Available, map[st
 			out = append(out, selection.Available{
 				Service: svc.Name, ServiceKind: string(svc.Kind), Endpoint: svc.Endpoint,
 				Priority: svc.Priority, ModelID: m.ID, ContextLength: m.ContextLength,
-				Loaded: m.Loaded, Chat: m.Chat, Digest: m.Digest,
+				Loaded: m.Loaded, Chat: m.Chat, Digest: m.Digest, External: externalReason(m),
 			})
 		}
 	}
@@ -310,7 +328,7 @@ type RouteReport struct {
 func (p *Pipeline) selectModel(cat string, promptTokens int, avail []selection.Available) selection.Decision {
 	req := selection.Request{
 		Category: cat, PromptTokens: promptTokens, AnswerTokens: p.d.MaxAnswerTokens,
-		VRAMCeilingGB: p.d.VRAMCeilingGB,
+		VRAMCeilingGB: p.d.VRAMCeilingGB, AllowExternal: p.d.AllowExternal,
 	}
 	if p.d.SerenaAvailable != nil {
 		req.SerenaAvailable = p.d.SerenaAvailable()
@@ -336,6 +354,7 @@ func (p *Pipeline) Models(ctx context.Context) ([]ModelInfo, error) {
 				Quantization:  firstNonEmpty(match.Quantization, strings.ToLower(m.Quantization)),
 				ContextLength: m.ContextLength, CatalogID: match.CatalogID, Estimated: match.Estimated,
 				Chat: m.Chat && !match.Embedding, Loaded: m.Loaded, Digest: m.Digest,
+				External: m.External, ExternalReason: m.ExternalReason,
 			}
 			if m.ParamsB > 0 && info.ParamsB == 0 {
 				info.ParamsB = m.ParamsB
@@ -352,6 +371,14 @@ func (p *Pipeline) Models(ctx context.Context) ([]ModelInfo, error) {
 		}
 	}
 	return out, nil
+}
+
+// externalReason is selection's External for m: where it runs, or "".
+func externalReason(m llm.Model) string {
+	if !m.External {
+		return ""
+	}
+	return firstNonEmpty(m.ExternalReason, "the server reports that it runs elsewhere")
 }
 
 func firstNonEmpty(ss ...string) string {

@@ -131,6 +131,9 @@ type Result struct {
 	UnresolvedErrors []string `json:"unresolved_errors,omitempty"`
 	// Prompt is set for dry runs: the messages that would be sent.
 	Prompt []Message `json:"prompt,omitempty"`
+	// Redactions counts the distinct secrets replaced in what was (or, for
+	// a dry run, would be) sent.
+	Redactions int `json:"redactions,omitempty"`
 	// Context is the gathered code context (dry runs and JSON output).
 	Context *codectx.Context `json:"context,omitempty"`
 }
@@ -157,6 +160,11 @@ type ModelInfo struct {
 	Digest        string  `json:"digest,omitempty"`
 	// Refused says why routing will not use the model (checksum policy).
 	Refused string `json:"refused,omitempty"`
+	// External marks a model a local server runs elsewhere (Ollama cloud
+	// models); ExternalReason says where. Routing skips it unless
+	// security.allow_external = true.
+	External       bool   `json:"external,omitempty"`
+	ExternalReason string `json:"external_reason,omitempty"`
 }
 
 // Engine runs requests. Implementations must honour ctx: cancelling it stops

@@ -37,7 +37,12 @@ func (p *Pipeline) Run(ctx context.Context, req Request, progress ProgressFunc) 
 	if err != nil {
 		return nil, fmt.Errorf("query refused, nothing was sent: %w", err)
 	}
+	ctx, secrets := withTally(ctx)
 	res, run, err := p.run(ctx, req, progress)
+	run.redactions = secrets.count()
+	if res != nil {
+		res.Redactions = run.redactions
+	}
 	if aerr := p.audit(req, res, run, err, time.Since(start)); aerr != nil {
 		switch {
 		case isAuditWarning(aerr):
@@ -64,9 +69,10 @@ func (p *Pipeline) Run(ctx context.Context, req Request, progress ProgressFunc) 
 
 // runState is what the audit record needs from a run.
 type runState struct {
-	query    string
-	category string
-	level    selection.Level
+	query      string
+	category   string
+	level      selection.Level
+	redactions int
 }
 
 func (p *Pipeline) run(ctx context.Context, req Request, progress ProgressFunc) (*Result, *runState, error) {
@@ -108,7 +114,9 @@ func (p *Pipeline) run(ctx context.Context, req Request, progress ProgressFunc) 
 	if err != nil {
 		return nil, st, fmt.Errorf("build prompt: %w", err)
 	}
-	st.query = joinMessages(full.Messages)
+	// The audit log may keep the query text: never with the secrets.
+	shown := p.redactMessages(ctx, full.Messages)
+	st.query = joinMessages(shown)
 	avail, services, refused, err := p.available(ctx)
 	if err != nil {
 		return nil, st, err
@@ -117,7 +125,7 @@ func (p *Pipeline) run(ctx context.Context, req Request, progress ProgressFunc) 
 	decision.Skipped = append(decision.Skipped, refused...)
 	if req.DryRun {
 		res := &Result{Category: cat, Model: decision.Model, Service: decision.Service, Context: &cctx,
-			Prompt: toMessages(full.Messages), TokensIn: full.Tokens}
+			Prompt: toMessages(shown), TokensIn: full.Tokens}
 		if decision.Err != nil {
 			res.Notes = append(res.Notes, "no model would answer: "+decision.Err.Error())
 		} else if len(avail) == 0 {
@@ -415,7 +423,7 @@ func (p *Pipeline) audit(req Request, res *Result, st *runState, err error, late
 		return nil
 	}
 	ev := audit.Event{Type: audit.EventQuery, Command: string(req.Action), Category: st.category,
-		LatencyMS: latency.Milliseconds(), Success: err == nil, Query: st.query}
+		LatencyMS: latency.Milliseconds(), Success: err == nil, Query: st.query, Redactions: st.redactions}
 	if st.level > 0 {
 		ev.FallbackLevel = int(st.level) - 1
 	}
@@ -482,6 +490,9 @@ func (p *Pipeline) makeEdits(ctx context.Context, req Request, in prompt.Input, 
 	fe := FileEdit{Path: req.Query.Path, Version: req.Query.Version}
 	for _, te := range tes {
 		fe.Edits = append(fe.Edits, TextEdit{Range: te.Range, NewText: te.NewText})
+	}
+	if err := p.restoreSecrets(req.Query.Text, fe.Edits); err != nil {
+		return err
 	}
 	res.Edits = []FileEdit{fe}
 	res.Label = fmt.Sprintf("lsp-router: %s %s (%s)", req.Action, firstNonEmpty(sym.NamePath, sym.Name), res.Model)
@@ -588,6 +599,9 @@ func (p *Pipeline) makeTestEdits(req Request, res *Result, sym *codectx.Symbol) 
 	fe := FileEdit{Path: path, Version: version, Create: !exists}
 	for _, te := range tes {
 		fe.Edits = append(fe.Edits, TextEdit{Range: te.Range, NewText: te.NewText})
+		if strings.Contains(te.NewText, "[REDACTED:") {
+			res.Notes = append(res.Notes, "the tests contain a [REDACTED:...] placeholder where a secret was hidden from the model: replace it before running them")
+		}
 	}
 	res.Edits = []FileEdit{fe}
 	res.Label = fmt.Sprintf("lsp-router: tests in %s (%s)", filepath.Base(path), res.Model)

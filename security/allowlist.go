@@ -25,9 +25,16 @@
 //     the rule change whenever DNS does.
 //   - a name is refused when ANY of its addresses is refused, so the verdict
 //     never depends on which address the dialer happens to try first.
+//   - a name NOT listed in AllowedHosts is refused by name, before any DNS
+//     lookup, even if it would resolve into AllowedCIDRs: the lookup itself
+//     is traffic, and an endpoint name chosen by an attacker (a cloned
+//     repository's configuration, a redirect) must not make this machine
+//     query DNS for it. Only listed names and localhost names are ever
+//     looked up; servers reached by a CIDR rule are written by address or
+//     listed by name.
 //
-// With AllowExternal every address is allowed (the policy still resolves
-// and reports).
+// With AllowExternal every name may be looked up and every address is
+// allowed (the policy still resolves and reports).
 package security
 
 import (
@@ -76,6 +83,9 @@ const (
 	RuleAllowedHostPublic Rule = "allowed_hosts_public_address"
 	// RuleScheme refused a URL whose scheme is not http or https.
 	RuleScheme Rule = "scheme"
+	// RuleHostNotListed refused a host name that is not in
+	// security.allowed_hosts, before looking it up.
+	RuleHostNotListed Rule = "host_not_listed"
 )
 
 // DeniedError is returned when the policy refuses a connection. It names the
@@ -221,6 +231,19 @@ func (a *allowlist) hostListed(name string) bool {
 		}
 	}
 	return false
+}
+
+// mayResolve reports whether the policy lets name be sent to DNS: only
+// with allow_external, or when allowed_hosts lists it. Literal addresses
+// and localhost names never need a lookup.
+func (a *allowlist) mayResolve(name string) bool {
+	return a.allowExternal || a.hostListed(name)
+}
+
+// deniedName refuses a host name by name, before any lookup.
+func (a *allowlist) deniedName(host string) *DeniedError {
+	return &DeniedError{Host: host, Rule: RuleHostNotListed,
+		Fix: fmt.Sprintf("%s is not in security.allowed_hosts, and unlisted names are refused without a DNS lookup: add %s to security.allowed_hosts, or write the server's address (inside security.allowed_cidrs) in the URL", host, host)}
 }
 
 // isPrivate reports addresses that stay inside a site: RFC 1918, RFC 4193

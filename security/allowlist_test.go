@@ -138,15 +138,21 @@ func TestDialDecisions(t *testing.T) {
 		{"[2001:db8:bb::1]:80", false, RuleNotAllowed, "", "add 2001:db8:bb::1/128 to security.allowed_cidrs"},
 		{"[::ffff:8.8.8.8]:80", false, RuleNotAllowed, "", "add 8.8.8.8/32"},
 		{"[fe80::2%eth0]:80", false, RuleNotAllowed, "", "fe80::2/128"},
-		{"api.example.com:443", false, RuleNotAllowed, "", "add 93.184.216.34/32 to security.allowed_cidrs"},
-		{"printer.local:631", false, RuleNotAllowed, "", "203.0.113.9/32"},
+		// Unlisted names are refused by name, before any lookup, even
+		// when they would resolve into allowed_cidrs.
+		{"api.example.com:443", false, RuleHostNotListed, "", "add api.example.com to security.allowed_hosts"},
+		{"printer.local:631", false, RuleHostNotListed, "", "add printer.local to security.allowed_hosts"},
+		{"inside-cidr.corp.invalid:80", false, RuleHostNotListed, "", "without a DNS lookup"},
+		{"0x7f.1:80", false, RuleHostNotListed, "", "0x7f.1"},
 		{"evil.lab.internal:443", false, RuleAllowedHostPublic, "", "resolves to the public address 93.184.216.34"},
 		{"mixed.lab.internal:443", false, RuleAllowedHostPublic, "", "8.8.8.8/32"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.addr, func(t *testing.T) {
 			fn := &fakeNet{} // refuses every dial, but records it
-			d, denials := newTestDialer(t, policy, fn, testResolver())
+			res := testResolver()
+			res.names["inside-cidr.corp.invalid"] = []string{"172.20.1.9"}
+			d, denials := newTestDialer(t, policy, fn, res)
 			_, err := d.DialContext(context.Background(), "tcp", tc.addr)
 			calls := fn.calls()
 			if tc.allow {
@@ -171,6 +177,9 @@ func TestDialDecisions(t *testing.T) {
 			}
 			if de.Rule != tc.rule {
 				t.Errorf("rule = %s, want %s", de.Rule, tc.rule)
+			}
+			if tc.rule == RuleHostNotListed && len(res.lookups) != 0 {
+				t.Errorf("a name refused by name was looked up: %v", res.lookups)
 			}
 			if !strings.Contains(err.Error(), tc.fixHas) {
 				t.Errorf("error %q lacks fix %q", err, tc.fixHas)
@@ -218,7 +227,7 @@ func TestAllowExternal(t *testing.T) {
 
 func TestUnresolvableAndBadInput(t *testing.T) {
 	fn := &fakeNet{}
-	d, _ := newTestDialer(t, Policy{}, fn, testResolver())
+	d, _ := newTestDialer(t, Policy{AllowedHosts: []string{"*.lab.internal"}}, fn, testResolver())
 	_, err := d.DialContext(context.Background(), "tcp", "nosuch.lab.internal:80")
 	if err == nil || !strings.Contains(err.Error(), "resolve nosuch.lab.internal") {
 		t.Fatalf("err = %v", err)
@@ -293,7 +302,7 @@ func TestHTTPClientRedirectToDeniedHost(t *testing.T) {
 		t.Fatal("redirect to a public host was followed")
 	}
 	de, ok := IsDenied(err)
-	if !ok || de.Host != "api.example.com" || de.Rule != RuleNotAllowed {
+	if !ok || de.Host != "api.example.com" || de.Rule != RuleHostNotListed {
 		t.Fatalf("err = %v, want denial of api.example.com", err)
 	}
 	if got := fn.calls(); len(got) != 1 || got[0] != srv.Listener.Addr().String() {

@@ -85,6 +85,19 @@ func (d *Dialer) Policy() Policy { return d.policy }
 // Resolver returns the resolver the dialer uses (for doctor's DNS check).
 func (d *Dialer) Resolver() Resolver { return d.resolver }
 
+// MayResolve reports whether the policy lets host be looked up in DNS:
+// literal addresses and localhost names need no lookup and are true; other
+// names only with allow_external or when security.allowed_hosts lists
+// them. Callers that look names up themselves (container host aliases)
+// ask first, so a refused name is never sent to DNS.
+func (d *Dialer) MayResolve(host string) bool {
+	host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
+	if _, err := netip.ParseAddr(host); err == nil || isLocalhostName(host) {
+		return true
+	}
+	return host != "" && d.list.mayResolve(host)
+}
+
 // decision is the outcome of checking one host.
 type decision struct {
 	addrs []netip.Addr // addresses to dial (zones kept for link-local)
@@ -92,7 +105,8 @@ type decision struct {
 }
 
 // decide resolves host (unless it is a literal address or a localhost name)
-// and checks every address. It returns a *DeniedError when any address is
+// and checks every address. A name the policy does not let be looked up is
+// refused before the resolver is asked. It returns a *DeniedError when any address is
 // refused, and a plain wrapped error when resolution fails.
 func (d *Dialer) decide(ctx context.Context, network, host string) (decision, error) {
 	host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
@@ -115,6 +129,10 @@ func (d *Dialer) decide(ctx context.Context, network, host string) (decision, er
 			addrs = append(addrs, netip.IPv6Loopback())
 		}
 		return decision{addrs: addrs, rule: RuleLoopback}, nil
+	}
+	if !d.list.mayResolve(host) {
+		// Refused by name: the name is never sent to DNS.
+		return decision{}, d.list.deniedName(host)
 	}
 	ipNet := "ip"
 	switch network {
@@ -201,7 +219,8 @@ type Verdict struct {
 }
 
 // Check decides whether endpoint (a URL, or host:port) would be allowed. It
-// resolves the host name (a DNS lookup, no connection) and never connects.
+// resolves the host name when the policy lets it be looked up (a DNS
+// lookup, no connection) and never connects.
 // A host that does not resolve is reported as not allowed with the
 // resolution error.
 func (d *Dialer) Check(ctx context.Context, endpoint string) Verdict {

@@ -381,7 +381,7 @@ func showOrApply(e *env, req router.Request, res *router.Result, f askFlags) int
 func printDryRun(e *env, res *router.Result) int {
 	if e.json {
 		return printJSON(e, map[string]any{"category": res.Category, "model": res.Model, "service": res.Service,
-			"context": res.Context, "prompt": res.Prompt, "tokens": res.TokensIn, "notes": res.Notes})
+			"context": res.Context, "prompt": res.Prompt, "tokens": res.TokensIn, "notes": res.Notes, "redactions": res.Redactions})
 	}
 	fmt.Fprintf(e.stdout, "== context sources\n")
 	if res.Context != nil {
@@ -397,6 +397,7 @@ func printDryRun(e *env, res *router.Result) int {
 	for _, n := range res.Notes {
 		fmt.Fprintf(e.stdout, "  note: %s\n", n)
 	}
+	fmt.Fprintf(e.stdout, "  redactions: %d secret(s) replaced before sending\n", res.Redactions)
 	fmt.Fprintf(e.stdout, "== prompt (exactly what would be sent)\n")
 	for _, m := range res.Prompt {
 		fmt.Fprintf(e.stdout, "--- %s\n%s\n", m.Role, m.Content)

@@ -141,6 +141,9 @@ func runModels(e *env, pin bool) int {
 		if m.Refused != "" {
 			state = append(state, "refused: "+m.Refused)
 		}
+		if m.External {
+			state = append(state, "external: "+m.ExternalReason)
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", m.ID, m.Service, params(m.ParamsB), orDash(m.Quantization), m.ContextLength, orDash(catalogID), strings.Join(state, ", "))
 	}
 	tw.Flush()

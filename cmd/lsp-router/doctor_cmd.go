@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/lsp-router/lsp-router/config"
@@ -17,18 +18,25 @@ import (
 )
 
 func init() {
-	var skipDNS bool
+	var dnsName string
 	register(&command{
 		name: "doctor", summary: "check the set-up: services, air-gap rules, audit log, pins, Serena, language servers",
-		usage: "[--json] [--no-dns]", printsData: true,
+		usage: "[--json] [--dns NAME]", printsData: true,
 		flags: func(fs *flag.FlagSet) {
-			fs.BoolVar(&skipDNS, "no-dns", false, "skip the check that external names do not resolve")
+			fs.StringVar(&dnsName, "dns", "", "look up this outside `NAME` to check that it does not resolve (nothing is looked up otherwise)")
+			// --no-dns skipped a lookup doctor made by default; none is made
+			// now unless --dns asks, so the flag is accepted and does nothing.
+			fs.Bool("no-dns", false, "no effect (kept for old scripts): doctor looks up no outside name unless --dns is given")
 		},
-		run: func(e *env, _ *flag.FlagSet, _ []string) int { return runDoctor(e, skipDNS) },
+		run: func(e *env, _ *flag.FlagSet, _ []string) int { return runDoctor(e, dnsName) },
 	})
 }
 
-func runDoctor(e *env, skipDNS bool) int {
+func runDoctor(e *env, dnsName string) int {
+	if strings.ContainsAny(dnsName, "/:@ \t") || len(dnsName) > 253 {
+		fmt.Fprintf(e.stderr, "lsp-router doctor: --dns %q: give a bare host name, e.g. --dns probe.invalid\n", dnsName)
+		return exitUsage
+	}
 	wd, _ := os.Getwd()
 	var rep doctor.Report
 	cfg, err := config.Load(e.configPath, wd)
@@ -71,6 +79,20 @@ func runDoctor(e *env, skipDNS bool) int {
 			rep.Add(c)
 		}
 	}
+	for _, s := range services {
+		for _, m := range s.Models {
+			if !m.External {
+				continue
+			}
+			c := doctor.Check{Name: fmt.Sprintf("models: %s on %s is external", m.ID, s.Name), Status: doctor.OK,
+				Detail: m.ExternalReason + "; never used while security.allow_external = false"}
+			if cfg.Security.AllowExternal {
+				c.Status, c.Detail = doctor.Warn, m.ExternalReason+"; security.allow_external = true lets prompts go there"
+				c.Fix = "set security.allow_external = false, or remove the model from the server (ollama rm " + m.ID + ")"
+			}
+			rep.Add(c)
+		}
+	}
 	var results []checksum.Result
 	pins := checksum.Pins(cfg.Security.ModelPins)
 	for _, s := range services {
@@ -95,7 +117,7 @@ func runDoctor(e *env, skipDNS bool) int {
 	}
 	usage, usageSet := serenaUsageEnv()
 	rep.Add(doctor.SecurityChecks(ctx, doctor.SecurityInput{
-		Policy: policyOf(cfg), Dialer: w.dialer, Endpoints: endpoints, SkipDNS: skipDNS,
+		Policy: policyOf(cfg), Dialer: w.dialer, Endpoints: endpoints, DNSName: dnsName,
 		AuditPath: cfg.AuditPath(), VerifyChecksums: cfg.Security.VerifyChecksums, ModelResults: results,
 		SerenaEnabled: cfg.Serena.Enabled, SerenaUsageEnv: usage, SerenaUsageSet: usageSet,
 		APIKeys: keys, Files: files,

@@ -28,6 +28,7 @@ import (
 	"github.com/lsp-router/lsp-router/security"
 	"github.com/lsp-router/lsp-router/security/audit"
 	"github.com/lsp-router/lsp-router/security/checksum"
+	"github.com/lsp-router/lsp-router/security/redact"
 )
 
 // engineFactory builds the router engine for the LSP server. It runs for
@@ -257,7 +258,8 @@ func wire(cfg *config.Config, workspace string, log *slog.Logger, withSources bo
 	}
 	w.dialer, w.http = dialer, dialer.HTTPClient()
 
-	dc := discovery.Config{Defaults: map[llm.Kind]discovery.EndpointConfig{}, HTTPClient: w.http, ProbeTimeout: cfg.Routing.ProbeTimeout.Duration}
+	dc := discovery.Config{Defaults: map[llm.Kind]discovery.EndpointConfig{}, HTTPClient: w.http, ProbeTimeout: cfg.Routing.ProbeTimeout.Duration,
+		MayResolve: dialer.MayResolve}
 	for name, s := range cfg.Services {
 		key, err := llm.LoadAPIKey(s.APIKeyEnv, s.APIKeyFile)
 		if err != nil {
@@ -294,6 +296,10 @@ func wire(cfg *config.Config, workspace string, log *slog.Logger, withSources bo
 	for c, r := range cfg.TaskRouting {
 		table[c] = selection.Routing{Primary: r.PrimaryModels, Fallback: r.FallbackModels, MinContext: r.MinContext, RequireSerena: r.RequireSerena}
 	}
+	redactor, err := redact.New(cfg.Security.Redaction.ExtraPatterns)
+	if err != nil {
+		return nil, fmt.Errorf("security.redaction.extra_patterns: %w", err)
+	}
 	llmOpts := llm.Options{
 		FirstTokenTimeout: cfg.Generation.FirstTokenTimeout.Duration,
 		IdleTimeout:       cfg.Generation.IdleTimeout.Duration,
@@ -313,9 +319,13 @@ func wire(cfg *config.Config, workspace string, log *slog.Logger, withSources bo
 		MaxAnswerTokens: cfg.Generation.MaxAnswerTokens,
 		ClassifyWithLLM: cfg.Routing.LLMClassifier,
 		VRAMCeilingGB:   cfg.Routing.VRAMCeilingGB,
+		AllowExternal:   cfg.Security.AllowExternal,
+		Redactor:        redactor,
 		Logger:          log,
 		Gather:          codectx.GatherOptions{ReferenceLimit: cfg.Context.MaxReferences},
 		Closers:         []func() error{func() error { w.cache.Close(); return nil }},
+		// Turning redaction off loosens security.
+		DisableRedaction: !cfg.Security.Redaction.Enabled,
 	}
 	if w.audit != nil {
 		deps.Audit = w.audit

@@ -104,9 +104,13 @@ type Config struct {
 	// Getenv reads the environment (OLLAMA_HOST); nil means os.Getenv.
 	Getenv func(string) string
 	// HostAliases are extra hosts where default endpoints are also probed,
-	// e.g. the Docker or WSL host. nil means DetectHostAliases(); use an
-	// empty non-nil slice for none.
+	// e.g. the Docker or WSL host. nil means DetectHostAliases(MayResolve);
+	// use an empty non-nil slice for none.
 	HostAliases []string
+	// MayResolve tells whether the network policy lets a host name be
+	// looked up in DNS (security.Dialer.MayResolve). Container host names
+	// are only looked up, and probed, when it says yes; nil looks none up.
+	MayResolve func(host string) bool
 }
 
 // Defaults for Config's zero values.
@@ -197,7 +201,7 @@ func Targets(cfg Config) ([]Target, error) {
 	if !cfg.NoDefaults {
 		aliases := cfg.HostAliases
 		if aliases == nil {
-			aliases = DetectHostAliases()
+			aliases = DetectHostAliases(cfg.MayResolve)
 		}
 		replaced := map[llm.Kind]bool{}
 		for _, d := range DefaultEndpoints() {
@@ -341,45 +345,65 @@ func withHost(endpoint, host string) string {
 
 // DetectHostAliases returns the addresses of the machine hosting this one
 // when running in WSL or a container, where servers on the host are not on
-// 127.0.0.1: the WSL host gateway, host.docker.internal,
-// host.containers.internal.
-func DetectHostAliases() []string {
-	hostAliasesOnce.Do(func() { hostAliases = detectHostAliases() })
-	return hostAliases
+// 127.0.0.1: the WSL host gateway, and in a container host.docker.internal
+// and host.containers.internal when they resolve. Those names are looked up
+// only when mayResolve allows it (nil allows none): a name the network
+// policy refuses is never sent to DNS.
+func DetectHostAliases(mayResolve func(host string) bool) []string {
+	hostAliasesOnce.Do(func() { hostAliases, containerNames = detectHostAliases() })
+	out := append([]string(nil), hostAliases...)
+	for _, name := range containerNames {
+		if mayResolve != nil && mayResolve(name) && containerNameResolves(name) {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 var (
 	hostAliasesOnce sync.Once
 	hostAliases     []string
+	// containerNames are the host names a container may resolve; they are
+	// looked up on demand, only when the policy allows it.
+	containerNames []string
+	nameResolves   sync.Map // name -> bool, cached lookups of containerNames
 )
 
 // aliasLookupTimeout bounds the check that a container host name exists; on
 // a closed network an unknown name must not hold up start-up.
 const aliasLookupTimeout = 300 * time.Millisecond
 
-func detectHostAliases() []string {
-	var out []string
+// detectHostAliases finds the WSL host addresses (no lookup: they come from
+// the routing table and resolv.conf) and, in a container, the candidate
+// host names, without looking them up.
+func detectHostAliases() (addrs, names []string) {
 	if isWSL() {
 		if gw := defaultGateway("/proc/net/route"); gw != "" {
-			out = append(out, gw)
+			addrs = append(addrs, gw)
 		}
-		if ns := resolvConfNameserver("/etc/resolv.conf"); ns != "" && ns != "127.0.0.53" && !contains(out, ns) {
-			out = append(out, ns)
+		if ns := resolvConfNameserver("/etc/resolv.conf"); ns != "" && ns != "127.0.0.53" && !contains(addrs, ns) {
+			addrs = append(addrs, ns)
 		}
 	}
 	if inContainer() {
-		// Only names the container can resolve: Docker Desktop and Podman
-		// provide them, plain Docker only with --add-host.
-		for _, name := range []string{"host.docker.internal", "host.containers.internal"} {
-			ctx, cancel := context.WithTimeout(context.Background(), aliasLookupTimeout)
-			addrs, err := net.DefaultResolver.LookupHost(ctx, name)
-			cancel()
-			if err == nil && len(addrs) > 0 {
-				out = append(out, name)
-			}
-		}
+		// Docker Desktop and Podman provide these names, plain Docker only
+		// with --add-host.
+		names = []string{"host.docker.internal", "host.containers.internal"}
 	}
-	return out
+	return addrs, names
+}
+
+// containerNameResolves looks name up once per process.
+func containerNameResolves(name string) bool {
+	if v, ok := nameResolves.Load(name); ok {
+		return v.(bool)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), aliasLookupTimeout)
+	addrs, err := net.DefaultResolver.LookupHost(ctx, name)
+	cancel()
+	ok := err == nil && len(addrs) > 0
+	nameResolves.Store(name, ok)
+	return ok
 }
 
 func contains(list []string, s string) bool {

@@ -166,11 +166,56 @@ type ollamaDetails struct {
 	ContextLength     int    `json:"context_length"`
 }
 
+// ollamaTag is one /api/tags entry (ListModelResponse in Ollama's
+// api/types.go). RemoteModel and RemoteHost are set for cloud models.
 type ollamaTag struct {
-	Name    string        `json:"name"`
-	Model   string        `json:"model"`
-	Digest  string        `json:"digest"`
-	Details ollamaDetails `json:"details"`
+	Name        string        `json:"name"`
+	Model       string        `json:"model"`
+	RemoteModel string        `json:"remote_model"`
+	RemoteHost  string        `json:"remote_host"`
+	Digest      string        `json:"digest"`
+	Details     ollamaDetails `json:"details"`
+}
+
+// maxReasonHost bounds the server-supplied host quoted in a reason.
+const maxReasonHost = 200
+
+// ollamaExternal tells whether Ollama runs a listed model elsewhere, and
+// where. A remote_host or remote_model field says so; so does a tag ending
+// in "cloud" (":cloud", "-cloud"), which Ollama sends to its cloud whatever
+// the listing says (parseSourceSuffix in Ollama's internal/modelref).
+func ollamaExternal(id, remoteModel, remoteHost string) (bool, string) {
+	remoteHost = strings.TrimSpace(remoteHost)
+	switch {
+	case remoteHost != "":
+		if len(remoteHost) > maxReasonHost {
+			remoteHost = remoteHost[:maxReasonHost] + "..."
+		}
+		return true, fmt.Sprintf("runs on %s through Ollama", strings.ToValidUTF8(remoteHost, "?"))
+	case remoteModel != "":
+		return true, "runs on a remote host through Ollama (remote model " + truncateID(remoteModel) + ")"
+	case ollamaCloudTag(id):
+		return true, "runs on Ollama's cloud through Ollama (the tag ends in \"cloud\")"
+	}
+	return false, ""
+}
+
+func truncateID(s string) string {
+	if len(s) > maxReasonHost {
+		return strings.ToValidUTF8(s[:maxReasonHost], "?") + "..."
+	}
+	return strings.ToValidUTF8(s, "?")
+}
+
+// ollamaCloudTag reports a model reference Ollama resolves to its cloud:
+// the part after the last ':' is "cloud" or ends in "-cloud".
+func ollamaCloudTag(id string) bool {
+	i := strings.LastIndex(id, ":")
+	if i < 0 {
+		return false
+	}
+	tag := strings.ToLower(strings.TrimSpace(id[i+1:]))
+	return tag == "cloud" || (!strings.Contains(tag, "/") && strings.HasSuffix(tag, "-cloud"))
 }
 
 func ollamaInventory(ctx context.Context, hc *http.Client, svc *llm.Service, fp answers) error {
@@ -216,7 +261,13 @@ func ollamaInventory(ctx context.Context, hc *http.Client, svc *llm.Service, fp 
 			ParamsB: llm.ParseParameterSize(t.Details.ParameterSize), Quantization: t.Details.QuantizationLevel,
 			ContextLength: t.Details.ContextLength, Loaded: loaded[id], Chat: !llm.ParseModelID(id).Embedding,
 			Digest: t.Digest}
+		m.External, m.ExternalReason = ollamaExternal(id, t.RemoteModel, t.RemoteHost)
 		svc.Models[i] = m
+		if m.External {
+			// Ollama answers /api/show for a cloud model by asking its
+			// cloud: discovery must not cause that traffic.
+			continue
+		}
 		p.Go(func() { ollamaShow(ctx, hc, svc.Endpoint, &svc.Models[i]) })
 	}
 	p.Wait()
@@ -228,9 +279,14 @@ func ollamaShow(ctx context.Context, hc *http.Client, base string, m *llm.Model)
 	var show struct {
 		ModelInfo    map[string]any `json:"model_info"`
 		Capabilities []string       `json:"capabilities"`
+		RemoteModel  string         `json:"remote_model"`
+		RemoteHost   string         `json:"remote_host"`
 	}
 	if !r.json(&show) {
 		return
+	}
+	if ext, why := ollamaExternal(m.ID, show.RemoteModel, show.RemoteHost); ext {
+		m.External, m.ExternalReason = true, why
 	}
 	arch, _ := show.ModelInfo["general.architecture"].(string)
 	if v, ok := show.ModelInfo[arch+".context_length"].(float64); ok && v > 0 {
@@ -374,8 +430,10 @@ func openWebUIInventory(ctx context.Context, hc *http.Client, svc *llm.Service) 
 			ID     string `json:"id"`
 			Name   string `json:"name"`
 			Ollama *struct {
-				Digest  string        `json:"digest"`
-				Details ollamaDetails `json:"details"`
+				Digest      string        `json:"digest"`
+				RemoteModel string        `json:"remote_model"`
+				RemoteHost  string        `json:"remote_host"`
+				Details     ollamaDetails `json:"details"`
 			} `json:"ollama"`
 		} `json:"data"`
 	}
@@ -390,6 +448,8 @@ func openWebUIInventory(ctx context.Context, hc *http.Client, svc *llm.Service) 
 			m.Quantization = d.Ollama.Details.QuantizationLevel
 			m.ContextLength = d.Ollama.Details.ContextLength
 			m.Digest = d.Ollama.Digest
+			// Open WebUI passes Ollama's /api/tags entry on as is.
+			m.External, m.ExternalReason = ollamaExternal(d.ID, d.Ollama.RemoteModel, d.Ollama.RemoteHost)
 		}
 		svc.Models = append(svc.Models, m)
 	}

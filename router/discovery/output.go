@@ -80,6 +80,9 @@ func WriteText(w io.Writer, services []llm.Service, tried []string) error {
 			if !m.Chat {
 				extra = append(extra, "embedding only")
 			}
+			if m.External {
+				extra = append(extra, "EXTERNAL: "+m.ExternalReason+" (not used unless security.allow_external = true)")
+			}
 			fmt.Fprintf(tw, "  - %s\t%s\t%s\t%s\n", m.ID, ctx, state, strings.Join(extra, " "))
 		}
 		tw.Flush()

@@ -149,6 +149,11 @@ type Model struct {
 	// Chat is false for embedding-only models.
 	Chat   bool   `json:"chat"`
 	Digest string `json:"digest,omitempty"`
+	// External is set when a local server lists the model but runs it
+	// elsewhere (Ollama cloud models): a prompt sent to it leaves the
+	// network. ExternalReason says where it runs.
+	External       bool   `json:"external,omitempty"`
+	ExternalReason string `json:"external_reason,omitempty"`
 }
 
 // Message is one chat message.

@@ -30,6 +30,11 @@ type Available struct {
 	// does not say: embedding models are also recognised by name.
 	Chat   bool
 	Digest string
+	// External, when not empty, says where the model really runs although a
+	// local service lists it ("runs on https://host:443 through Ollama"): a
+	// prompt sent to it leaves the network, so Select skips it unless
+	// Request.AllowExternal is set.
+	External string
 }
 
 // Routing is the user's task_routing entry for one category.
@@ -58,6 +63,9 @@ type Request struct {
 	VRAMCeilingGB float64
 	// SerenaAvailable tells whether semantic context from Serena is available (RequireSerena).
 	SerenaAvailable bool
+	// AllowExternal lets models that run outside the network be chosen
+	// (config security.allow_external).
+	AllowExternal bool
 	// LoadedMargin is how many score points a loaded model may trail a cold one and still be
 	// preferred; 0 means DefaultLoadedMargin, negative disables the preference.
 	LoadedMargin int
@@ -217,6 +225,8 @@ func Select(req Request, available []Available, table Table, cat *catalog.Catalo
 			CatalogID: m.CatalogID, Estimated: m.Estimated, Score: m.Scores.For(req.Category), ContextLength: ctxLen,
 			ParamsB: m.ParamsB, VRAMGB: m.VRAMGB, Loaded: a.Loaded, Priority: a.Priority}
 		switch {
+		case a.External != "" && !req.AllowExternal:
+			c.skip, c.hard = "external model: "+a.External+"; prompts sent to it leave the network (set security.allow_external = true to allow it)", true
 		case m.Embedding:
 			c.skip, c.hard = "embedding-only model, cannot chat", true
 		case !a.Chat:

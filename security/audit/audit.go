@@ -127,6 +127,8 @@ type Event struct {
 	// event cut off.
 	DroppedBytes  int64  `json:"dropped_bytes,omitempty"`
 	DroppedSHA256 string `json:"dropped_sha256,omitempty"`
+	// Redactions counts the secrets replaced in what was sent, never the secrets.
+	Redactions int `json:"redactions,omitempty"`
 
 	QuerySHA256    string `json:"query_sha256,omitempty"`
 	Query          string `json:"query,omitempty"`

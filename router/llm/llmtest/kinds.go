@@ -519,8 +519,14 @@ func (s *Server) ollamaDetails(md Model) map[string]any {
 func (s *Server) ollamaTags(w http.ResponseWriter, r *http.Request) {
 	models := []any{}
 	for _, md := range s.opts.Models {
-		models = append(models, map[string]any{"name": md.ID, "model": md.ID, "modified_at": "2025-09-30T10:04:05.123456789Z",
-			"size": 4683087332, "digest": md.Digest, "details": s.ollamaDetails(md)})
+		e := map[string]any{"name": md.ID, "model": md.ID, "modified_at": "2025-09-30T10:04:05.123456789Z",
+			"size": 4683087332, "digest": md.Digest, "details": s.ollamaDetails(md)}
+		if md.RemoteHost != "" || md.RemoteModel != "" {
+			// A cloud model is a small stub manifest on disk; Ollama adds
+			// the upstream name and host (omitempty for local models).
+			e["remote_model"], e["remote_host"], e["size"] = md.RemoteModel, md.RemoteHost, 384
+		}
+		models = append(models, e)
 	}
 	writeJSON(w, 200, map[string]any{"models": models})
 }
@@ -547,14 +553,19 @@ func (s *Server) ollamaShow(w http.ResponseWriter, r *http.Request) {
 	if md.Embedding {
 		caps = []string{"embedding"}
 	}
-	writeJSON(w, 200, map[string]any{
+	show := map[string]any{
 		"license": "Apache License", "modelfile": "FROM " + md.ID, "parameters": "stop \"<|im_end|>\"",
 		"template": "{{ .Prompt }}", "details": s.ollamaDetails(md),
 		"model_info": map[string]any{"general.architecture": arch,
 			"general.parameter_count":  int64(llm.ParseParameterSize(md.ParameterSize) * 1e9),
 			arch + ".context_length":   md.ContextLength,
 			arch + ".embedding_length": 3584},
-		"capabilities": caps, "modified_at": "2025-09-30T10:04:05.123456789Z"})
+		"capabilities": caps, "modified_at": "2025-09-30T10:04:05.123456789Z"}
+	if md.RemoteHost != "" {
+		// ShowResponse carries remote_model and remote_host for cloud models.
+		show["remote_model"], show["remote_host"] = md.RemoteModel, md.RemoteHost
+	}
+	writeJSON(w, 200, show)
 }
 
 func (s *Server) ollamaPS(w http.ResponseWriter, r *http.Request) {

@@ -41,6 +41,23 @@ type Model struct {
 	Loaded        bool
 	Embedding     bool
 	Digest        string
+	// RemoteModel and RemoteHost make an Ollama double list the model as a
+	// cloud model (see OllamaCloudModel): the server runs it elsewhere.
+	RemoteModel string
+	RemoteHost  string
+}
+
+// OllamaCloudModel is a cloud model as Ollama lists it in /api/tags beside
+// local ones, from ListModelResponse in ollama/ollama api/types.go (commit
+// fb30760, 2026-08-21: fields remote_model and remote_host, omitted for
+// local models) and the cloud model names of its docs/cloud.mdx. A chat to
+// it leaves the machine through Ollama. The real remote_host is Ollama's own
+// cloud host (defaultCloudProxyBaseURL in server/cloud_proxy.go); the double
+// names a reserved .invalid host instead so no test can reach outside.
+func OllamaCloudModel() Model {
+	return Model{ID: "gpt-oss:120b-cloud", Family: "gptoss", ParameterSize: "116.8B", Quantization: "MXFP4",
+		ContextLength: 131072, Digest: "569662207105aeecfbc8a9ed0fdb2d3fc6fbc0d2ee8cbd3e1a1b6d44a6f3a7c1",
+		RemoteModel: "gpt-oss:120b", RemoteHost: "https://ollama.invalid:443"}
 }
 
 // Failure selects an injected failure.
@@ -418,7 +435,10 @@ func (s *Server) Service() llm.Service {
 		svc.Models = append(svc.Models, llm.Model{ID: m.ID, DisplayName: m.ID, Family: m.Family,
 			ParameterSize: m.ParameterSize, ParamsB: llm.ParseParameterSize(m.ParameterSize),
 			Quantization: m.Quantization, ContextLength: m.ContextLength, Loaded: m.Loaded, Chat: !m.Embedding,
-			Digest: m.Digest})
+			Digest: m.Digest, External: m.RemoteHost != "" || m.RemoteModel != ""})
+		if svc.Models[len(svc.Models)-1].External {
+			svc.Models[len(svc.Models)-1].ExternalReason = "runs on " + m.RemoteHost + " through Ollama"
+		}
 	}
 	return svc
 }

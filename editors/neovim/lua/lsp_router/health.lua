@@ -105,6 +105,8 @@ local function check_services(h, cmd)
 end
 
 local function check_doctor(h, cmd)
+  -- No --dns: :checkhealth must not make this machine look up an outside
+  -- name. `lsp-router doctor --dns NAME` does that when the user asks.
   local code, out, err = M.run(with(cmd, 'doctor', '--json'), 20000)
   if code == nil then
     h.warn('doctor: ' .. out)
