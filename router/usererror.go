@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/lsp-router/lsp-router/security/audit"
 	"strings"
 	"syscall"
 
@@ -29,6 +30,11 @@ func UserError(err error) (msg, hint string) {
 	if errors.Is(err, ErrNoServices) {
 		m, h, _ := strings.Cut(ErrNoServices.Error(), ": ")
 		return m, h
+	}
+	// The audit refusal names the log and the fix: keep both whole.
+	var af *audit.FailureError
+	if errors.As(err, &af) {
+		return strings.Replace(err.Error(), ": "+af.Fix(), "", 1), af.Fix()
 	}
 	if d, ok := security.IsDenied(err); ok {
 		m := fmt.Sprintf("connection to %s refused by the network allowlist (rule %s)", d.Host, d.Rule)
@@ -123,7 +129,9 @@ func llmHint(e *llm.Error) string {
 // without the chain of "doing X: doing Y:" prefixes.
 func plainMessage(err error) string {
 	m, _, _ := strings.Cut(err.Error(), "\n")
-	if len(m) <= 160 {
+	// A message that fits is kept whole: errors that wrap a sentinel in the
+	// middle ("…: %w: detail; fix") carry their detail and fix after it.
+	if len([]rune(m)) <= maxUserLine {
 		return m
 	}
 	if leaf := leafMessage(err); leaf != "" {

@@ -314,6 +314,12 @@ func (c *client) chatOnce(parent, ctx context.Context, body []byte, limit int, o
 		u, err = c.readSSE(resp.Body, out)
 	}
 	if err != nil {
+		// A timer that fired closed the body: what the reader saw (a line
+		// cut in the middle, an early end) is its consequence, not the cause.
+		if cause := context.Cause(rctx); cause != nil && !errors.Is(err, errCallback) &&
+			(errors.Is(cause, errTotal) || errors.Is(cause, errFirstToken) || errors.Is(cause, errIdle)) {
+			return u, true, c.streamErr(parent, rctx, err, streaming.Load())
+		}
 		var le *Error
 		if errors.As(err, &le) || errors.Is(err, errCallback) {
 			return u, true, unwrapCallback(err)

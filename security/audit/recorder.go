@@ -30,7 +30,10 @@ type FailureError struct {
 }
 
 // Error is one line that names the log, the cause and the fix.
-func (e *FailureError) Error() string {
+func (e *FailureError) Error() string { return e.Problem() + ": " + e.Fix() }
+
+// Problem names the log and the cause, without the fix.
+func (e *FailureError) Problem() string {
 	cause := e.Err
 	var pe *fs.PathError
 	if errors.As(cause, &pe) {
@@ -41,9 +44,17 @@ func (e *FailureError) Error() string {
 	}
 	msg := strings.ReplaceAll(cause.Error(), "\n", "; ")
 	if e.Warn {
-		return fmt.Sprintf("audit log %s cannot be written (%s): this query is not recorded (security.audit_on_failure = \"warn\"); free space or fix the permissions there", e.Path, msg)
+		return fmt.Sprintf("audit log %s cannot be written (%s): this query is not recorded (security.audit_on_failure = \"warn\")", e.Path, msg)
 	}
-	return fmt.Sprintf("audit log %s cannot be written (%s): free space or fix the permissions there, or set security.audit_log_path to a writable file (security.audit_on_failure = \"warn\" sends queries unrecorded)", e.Path, msg)
+	return fmt.Sprintf("audit log %s cannot be written (%s)", e.Path, msg)
+}
+
+// Fix says what the user can do about it.
+func (e *FailureError) Fix() string {
+	if e.Warn {
+		return "free space or fix the permissions there"
+	}
+	return "free space or fix the permissions there, or set security.audit_log_path to a writable file (security.audit_on_failure = \"warn\" sends queries unrecorded)"
 }
 
 // Unwrap returns the write or open error.
