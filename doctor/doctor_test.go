@@ -160,7 +160,7 @@ func TestPolicyCheck(t *testing.T) {
 func TestAuditChecks(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "audit.log")
-	cs := AuditChecks(path)
+	cs := AuditChecks(path, "")
 	if cs[0].Status != OK || cs[1].Status != OK || !strings.Contains(cs[0].Detail, "will be created") {
 		t.Fatalf("no log yet: %+v", cs)
 	}
@@ -177,7 +177,7 @@ func TestAuditChecks(t *testing.T) {
 		}
 	}
 	l.Close()
-	cs = AuditChecks(path)
+	cs = AuditChecks(path, "")
 	if cs[0].Status != OK || cs[1].Status != OK || !strings.Contains(cs[1].Detail, "3 events intact") {
 		t.Fatalf("intact: %+v", cs)
 	}
@@ -185,16 +185,16 @@ func TestAuditChecks(t *testing.T) {
 	lines := strings.SplitAfter(string(b), "\n")
 	lines[0], lines[1] = lines[1], lines[0]
 	os.WriteFile(path, []byte(strings.Join(lines, "")), 0o600)
-	cs = AuditChecks(path)
+	cs = AuditChecks(path, "")
 	if cs[1].Status != Fail || !strings.Contains(cs[1].Detail, "line 1: reordered") || cs[1].Fix == "" {
 		t.Fatalf("tampered: %+v", cs[1])
 	}
-	if cs := AuditChecks(""); cs[0].Status != Fail {
+	if cs := AuditChecks("", ""); cs[0].Status != Fail {
 		t.Fatalf("no path: %+v", cs)
 	}
 	if os.Geteuid() != 0 {
 		os.Chmod(path, 0o400)
-		if cs := AuditChecks(path); cs[0].Status != Fail {
+		if cs := AuditChecks(path, ""); cs[0].Status != Fail {
 			t.Fatalf("read-only log: %+v", cs[0])
 		}
 	}
@@ -343,5 +343,28 @@ func TestSecurityChecksOrder(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing %q in %s", want, got)
 		}
+	}
+}
+
+// A keyed log is checked under the key file the configuration names, not
+// the default one.
+func TestAuditChainUsesTheConfiguredKeyFile(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	t.Setenv(audit.KeyFileEnv, "")
+	path, key := filepath.Join(dir, "audit.jsonl"), filepath.Join(dir, "team.key")
+	l, err := audit.Open(path, audit.Options{Session: "s", Agent: "test", KeyFile: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Write(audit.Event{Type: audit.EventQuery, Model: "m", Success: true}); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	if cs := AuditChecks(path, key); cs[1].Status != OK {
+		t.Fatalf("with the configured key: %+v", cs[1])
+	}
+	if cs := AuditChecks(path, ""); cs[1].Status == OK && !strings.Contains(cs[1].Detail, "key") {
+		t.Errorf("without the key the chain cannot be proved intact, yet doctor says: %+v", cs[1])
 	}
 }

@@ -131,13 +131,14 @@ func joinAddrs(addrs []netip.Addr) string {
 }
 
 // AuditChecks reports whether the audit log can be written (without writing
-// to it) and whether its hash chain is intact.
-func AuditChecks(path string) []Check {
+// to it) and whether its keyed chain is intact under the key in keyFile
+// (see audit.ResolveKeyFile; empty: the default place).
+func AuditChecks(path, keyFile string) []Check {
 	if path == "" {
 		return []Check{{Name: "audit: log", Status: Fail, Detail: "no audit log path is configured",
 			Fix: "set the audit log path in the configuration (audit records every query)"}}
 	}
-	return []Check{auditWritable(path), auditChain(path)}
+	return []Check{auditWritable(path), auditChain(path, keyFile)}
 }
 
 func auditWritable(path string) Check {
@@ -178,9 +179,9 @@ func auditWritable(path string) Check {
 	return c
 }
 
-func auditChain(path string) Check {
+func auditChain(path, keyFile string) Check {
 	c := Check{Name: "audit: hash chain"}
-	res, err := audit.Verify(path)
+	res, err := audit.VerifyWith(path, audit.VerifyOptions{KeyFile: audit.ResolveKeyFile(keyFile)})
 	var te *audit.TamperError
 	switch {
 	case err == nil && res.Lines == 0:
@@ -353,6 +354,7 @@ type SecurityInput struct {
 	// looks nothing up.
 	DNSName         string
 	AuditPath       string
+	AuditKeyFile    string // security.audit_key_file
 	VerifyChecksums bool
 	ModelResults    []checksum.Result
 	SerenaEnabled   bool
@@ -372,7 +374,7 @@ func SecurityChecks(ctx context.Context, in SecurityInput) []Check {
 		out = append(out, EndpointChecks(ctx, in.Dialer, in.Endpoints)...)
 		out = append(out, DNSCheck(ctx, in.Dialer.Resolver(), in.DNSName))
 	}
-	out = append(out, AuditChecks(in.AuditPath)...)
+	out = append(out, AuditChecks(in.AuditPath, in.AuditKeyFile)...)
 	out = append(out, ModelPinChecks(in.VerifyChecksums, in.ModelResults)...)
 	out = append(out, SerenaUsageReportingCheck(in.SerenaEnabled, in.SerenaUsageEnv, in.SerenaUsageSet))
 	getenv := in.Getenv

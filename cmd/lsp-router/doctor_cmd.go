@@ -118,7 +118,7 @@ func runDoctor(e *env, dnsName string) int {
 	usage, usageSet := serenaUsageEnv()
 	rep.Add(doctor.SecurityChecks(ctx, doctor.SecurityInput{
 		Policy: policyOf(cfg), Dialer: w.dialer, Endpoints: endpoints, DNSName: dnsName,
-		AuditPath: cfg.AuditPath(), VerifyChecksums: cfg.Security.VerifyChecksums, ModelResults: results,
+		AuditPath: cfg.AuditPath(), AuditKeyFile: cfg.Security.AuditKeyFile, VerifyChecksums: cfg.Security.VerifyChecksums, ModelResults: results,
 		SerenaEnabled: cfg.Serena.Enabled, SerenaUsageEnv: usage, SerenaUsageSet: usageSet,
 		APIKeys: keys, Files: files,
 	})...)
