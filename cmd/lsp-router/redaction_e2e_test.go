@@ -24,6 +24,11 @@ func newClient() *Client {
 	token := "` + fakeGitHubToken + `"
 	return &Client{Token: token, BaseURL: "https://git.lab.internal/api/v3"}
 }
+
+const baseURL = "https://git.lab.internal/api/v3"
+
+// Client is what newClient returns.
+type Client struct{ Token, BaseURL string }
 `
 
 func TestCLIAskRedactsSecretsBeforeSending(t *testing.T) {
