@@ -17,7 +17,7 @@ for (const [k, v] of Object.entries({ CODE_URL, WORKSPACE, RESULTS, CHROMIUM }))
 const FILE = path.join(WORKSPACE, "greet.go");
 const ORIGINAL = fs.readFileSync(FILE, "utf8");
 const MODEL = "qwen2.5-coder:7b"; // the Ollama double's default model
-const WAIT = 90_000;
+const WAIT = Number(process.env.E2E_WAIT ?? 90_000);
 
 const browser = await puppeteer.launch({
   executablePath: CHROMIUM,
@@ -103,6 +103,14 @@ async function framesShow(text) {
   return false;
 }
 
+/** Whether VS Code's Refactor Preview panel is open. */
+function refactorPreviewShown() {
+  return page.evaluate(() => {
+    const panel = document.querySelector(".part.panel");
+    return !!panel && panel.offsetParent !== null && /refactor preview/i.test(panel.textContent ?? "");
+  });
+}
+
 async function focusEditor() {
   await page.click(".editor-instance .monaco-editor .view-lines");
 }
@@ -139,6 +147,17 @@ async function save() {
   await page.keyboard.up("Control");
   await until("the editor to be saved", () => page.evaluate(() => !document.querySelector(".tab.active.dirty")));
   return fs.readFileSync(FILE, "utf8");
+}
+
+/** Sets lspRouter.previewEdits in the workspace settings and waits until lsp-router hears of the change. */
+async function setPreview(on) {
+  const file = path.join(WORKSPACE, ".vscode", "settings.json");
+  const settings = JSON.parse(fs.readFileSync(file, "utf8"));
+  settings["lspRouter.previewEdits"] = on;
+  const count = () => (fs.existsSync(LSP_ROUTER_LOG) ? fs.readFileSync(LSP_ROUTER_LOG, "utf8").split("workspace/didChangeConfiguration").length : 0);
+  const before = count();
+  fs.writeFileSync(file, JSON.stringify(settings, null, 2));
+  await until("VS Code to pass the settings change on to lsp-router", () => count() > before);
 }
 
 function logTail() {
@@ -216,7 +235,14 @@ try {
     await goTo(4, 7);
     await page.evaluate(() => (window.__statusSeen = []));
     await palette("lsp-router: Explain Symbol or Selection");
-    await until(async () => `the answer in the Markdown preview (status seen: ${JSON.stringify(await statusSeen())})`, () => framesShow('joins "Hello, " and the name'));
+    let waitingShot = false;
+    await until(async () => `the answer in the Markdown preview (status seen: ${JSON.stringify(await statusSeen())})`, async () => {
+      if (!waitingShot && (await statusNow()).includes("waiting for")) {
+        waitingShot = true;
+        await screenshot("status-bar-waiting-for-the-model");
+      }
+      return framesShow('joins "Hello, " and the name');
+    });
     const seen = (await statusSeen()).join("\n");
     const want = `lsp-router: waiting for ${MODEL} (first token)`;
     if (!seen.includes(want)) {
@@ -248,8 +274,7 @@ try {
     const comment = '// Greet returns the greeting "Hello, " followed by name and "!".';
     await until(async () => `the doc comment in the editor (editor:\n${await editorText()})`, async () => (await editorText()).includes(comment));
     // Applied directly: no Refactor Preview to confirm in.
-    const preview = await page.evaluate(() => !!document.querySelector(".bulk-edit-panel, .refactor-preview"));
-    if (preview) {
+    if (await refactorPreviewShown()) {
       throw new Error("Refactor Preview opened for Document");
     }
     const disk = await save();
@@ -275,6 +300,50 @@ try {
     if (disk !== ORIGINAL) {
       throw new Error(`file after undo and save:\n${disk}\nwant:\n${ORIGINAL}`);
     }
+  });
+
+  await step("with lspRouter.previewEdits the edit waits in Refactor Preview until applied", async () => {
+    await setPreview(true);
+    await palette("Notifications: Clear All Notifications");
+    await until("the notifications to be cleared", async () => !(await toasts()).includes("document applied"));
+    await goTo(4, 7);
+    await palette("lsp-router: Document Symbol");
+    await until(async () => `Refactor Preview (status: ${await statusNow()})`, refactorPreviewShown);
+    await until(async () => `the status bar to say it waits for the review (now: ${await statusNow()})`, async () =>
+      (await statusNow()).includes("lsp-router: waiting for you to review the edit (Refactor Preview)"),
+    );
+    await screenshot("refactor-preview-waits-for-review");
+    if (!(await editorText()).includes("Ünïcødé")) {
+      throw new Error(`the edit was applied before the review:\n${await editorText()}`);
+    }
+    // Tick the change (VS Code lists it unticked) and press Apply, with the mouse.
+    const box = await page.$('.part.panel .monaco-list-row input[type="checkbox"], .part.panel .monaco-list-row [role="checkbox"]');
+    if (!box) {
+      throw new Error("no checkbox in Refactor Preview");
+    }
+    await box.click();
+    await sleep(300);
+    await screenshot("refactor-preview-ticked");
+    const apply = await page.evaluateHandle(() =>
+      [...document.querySelectorAll(".part.panel .monaco-button")].find((e) => e.textContent.trim() === "Apply"),
+    );
+    if (!apply.asElement()) {
+      throw new Error("no Apply button in Refactor Preview");
+    }
+    await apply.asElement().click();
+    await until(async () => `the doc comment after Apply (editor:\n${await editorText()})`, async () => (await editorText()).includes("// Greet returns the greeting"));
+    await until(async () => `"document applied" after the review (notifications: ${await toasts()})`, async () =>
+      (await toasts()).includes("document applied"),
+    );
+    await focusEditor();
+    await page.keyboard.down("Control");
+    await page.keyboard.press("z");
+    await page.keyboard.up("Control");
+    await until("undo after the previewed edit", async () => (await editorText()).includes("Ünïcødé"));
+    if ((await save()) !== ORIGINAL) {
+      throw new Error("undo did not restore the file after the previewed edit");
+    }
+    await setPreview(false);
   });
 
   await step("Refactor with an instruction rewrites the function, no preview to tick", async () => {

@@ -44,8 +44,10 @@ home="$tmp/home"
 mkdir -p "$home/.local/bin"
 (cd "$root" && go build -o "$home/.local/bin/lsp-router" ./cmd/lsp-router && go build -o "$tmp/fakellm" ./tools/fakellm) ||
   fail "cannot build lsp-router or tools/fakellm"
-# gopls (verification of edits) stays reachable; lsp-router is not on PATH.
+# gopls checks the edits. VS Code takes PATH from a login shell of the scratch
+# HOME, so the settings name it by its full path, as a user would.
 export PATH="$gopath/bin:$PATH"
+gopls="$(command -v gopls)" || fail "gopls not found: make setup installs it"
 if command -v lsp-router >/dev/null; then
   fail "an lsp-router is on PATH ($(command -v lsp-router)): the test must find its own in ~/.local/bin; remove it from PATH for this run"
 fi
@@ -84,10 +86,11 @@ llm_url="$(head -1 "$tmp/fakellm.out")"
 # probed), no Serena, logs inside the scratch directory.
 ws="$tmp/ws"
 mkdir -p "$ws/.vscode"
-printf 'module greet\n\ngo 1.22\n' >"$ws/go.mod"
+# No go directive: VS Code's login-shell PATH may reach an older go than ours.
+printf 'module greet\n' >"$ws/go.mod"
 cp "$root/editors/neovim/test/testdata/greet.go" "$ws/greet.go"
 node -e '
-const [ws, url, tmp] = process.argv.slice(1);
+const [ws, url, tmp, gopls] = process.argv.slice(1);
 const services = {};
 for (const k of ["ollama","lmstudio","jan","openwebui","localai","vllm","llamacpp","koboldcpp","gpt4all","textgenwebui","tgi","sglang"]) services[k] = { enabled: false };
 services.ollama = { endpoint: url };
@@ -95,9 +98,10 @@ require("fs").writeFileSync(ws + "/.vscode/settings.json", JSON.stringify({
   "lspRouter.args": ["--log-level", "debug", "--log-file", tmp + "/lsp-router.log"],
   "lspRouter.services": services,
   "lspRouter.serena": { enabled: false },
+  "lspRouter.languageServers": { go: { command: [gopls] } },
   "lspRouter.security": { audit_log_path: tmp + "/audit.log" },
 }, null, 2));
-' "$ws" "$llm_url" "$tmp"
+' "$ws" "$llm_url" "$tmp" "$gopls"
 
 # VS Code's user settings: no welcome page, tips, trust prompt or update checks.
 data="$tmp/code-data"
