@@ -48,7 +48,12 @@ gyp() { # dir: build the addon in dir unless built
 argon="$here/node_modules/argon2"
 if ! ls "$argon"/lib/binding/*/argon2.node >/dev/null 2>&1; then
   echo "prepare: building argon2"
-  (cd "$here" && npm rebuild argon2 --build-from-source --nodedir="$nodedir" --ignore-scripts=false >/dev/null)
+  (cd "$here" && npm_config_build_from_source=true npm rebuild argon2 --nodedir="$nodedir" --ignore-scripts=false >"$argon/.prepare-build.log" 2>&1) || true
+  ls "$argon"/lib/binding/*/argon2.node >/dev/null 2>&1 || {
+    echo "prepare: building argon2 failed; see $argon/.prepare-build.log" >&2
+    tail -20 "$argon/.prepare-build.log" >&2
+    exit 1
+  }
 fi
 
 # 2. VS Code's dependencies.

@@ -26,11 +26,18 @@ command -v rg >/dev/null || fail "ripgrep not found: apt-get install -y ripgrep"
 bash "$here/prepare.sh" >/dev/null || fail "code-server could not be prepared (see above)"
 
 tmp="$(mktemp -d)"
-pids=()
+pids=()   # process groups we started (setsid): code-server's extension host, lsp-router, gopls go with it
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do kill -TERM -- "-$p" 2>/dev/null || true; done
+  for _ in $(seq 50); do
+    alive=0
+    for p in "${pids[@]}"; do kill -0 -- "-$p" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
+  for p in "${pids[@]}"; do kill -KILL -- "-$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -rf "$tmp"
+  rm -rf "$tmp" 2>/dev/null || { sleep 1; rm -rf "$tmp"; }
 }
 trap cleanup EXIT
 rm -rf "$results" && mkdir -p "$results"
@@ -74,7 +81,7 @@ func Greet(name string) string {
 }
 ```
 REPLY
-"$tmp/fakellm" --kind ollama --addr 127.0.0.1:0 --reply-file "$tmp/reply.md" --first-token-delay 1500ms \
+setsid "$tmp/fakellm" --kind ollama --addr 127.0.0.1:0 --reply-file "$tmp/reply.md" --first-token-delay 1500ms \
   >"$tmp/fakellm.out" 2>"$tmp/fakellm.err" &
 pids+=($!)
 for _ in $(seq 100); do [ -s "$tmp/fakellm.out" ] && break; sleep 0.1; done
@@ -131,7 +138,7 @@ common=(--user-data-dir "$data" --extensions-dir "$tmp/code-ext")
   { cat "$tmp/install.log" >&2; fail "code-server --install-extension failed"; }
 grep -q "successfully installed" "$tmp/install.log" || { cat "$tmp/install.log" >&2; fail "the .vsix was not installed"; }
 
-"$cs" "${common[@]}" --auth none --bind-addr 127.0.0.1:0 --disable-telemetry --disable-update-check \
+setsid "$cs" "${common[@]}" --auth none --bind-addr 127.0.0.1:0 --disable-telemetry --disable-update-check \
   --disable-workspace-trust --disable-getting-started-override --disable-proxy "$ws" >"$tmp/code-server.log" 2>&1 &
 pids+=($!)
 cs_url=""
