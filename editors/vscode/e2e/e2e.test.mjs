@@ -139,6 +139,18 @@ async function palette(title) {
   await page.keyboard.press("Enter");
 }
 
+/** Opens the lightbulb menu (Ctrl+.) at the cursor and clicks the action titled `title`. */
+async function lightbulb(title) {
+  await page.keyboard.down("Control");
+  await page.keyboard.press(".");
+  await page.keyboard.up("Control");
+  await page.waitForSelector(".action-widget", { visible: true });
+  const row = await until(`"${title}" in the Ctrl+. menu`, () =>
+    page.evaluateHandle((t) => [...document.querySelectorAll(".action-widget .monaco-list-row")].find((r) => r.textContent.includes(t)), title).then((h) => h.asElement()),
+  );
+  await row.click();
+}
+
 /** Saves with Ctrl+S and returns the file as on disk once the editor is clean. */
 async function save() {
   await focusEditor();
@@ -259,18 +271,7 @@ try {
 
   await step("Document from the lightbulb replaces the doc comment at once", async () => {
     await goTo(4, 7);
-    await page.keyboard.down("Control");
-    await page.keyboard.press(".");
-    await page.keyboard.up("Control");
-    await page.waitForSelector(".action-widget", { visible: true });
-    const clicked = await page.evaluate(() => {
-      const row = [...document.querySelectorAll(".action-widget .monaco-list-row")].find((r) => r.textContent.includes("lsp-router: Document"));
-      row?.click();
-      return !!row;
-    });
-    if (!clicked) {
-      throw new Error("no Document row in the Ctrl+. menu");
-    }
+    await lightbulb("lsp-router: Document");
     const comment = '// Greet returns the greeting "Hello, " followed by name and "!".';
     await until(async () => `the doc comment in the editor (editor:\n${await editorText()})`, async () => (await editorText()).includes(comment));
     // Applied directly: no Refactor Preview to confirm in.
@@ -312,6 +313,8 @@ try {
     await until(async () => `the status bar to say it waits for the review (now: ${await statusNow()})`, async () =>
       (await statusNow()).includes("lsp-router: waiting for you to review the edit (Refactor Preview)"),
     );
+    const hint = "tick the change in Refactor Preview, then press Apply";
+    await until(async () => `the hint to tick the change (notifications: ${await toasts()})`, async () => (await toasts()).includes(hint));
     await screenshot("refactor-preview-waits-for-review");
     if (!(await editorText()).includes("Ünïcødé")) {
       throw new Error(`the edit was applied before the review:\n${await editorText()}`);
@@ -332,9 +335,10 @@ try {
     }
     await apply.asElement().click();
     await until(async () => `the doc comment after Apply (editor:\n${await editorText()})`, async () => (await editorText()).includes("// Greet returns the greeting"));
-    await until(async () => `"document applied" after the review (notifications: ${await toasts()})`, async () =>
-      (await toasts()).includes("document applied"),
-    );
+    await until(async () => `"document applied" after the review, the hint gone (notifications: ${await toasts()})`, async () => {
+      const t = await toasts();
+      return t.includes("document applied") && !t.includes(hint);
+    });
     await focusEditor();
     await page.keyboard.down("Control");
     await page.keyboard.press("z");
@@ -346,9 +350,23 @@ try {
     await setPreview(false);
   });
 
-  await step("Refactor with an instruction rewrites the function, no preview to tick", async () => {
+  await step("Ask… from the lightbulb takes a question and shows the answer", async () => {
     await goTo(4, 7);
-    await palette("lsp-router: Refactor Symbol...");
+    await lightbulb("lsp-router: Ask…");
+    await until("the question prompt", () =>
+      page.evaluate(() => (document.querySelector(".quick-input-widget")?.textContent ?? "").includes("Ask lsp-router")),
+    );
+    await page.keyboard.type("what does Greet return?");
+    await page.keyboard.press("Enter");
+    await until("the answer titled ask in the preview", () => framesShow("lsp-router ask"));
+    if (fs.readFileSync(FILE, "utf8") !== ORIGINAL) {
+      throw new Error("Ask changed the file");
+    }
+  });
+
+  await step("Refactor… from the lightbulb asks how, then rewrites the function at once", async () => {
+    await goTo(4, 7);
+    await lightbulb("lsp-router: Refactor…");
     await until("the instruction prompt", () =>
       page.evaluate(() => (document.querySelector(".quick-input-widget")?.textContent ?? "").includes("How should the symbol be rewritten?")),
     );

@@ -380,21 +380,28 @@ async function applyWorkspaceEdit(params: ApplyWorkspaceEditParams): Promise<App
     }
   }
   const converted = await client.protocol2CodeConverter.asWorkspaceEdit(edit);
-  const before = status;
-  if (decided.preview) {
-    status = mergeStatus(status, { state: "confirming" });
-    updateStatusBar();
-    void vscode.window.showInformationMessage(
-      decided.broken
-        ? "lsp-router: the edit still adds compiler errors. Refactor Preview shows it unticked: tick it and press Apply to keep it anyway, or Discard."
-        : "lsp-router: review the edit in Refactor Preview: tick the changes you want, then Apply (lspRouter.previewEdits is on).",
-    );
+  if (!decided.preview) {
+    return { applied: await vscode.workspace.applyEdit(converted) };
   }
+  const before = status;
+  status = mergeStatus(status, { state: "confirming" });
+  updateStatusBar();
+  const applying = vscode.workspace.applyEdit(converted);
+  // The hint stays on screen exactly as long as the preview waits (VS Code
+  // lists the change unticked, so "Apply" alone would apply nothing).
+  void vscode.window.withProgress(
+    {
+      location: vscode.ProgressLocation.Notification,
+      title: decided.broken
+        ? "lsp-router: this edit still adds compiler errors. To keep it anyway, tick it in Refactor Preview and press Apply; otherwise Discard."
+        : "lsp-router: tick the change in Refactor Preview, then press Apply (lspRouter.previewEdits is on).",
+    },
+    () => applying.then(undefined, () => undefined),
+  );
   try {
-    const applied = await vscode.workspace.applyEdit(converted);
-    return { applied };
+    return { applied: await applying };
   } finally {
-    if (decided.preview && status.state === "confirming") {
+    if (status.state === "confirming") {
       status = mergeStatus(before, {});
       updateStatusBar();
     }
