@@ -43,8 +43,8 @@ trap cleanup EXIT
 rm -rf "$results" && mkdir -p "$results"
 
 # The binaries. lsp-router goes to ~/.local/bin of a scratch HOME and not on
-# PATH: the extension must find it there by itself, as after `make install`
-# into ~/.local/bin on a desktop whose VS Code has a short PATH.
+# PATH: the extension must find it there by itself, as after
+# `go build -o ~/.local/bin/lsp-router` on a desktop whose VS Code has a short PATH.
 gopath="$(go env GOPATH)"
 export GOPATH="$gopath" GOCACHE="$(go env GOCACHE)" GOMODCACHE="$(go env GOMODCACHE)"
 home="$tmp/home"
