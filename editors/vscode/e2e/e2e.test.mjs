@@ -7,8 +7,8 @@ import fs from "node:fs";
 import path from "node:path";
 import puppeteer from "puppeteer-core";
 
-const { CODE_URL, WORKSPACE, RESULTS, CHROMIUM, LSP_ROUTER_LOG } = process.env;
-for (const [k, v] of Object.entries({ CODE_URL, WORKSPACE, RESULTS, CHROMIUM })) {
+const { CODE_URL, BROKEN_LLM_URL, WORKSPACE, RESULTS, CHROMIUM, LSP_ROUTER_LOG } = process.env;
+for (const [k, v] of Object.entries({ CODE_URL, BROKEN_LLM_URL, WORKSPACE, RESULTS, CHROMIUM })) {
   if (!v) {
     console.error(`e2e.test.mjs: ${k} is not set; run editors/vscode/e2e/run.sh`);
     process.exit(2);
@@ -161,16 +161,18 @@ async function save() {
   return fs.readFileSync(FILE, "utf8");
 }
 
-/** Sets lspRouter.previewEdits in the workspace settings and waits until lsp-router hears of the change. */
-async function setPreview(on) {
+/** Changes the workspace settings and waits until lsp-router hears of the change. */
+async function changeSettings(change) {
   const file = path.join(WORKSPACE, ".vscode", "settings.json");
   const settings = JSON.parse(fs.readFileSync(file, "utf8"));
-  settings["lspRouter.previewEdits"] = on;
+  change(settings);
   const count = () => (fs.existsSync(LSP_ROUTER_LOG) ? fs.readFileSync(LSP_ROUTER_LOG, "utf8").split("workspace/didChangeConfiguration").length : 0);
   const before = count();
   fs.writeFileSync(file, JSON.stringify(settings, null, 2));
   await until("VS Code to pass the settings change on to lsp-router", () => count() > before);
 }
+
+const setPreview = (on) => changeSettings((s) => (s["lspRouter.previewEdits"] = on));
 
 function logTail() {
   try {
@@ -384,6 +386,42 @@ try {
     if (now.includes("checking the edit") || now.includes("waiting for")) {
       throw new Error(`status bar still busy after the refactor: ${now}`);
     }
+  });
+
+  await step("an edit that still adds compiler errors waits in Refactor Preview, even with previewEdits off", async () => {
+    const before = fs.readFileSync(FILE, "utf8");
+    let good;
+    await changeSettings((s) => {
+      good = s["lspRouter.services"].ollama.endpoint;
+      s["lspRouter.services"].ollama.endpoint = BROKEN_LLM_URL;
+    });
+    await palette("Notifications: Clear All Notifications");
+    await goTo(4, 7);
+    await lightbulb("lsp-router: Refactor…");
+    await until("the instruction prompt", () =>
+      page.evaluate(() => (document.querySelector(".quick-input-widget")?.textContent ?? "").includes("How should the symbol be rewritten?")),
+    );
+    await page.keyboard.type("move the greeting into a helper");
+    await page.keyboard.press("Enter");
+    await until(async () => `Refactor Preview for the broken edit (status: ${await statusNow()}; notifications: ${await toasts()})`, refactorPreviewShown);
+    await until(async () => `the warning about compiler errors (notifications: ${await toasts()})`, async () =>
+      (await toasts()).includes("this edit still adds compiler errors"),
+    );
+    // The warning comes from the annotation the server labelled with the
+    // errors ("still adds 1 compiler error(s): ..."), recognised by the extension.
+    await screenshot("broken-edit-waits-in-refactor-preview");
+    if ((await editorText()).includes("greeting(name)")) {
+      throw new Error("the broken edit was applied without confirmation");
+    }
+    const discard = await page.evaluateHandle(() =>
+      [...document.querySelectorAll(".part.panel .monaco-button")].find((e) => e.textContent.trim() === "Discard"),
+    );
+    await discard.asElement().click();
+    await until(async () => `"refactor not applied" (notifications: ${await toasts()})`, async () => (await toasts()).includes("refactor not applied"));
+    if ((await editorText()).includes("greeting(name)") || fs.readFileSync(FILE, "utf8") !== before) {
+      throw new Error("Discard changed the file");
+    }
+    await changeSettings((s) => (s["lspRouter.services"].ollama.endpoint = good));
   });
 } catch {
   failed = true;

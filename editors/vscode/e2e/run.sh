@@ -88,6 +88,22 @@ for _ in $(seq 100); do [ -s "$tmp/fakellm.out" ] && break; sleep 0.1; done
 llm_url="$(head -1 "$tmp/fakellm.out")"
 [[ "$llm_url" == http://127.0.0.1:* ]] || fail "fakellm did not start: $(cat "$tmp/fakellm.err")"
 
+# A second double whose rewrite calls an undefined function: gopls finds the
+# error, so lsp-router sends the edit marked as still broken.
+cat >"$tmp/broken.md" <<'REPLY'
+```go
+// Greet returns the greeting.
+func Greet(name string) string {
+	return greeting(name)
+}
+```
+REPLY
+setsid "$tmp/fakellm" --kind ollama --addr 127.0.0.1:0 --reply-file "$tmp/broken.md" >"$tmp/broken.out" 2>"$tmp/broken.err" &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$tmp/broken.out" ] && break; sleep 0.1; done
+broken_url="$(head -1 "$tmp/broken.out")"
+[[ "$broken_url" == http://127.0.0.1:* ]] || fail "the second fakellm did not start: $(cat "$tmp/broken.err")"
+
 # The workspace: a Go module with one file, settings that point lsp-router at
 # the double only (every other service off, so no real local server is
 # probed), no Serena, logs inside the scratch directory.
@@ -150,7 +166,7 @@ done
 [ -n "$cs_url" ] || { cat "$tmp/code-server.log" >&2; fail "code-server did not start"; }
 
 rc=0
-CODE_URL="$cs_url" WORKSPACE="$ws" RESULTS="$results" CHROMIUM="$chromium" LSP_ROUTER_LOG="$tmp/lsp-router.log" \
+CODE_URL="$cs_url" BROKEN_LLM_URL="$broken_url" WORKSPACE="$ws" RESULTS="$results" CHROMIUM="$chromium" LSP_ROUTER_LOG="$tmp/lsp-router.log" \
   timeout "${LSP_ROUTER_E2E_TIMEOUT:-280}" node "$here/e2e.test.mjs" || rc=$?
 cp "$tmp/code-server.log" "$tmp/lsp-router.log" "$results/" 2>/dev/null || true
 find "$data/logs" -name '*.log' -path '*lsp-router*' -exec cp {} "$results/" \; 2>/dev/null || true
