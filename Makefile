@@ -6,7 +6,7 @@ BIN       := bin/lsp-router
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build run test test-go test-neovim test-vscode bench fuzz lint setup vsix clean
+.PHONY: all build run test test-go test-neovim test-vscode test-vscode-e2e bench fuzz lint setup vsix clean
 
 all: build
 
@@ -21,15 +21,19 @@ run: build
 	rc=$$?; if [ $$rc -eq 3 ]; then exit 0; fi; exit $$rc
 
 # Everything the tests need (idempotent): gopls for the built-in backend,
-# Neovim for the plugin tests, npm packages for the VS Code extension.
+# Neovim for the plugin tests, npm packages for the VS Code extension, and for
+# its end-to-end test code-server (scripts off, prepared offline by
+# prepare.sh), Chromium and ripgrep.
 setup:
 	$(GO) mod download
 	command -v gopls >/dev/null || $(GO) install golang.org/x/tools/gopls@v0.23.0
 	command -v staticcheck >/dev/null || $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 	command -v nvim >/dev/null || (apt-get update -qq && apt-get install -y -qq neovim)
 	cd editors/vscode && npm ci --no-audit --no-fund
+	command -v chromium >/dev/null && command -v rg >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium ripgrep)
+	cd editors/vscode/e2e && { cmp -s package-lock.json node_modules/.installed-lock || { npm ci --no-audit --no-fund && cp package-lock.json node_modules/.installed-lock; }; } && bash prepare.sh
 
-test: setup lint test-go test-neovim test-vscode
+test: setup lint test-go test-neovim test-vscode test-vscode-e2e
 
 test-go:
 	$(GO) test -race -count=1 ./...
@@ -39,6 +43,11 @@ test-neovim:
 
 test-vscode:
 	cd editors/vscode && npm run compile && npm test
+
+# The packaged extension in a real VS Code (code-server) driven by headless
+# Chromium against the LLM double; screenshots in editors/vscode/test-results/.
+test-vscode-e2e:
+	bash editors/vscode/e2e/run.sh
 
 # Go micro-benchmarks (bench/go-bench.txt: relay cost, memory under endless
 # streams, reasoning stripping of 1 MB, ...), then the end-to-end suite

@@ -13,11 +13,15 @@ import (
 var codeActionKinds = []protocol.CodeActionKind{
 	protocol.CodeActionKindQuickFix,
 	protocol.CodeActionKindRefactorRewrite,
-	kindExplain,
+	kindAnswer,
 }
 
-// kindExplain groups the actions that answer rather than edit.
-const kindExplain protocol.CodeActionKind = "source.lsp-router"
+// kindAnswer is the kind of the actions that answer rather than edit: the
+// empty kind, sent without a "kind" field. Not "source.*": VS Code (and
+// other editors) keep source actions out of the quick-fix menu and the
+// lightbulb, so Explain, Write tests and Ask… could only be found in the
+// command palette.
+const kindAnswer protocol.CodeActionKind = protocol.CodeActionKindEmpty
 
 // menu is the code-action menu: title and kind per action.
 var menu = []struct {
@@ -25,11 +29,11 @@ var menu = []struct {
 	title  string
 	kind   protocol.CodeActionKind
 }{
-	{router.ActionExplain, "lsp-router: Explain", kindExplain},
+	{router.ActionExplain, "lsp-router: Explain", kindAnswer},
 	{router.ActionRefactor, "lsp-router: Refactor…", protocol.CodeActionKindRefactorRewrite},
 	{router.ActionDocument, "lsp-router: Document", protocol.CodeActionKindRefactorRewrite},
-	{router.ActionTests, "lsp-router: Write tests", kindExplain},
-	{router.ActionAsk, "lsp-router: Ask…", kindExplain},
+	{router.ActionTests, "lsp-router: Write tests", kindAnswer},
+	{router.ActionAsk, "lsp-router: Ask…", kindAnswer},
 }
 
 // maxFixActions bounds the quick fixes offered for one cursor position.
@@ -62,8 +66,12 @@ func (s *Server) CodeAction(ctx context.Context, params *protocol.CodeActionPara
 			out = append(out, &cmd)
 			return
 		}
-		k := kind
-		out = append(out, &protocol.CodeAction{Title: title, Kind: &k, Command: cmd, Diagnostics: diags})
+		ca := &protocol.CodeAction{Title: title, Command: cmd, Diagnostics: diags}
+		if kind != kindAnswer {
+			k := kind
+			ca.Kind = &k
+		}
+		out = append(out, ca)
 	}
 	for i, diag := range params.Context.Diagnostics {
 		if i == maxFixActions {

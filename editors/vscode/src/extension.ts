@@ -1,12 +1,16 @@
 // The VS Code side of lsp-router: starts `lsp-router serve` through
 // vscode-languageclient, contributes the lsp-router commands, shows the
 // server's status in the status bar and its answers in a Markdown preview or a
-// webview. Edits arrive as workspace/applyEdit and are applied by the client;
-// edits whose change annotations say needsConfirmation open VS Code's refactor
-// preview. Everything that can be decided without VS Code lives in logic.ts.
+// webview. Edits arrive as workspace/applyEdit and are applied at once (one
+// undo step); only edits that still add compiler errors, or every edit with
+// lspRouter.previewEdits, open VS Code's Refactor Preview. Everything that can
+// be decided without VS Code lives in logic.ts.
 
 import * as vscode from "vscode";
 import {
+  ApplyWorkspaceEditParams,
+  ApplyWorkspaceEditRequest,
+  ApplyWorkspaceEditResult,
   CancellationTokenSource,
   DidChangeConfigurationNotification,
   ExecuteCommandRequest,
@@ -25,6 +29,7 @@ import {
   CommandResult,
   commandArguments,
   commandName,
+  confirmEdits,
   didChangeConfigurationParams,
   DOCUMENT_ACTIONS,
   escapeHtml,
@@ -258,7 +263,7 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
   let command: string;
   let args: string[];
   try {
-    command = resolveServerPath(cfg.get<string>("path"), process.env.PATH);
+    command = resolveServerPath(cfg.get<string>("path"), process.env);
     args = serverArgs(cfg.get("args"));
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
@@ -320,6 +325,8 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
     },
     clear() {},
   });
+  // Registered before start, so it replaces the client's own handler.
+  client.onRequest(ApplyWorkspaceEditRequest.type, (params) => applyWorkspaceEdit(params));
   client.onNotification("lsp-router/status", (params: unknown) => {
     status = mergeStatus(status, params);
     updateStatusBar();
@@ -345,6 +352,59 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
     output.appendLine(`started ${command} ${args.join(" ")}`);
   } catch (e) {
     showError(e);
+  }
+}
+
+/**
+ * Applies a workspace/applyEdit from the server. Unlike the client's own
+ * handler it decides about VS Code's Refactor Preview (confirmEdits): an edit
+ * is applied directly, as one undo step, unless it still adds compiler errors
+ * or lspRouter.previewEdits is on.
+ */
+async function applyWorkspaceEdit(params: ApplyWorkspaceEditParams): Promise<ApplyWorkspaceEditResult> {
+  if (!client) {
+    return { applied: false, failureReason: "lsp-router is restarting" };
+  }
+  const previewAll = vscode.workspace.getConfiguration(SECTION).get<boolean>("previewEdits", false);
+  const decided = confirmEdits(params.edit as Parameters<typeof confirmEdits>[0], previewAll);
+  const edit = decided.edit as typeof params.edit;
+  // The same guard as the client's handler: an edit computed for another
+  // version of an open document would land in the wrong place.
+  const open = new Map(vscode.workspace.textDocuments.map((d) => [d.uri.toString(), d]));
+  for (const change of edit.documentChanges ?? []) {
+    if ("textDocument" in change && typeof change.textDocument.version === "number" && change.textDocument.version >= 0) {
+      const doc = open.get(client.protocol2CodeConverter.asUri(change.textDocument.uri).toString());
+      if (doc && doc.version !== change.textDocument.version) {
+        return { applied: false, failureReason: `${doc.uri.fsPath} changed while the model was answering` };
+      }
+    }
+  }
+  const converted = await client.protocol2CodeConverter.asWorkspaceEdit(edit);
+  if (!decided.preview) {
+    return { applied: await vscode.workspace.applyEdit(converted) };
+  }
+  const before = status;
+  status = mergeStatus(status, { state: "confirming" });
+  updateStatusBar();
+  const applying = vscode.workspace.applyEdit(converted);
+  // The hint stays on screen exactly as long as the preview waits (VS Code
+  // lists the change unticked, so "Apply" alone would apply nothing).
+  void vscode.window.withProgress(
+    {
+      location: vscode.ProgressLocation.Notification,
+      title: decided.broken
+        ? "lsp-router: this edit still adds compiler errors. To keep it anyway, tick it in Refactor Preview and press Apply; otherwise Discard."
+        : "lsp-router: tick the change in Refactor Preview, then press Apply (lspRouter.previewEdits is on).",
+    },
+    () => applying.then(undefined, () => undefined),
+  );
+  try {
+    return { applied: await applying };
+  } finally {
+    if (status.state === "confirming") {
+      status = mergeStatus(before, {});
+      updateStatusBar();
+    }
   }
 }
 

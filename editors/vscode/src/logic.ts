@@ -368,40 +368,95 @@ export function isExecutableFile(file: string): boolean {
   }
 }
 
+/** The environment variables the server lookup reads. */
+export interface PathEnv {
+  PATH?: string;
+  HOME?: string;
+  USERPROFILE?: string;
+  GOBIN?: string;
+  GOPATH?: string;
+}
+
+/**
+ * Where `lsp-router` is looked for after PATH, in order: the places `go
+ * install`, `pip`-style user installs and package managers put programs.
+ * VS Code inherits PATH from the login shell (or, started from a desktop
+ * menu, from the session), which often lacks ~/go/bin and ~/.local/bin.
+ */
+export function installDirs(env: PathEnv, platform: string = process.platform): string[] {
+  const p = platform === "win32" ? path.win32 : path.posix;
+  const sep = platform === "win32" ? ";" : ":";
+  const dirs: string[] = [];
+  if (env.GOBIN) {
+    dirs.push(env.GOBIN);
+  }
+  for (const gopath of (env.GOPATH ?? "").split(sep)) {
+    if (gopath) {
+      dirs.push(p.join(gopath, "bin"));
+    }
+  }
+  if (platform === "win32") {
+    if (env.USERPROFILE) {
+      dirs.push(p.join(env.USERPROFILE, "go", "bin"));
+    }
+  } else {
+    if (env.HOME) {
+      dirs.push(p.join(env.HOME, "go", "bin"), p.join(env.HOME, ".local", "bin"));
+    }
+    dirs.push("/usr/local/bin", "/opt/homebrew/bin");
+  }
+  return [...new Set(dirs)];
+}
+
+/** A directory as the user would type it: the home directory as ~. */
+function tildify(dir: string, env: PathEnv, platform: string): string {
+  const home = platform === "win32" ? env.USERPROFILE : env.HOME;
+  if (home && platform !== "win32" && (dir === home || dir.startsWith(home + "/"))) {
+    return "~" + dir.slice(home.length);
+  }
+  return dir;
+}
+
 /**
  * The server program: the lspRouter.path setting when set (it must exist),
- * else `lsp-router` looked up on PATH. Throws a UserError saying how to fix it.
+ * else `lsp-router` on PATH, else in the usual install places
+ * (installDirs). Throws a UserError naming the places searched and the
+ * setting to use.
  */
 export function resolveServerPath(
   setting: string | undefined,
-  envPath: string | undefined,
+  env: PathEnv | string | undefined,
   platform: string = process.platform,
   isExecutable: (file: string) => boolean = isExecutableFile,
 ): string {
+  const e: PathEnv = typeof env === "object" ? env : { PATH: env };
   const configured = setting?.trim();
   if (configured) {
     if (!isExecutable(configured)) {
       throw new UserError(
-        `lsp-router: lspRouter.path is "${configured}", which is not an executable file. Fix the path, or clear it to use lsp-router from PATH.`,
+        `lsp-router: lspRouter.path is "${configured}", which is not an executable file. Fix the path, or clear it to look lsp-router up on PATH and in the usual install places.`,
       );
     }
     return configured;
   }
+  const p = platform === "win32" ? path.win32 : path.posix;
   const names = platform === "win32" ? ["lsp-router.exe", "lsp-router.cmd", "lsp-router"] : ["lsp-router"];
   const sep = platform === "win32" ? ";" : ":";
-  for (const dir of (envPath ?? "").split(sep)) {
+  const fallback = installDirs(e, platform);
+  for (const dir of [...(e.PATH ?? "").split(sep), ...fallback]) {
     if (!dir) {
       continue;
     }
     for (const n of names) {
-      const candidate = path.join(dir, n);
+      const candidate = p.join(dir, n);
       if (isExecutable(candidate)) {
         return candidate;
       }
     }
   }
+  const places = fallback.map((d) => tildify(d, e, platform)).join(", ");
   throw new UserError(
-    "lsp-router: the lsp-router program was not found on PATH. Build it (go build -o ~/.local/bin/lsp-router ./cmd/lsp-router) or set lspRouter.path.",
+    `lsp-router: the lsp-router program was not found on PATH nor in ${places}. Build it (go build -o ~/.local/bin/lsp-router ./cmd/lsp-router) or set lspRouter.path to its full path.`,
   );
 }
 
@@ -440,19 +495,35 @@ export function mergeStatus(prev: Status, next: unknown): Status {
   return out;
 }
 
-const STATE_TEXT: Record<string, string> = {
-  gathering: "gathering context",
-  waiting: "waiting for the model",
-  generating: "generating",
-};
+/**
+ * The status bar text of a busy state: what lsp-router is waiting for, in
+ * the words of docs/protocol.md's stages. "confirming" is the extension's
+ * own state while VS Code's Refactor Preview waits for the user.
+ */
+function busyText(state: string, model: string | undefined): string {
+  switch (state) {
+    case "gathering":
+      return "gathering context";
+    case "selecting":
+      return "choosing a model";
+    case "waiting":
+      return model ? `waiting for ${model} (first token)` : "waiting for a model";
+    case "generating":
+      return model ? `${model} is writing` : "the model is writing";
+    case "verifying":
+      return "checking the edit with the language server";
+    case "confirming":
+      return "waiting for you to review the edit (Refactor Preview)";
+    default:
+      return state;
+  }
+}
 
 /** The status bar item's text and tooltip for a status. */
 export function statusBar(s: Status): { text: string; tooltip: string; busy: boolean } {
   const busy = !!s.state && s.state !== "idle";
   const who = s.model ? (s.service ? `${s.model} (${s.service})` : s.model) : "";
-  const what = busy ? STATE_TEXT[s.state as string] ?? (s.state as string) : "";
-  const icon = busy ? "$(sync~spin)" : "$(hubot)";
-  const text = `${icon} ${busy ? what : who || "lsp-router"}`;
+  const text = busy ? `$(sync~spin) lsp-router: ${busyText(s.state as string, s.model)}` : `$(hubot) ${who || "lsp-router"}`;
   const lines = ["lsp-router"];
   if (who) {
     lines.push(`model: ${who}`);
@@ -462,6 +533,81 @@ export function statusBar(s: Status): { text: string; tooltip: string; busy: boo
     lines.push("Click to cancel.");
   }
   return { text, tooltip: lines.join("\n"), busy };
+}
+
+// ------------------------------------------------------------- edits
+
+/** An LSP ChangeAnnotation. */
+export interface ChangeAnnotation {
+  label: string;
+  needsConfirmation?: boolean;
+  description?: string;
+}
+
+/** The parts of an LSP WorkspaceEdit this extension looks at; the rest passes through. */
+export interface WorkspaceEdit {
+  changes?: Record<string, unknown[]>;
+  documentChanges?: unknown[];
+  changeAnnotations?: Record<string, ChangeAnnotation>;
+}
+
+/** What confirmEdits decided. */
+export interface ConfirmedEdit {
+  edit: WorkspaceEdit;
+  /** VS Code will open its Refactor Preview for the user to review the edit. */
+  preview: boolean;
+  /** The server says the edit still adds compiler errors. */
+  broken: boolean;
+}
+
+/**
+ * True when an annotation marks an edit that still adds compiler errors:
+ * docs/protocol.md's label naming the errors ("still adds N compiler
+ * error(s): ..."). Such an edit keeps its confirmation.
+ */
+export function isBrokenAnnotation(a: ChangeAnnotation): boolean {
+  return /compiler error/i.test(`${a.label ?? ""} ${a.description ?? ""}`);
+}
+
+const ANNOTATION = "lsp-router";
+
+/**
+ * Decides whether a workspace/applyEdit from the server goes through VS
+ * Code's Refactor Preview. By default it does not: VS Code lists an edit
+ * whose annotation says needsConfirmation unticked, so the obvious "Apply"
+ * button applied nothing. An edit the server marks as still adding compiler
+ * errors keeps its confirmation; with lspRouter.previewEdits every edit is
+ * previewed (annotating edits the server left plain). Returns a copy; the
+ * input is not changed.
+ */
+export function confirmEdits(edit: WorkspaceEdit, previewAll: boolean): ConfirmedEdit {
+  const out: WorkspaceEdit = JSON.parse(JSON.stringify(edit ?? {}));
+  let preview = false;
+  let broken = false;
+  const annotations = out.changeAnnotations ?? {};
+  for (const a of Object.values(annotations)) {
+    const b = isBrokenAnnotation(a);
+    broken ||= b;
+    a.needsConfirmation = b || previewAll;
+    preview ||= a.needsConfirmation;
+  }
+  if (previewAll && Array.isArray(out.documentChanges)) {
+    // Text edits without an annotation cannot be previewed: give them ours.
+    for (const change of out.documentChanges) {
+      const edits = isPlainObject(change) && Array.isArray(change.edits) ? (change.edits as unknown[]) : [];
+      for (const e of edits) {
+        if (isPlainObject(e) && e.annotationId === undefined) {
+          e.annotationId = ANNOTATION;
+          annotations[ANNOTATION] ??= { label: "lsp-router edit", needsConfirmation: true };
+          preview = true;
+        }
+      }
+    }
+    if (Object.keys(annotations).length > 0) {
+      out.changeAnnotations = annotations;
+    }
+  }
+  return { edit: out, preview, broken };
 }
 
 // ------------------------------------------------------------- answers

@@ -1,4 +1,4 @@
-// Smoke test of extension.ts without VS Code (which cannot run here): the
+// Smoke test of extension.ts without VS Code (e2e/ runs the real one): the
 // `vscode` module is replaced by a recording stand-in, then activate() must
 // register every command package.json contributes and, with no lsp-router
 // program to be found, tell the user how to fix that instead of throwing.
@@ -115,8 +115,12 @@ Module._load = function (request: string, parent: unknown, isMain: boolean) {
 };
 
 test("activate registers every contributed command and explains a missing lsp-router", async () => {
-  const savedPath = process.env.PATH;
+  const saved = { PATH: process.env.PATH, HOME: process.env.HOME, GOBIN: process.env.GOBIN, GOPATH: process.env.GOPATH };
+  const home = fs.mkdtempSync(path.join(require("node:os").tmpdir(), "lsp-router-home-"));
   process.env.PATH = "/nonexistent-lsp-router-test";
+  process.env.HOME = home;
+  delete process.env.GOBIN;
+  delete process.env.GOPATH;
   try {
     const ext = require("../src/extension") as { activate: (c: unknown) => Promise<void>; deactivate: () => unknown };
     const subscriptions: unknown[] = [];
@@ -124,12 +128,23 @@ test("activate registers every contributed command and explains a missing lsp-ro
     const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "package.json"), "utf8"));
     const contributed = pkg.contributes.commands.map((c: { command: string }) => c.command).sort();
     assert.deepEqual([...registered].sort(), contributed);
+    if (fs.existsSync("/usr/local/bin/lsp-router") || fs.existsSync("/opt/homebrew/bin/lsp-router")) {
+      // An installed lsp-router is found (and started): nothing to explain.
+      return;
+    }
     assert.equal(errors.length, 1, `errors: ${errors.join(" | ")}`);
-    assert.match(errors[0], /lsp-router program was not found on PATH\. Build it .* or set lspRouter\.path/);
+    assert.match(errors[0], /lsp-router program was not found on PATH nor in ~\/go\/bin, .* or set lspRouter\.path/);
     assert.equal(statusItem.text, "$(error) lsp-router");
     assert.ok(subscriptions.length >= registered.length, "commands are disposed with the extension");
     assert.equal(ext.deactivate(), undefined, "no client to stop");
   } finally {
-    process.env.PATH = savedPath;
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) {
+        delete process.env[k];
+      } else {
+        process.env[k] = v;
+      }
+    }
+    fs.rmSync(home, { recursive: true, force: true });
   }
 });

@@ -1,5 +1,5 @@
 // Unit tests of the extension's pure logic, run with node's test runner
-// (`npm test`). VS Code itself cannot be launched here.
+// (`npm test`). The real VS Code runs in e2e/ (code-server + Chromium).
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -17,6 +17,8 @@ import {
   needsRestart,
   parseAnswer,
   resolveServerPath,
+  installDirs,
+  confirmEdits,
   resultMessage,
   serverArgs,
   settingsToOptions,
@@ -141,7 +143,7 @@ test("bad settings are dropped and reported with the setting's name and what is 
 test("every setting in package.json is read by settingsToOptions and vice versa", () => {
   const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "package.json"), "utf8"));
   const declared = Object.keys(pkg.contributes.configuration.properties).map((k: string) => k.replace(/^lspRouter\./, ""));
-  const editorOnly = ["path", "args", "languages", "answerView", "trace.server"];
+  const editorOnly = ["path", "args", "languages", "answerView", "previewEdits", "trace.server"];
   const mirrored = SETTINGS.map(([k]) => k);
   assert.deepEqual(declared.filter((k: string) => !editorOnly.includes(k)).sort(), [...mirrored].sort());
   // Commands declared in package.json are exactly the actions plus restart/showOutput.
@@ -167,7 +169,7 @@ test("server path: the setting wins, else PATH; missing says how to fix", () => 
     assert.equal(resolveServerPath(undefined, `/nonexistent:${dir}`, "linux"), bin);
     assert.equal(resolveServerPath(bin, "", "linux"), bin);
     assert.throws(() => resolveServerPath(notExec, dir, "linux"), /lspRouter\.path is ".*plain", which is not an executable file/);
-    assert.throws(() => resolveServerPath("", "/nonexistent", "linux"), /not found on PATH\. Build it .* or set lspRouter\.path/);
+    assert.throws(() => resolveServerPath("", "/nonexistent", "linux", () => false), /not found on PATH nor in .*\. Build it .* or set lspRouter\.path/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -178,7 +180,37 @@ test("server path: the setting wins, else PATH; missing says how to fix", () => 
       seen.push(f);
       return f.endsWith("lsp-router.exe") && f.includes("b");
     }),
-    path.join("C:\\b", "lsp-router.exe"),
+    path.win32.join("C:\\b", "lsp-router.exe"),
+  );
+});
+
+test("server path: found in the usual install places when PATH lacks it", () => {
+  // A desktop-started VS Code: PATH without the user's bin directories.
+  const env = { PATH: "/usr/bin:/bin", HOME: "/home/ada" };
+  const only = (want: string) => (f: string) => f === want;
+  for (const want of ["/home/ada/go/bin/lsp-router", "/home/ada/.local/bin/lsp-router", "/usr/local/bin/lsp-router", "/opt/homebrew/bin/lsp-router"]) {
+    assert.equal(resolveServerPath(undefined, env, "linux", only(want)), want);
+  }
+  // GOBIN and GOPATH come first, as `go install` uses them.
+  assert.equal(
+    resolveServerPath(undefined, { ...env, GOBIN: "/opt/gobin", GOPATH: "/srv/go:/srv/go2" }, "linux", (f) => f.startsWith("/srv/go2/") || f.startsWith("/home/")),
+    "/srv/go2/bin/lsp-router",
+  );
+  // PATH wins over the fallback places.
+  assert.equal(resolveServerPath(undefined, { PATH: "/usr/bin", HOME: "/home/ada" }, "linux", () => true), "/usr/bin/lsp-router");
+  assert.deepEqual(installDirs({ HOME: "/h" }, "linux"), ["/h/go/bin", "/h/.local/bin", "/usr/local/bin", "/opt/homebrew/bin"]);
+  // Windows: %USERPROFILE%\go\bin, with Windows separators.
+  assert.equal(
+    resolveServerPath(undefined, { PATH: "C:\\Windows", USERPROFILE: "C:\\Users\\ada" }, "win32", only("C:\\Users\\ada\\go\\bin\\lsp-router.exe")),
+    "C:\\Users\\ada\\go\\bin\\lsp-router.exe",
+  );
+  // Not found: the message names the places searched and the setting.
+  assert.throws(
+    () => resolveServerPath(undefined, env, "linux", () => false),
+    (e: Error) =>
+      e instanceof UserError &&
+      e.message.includes("~/go/bin, ~/.local/bin, /usr/local/bin, /opt/homebrew/bin") &&
+      e.message.includes("set lspRouter.path"),
   );
 });
 
@@ -197,11 +229,55 @@ test("status bar follows lsp-router/status: model, service, busy state", () => {
   });
   s = mergeStatus(s, { state: "generating", model: "" });
   assert.equal(s.model, "qwen2.5-coder:7b", "an empty field keeps the previous value");
-  assert.equal(statusBar(s).text, "$(sync~spin) generating");
+  assert.equal(statusBar(s).text, "$(sync~spin) lsp-router: qwen2.5-coder:7b is writing");
   assert.equal(statusBar(s).busy, true);
   assert.match(statusBar(s).tooltip, /Click to cancel/);
   assert.deepEqual(mergeStatus(s, "junk"), s);
   assert.equal(statusBar({}).text, "$(hubot) lsp-router");
+});
+
+test("status bar names what lsp-router waits for at each stage", () => {
+  const at = (state: string, model?: string) => statusBar({ state, model }).text;
+  assert.equal(at("gathering"), "$(sync~spin) lsp-router: gathering context");
+  assert.equal(at("selecting"), "$(sync~spin) lsp-router: choosing a model");
+  assert.equal(at("waiting", "qwen2.5-coder:7b"), "$(sync~spin) lsp-router: waiting for qwen2.5-coder:7b (first token)");
+  assert.equal(at("waiting"), "$(sync~spin) lsp-router: waiting for a model");
+  assert.equal(at("verifying", "m"), "$(sync~spin) lsp-router: checking the edit with the language server");
+  assert.equal(at("confirming", "m"), "$(sync~spin) lsp-router: waiting for you to review the edit (Refactor Preview)");
+  // Idle never claims to be checking or waiting.
+  assert.equal(at("idle", "m"), "$(hubot) m");
+});
+
+test("edits apply directly; broken edits and previewEdits go through Refactor Preview", () => {
+  const textEdit = { range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, newText: "// doc\n", annotationId: "lsp-router" };
+  const fromServer = (label: string) => ({
+    documentChanges: [{ textDocument: { uri: "file:///w/a.go", version: 3 }, edits: [textEdit] }],
+    changeAnnotations: { "lsp-router": { label, needsConfirmation: true, description: "refactor by m on Ollama" } },
+  });
+  // The server's refactor annotation asks for confirmation: applied directly.
+  const plain = fromServer("Refactor Greet");
+  let got = confirmEdits(plain, false);
+  assert.equal(got.preview, false);
+  assert.equal(got.broken, false);
+  assert.equal(got.edit.changeAnnotations!["lsp-router"].needsConfirmation, false);
+  assert.equal(plain.changeAnnotations["lsp-router"].needsConfirmation, true, "the input is not changed");
+  assert.deepEqual(got.edit.documentChanges, plain.documentChanges, "the edits themselves pass through");
+  // An edit that still adds compiler errors keeps its confirmation.
+  got = confirmEdits(fromServer("Refactor Greet: still adds 1 compiler error(s): line 11: undefined: slices"), false);
+  assert.equal(got.preview, true);
+  assert.equal(got.broken, true);
+  assert.equal(got.edit.changeAnnotations!["lsp-router"].needsConfirmation, true);
+  // previewEdits: every edit is previewed, also one the server left plain.
+  got = confirmEdits(fromServer("Document Greet"), true);
+  assert.equal(got.preview, true);
+  assert.equal(got.edit.changeAnnotations!["lsp-router"].needsConfirmation, true);
+  const bare = { documentChanges: [{ textDocument: { uri: "file:///w/a.go", version: 3 }, edits: [{ range: textEdit.range, newText: "x" }] }] };
+  got = confirmEdits(bare, true);
+  assert.equal(got.preview, true);
+  assert.equal((got.edit.documentChanges![0] as { edits: { annotationId?: string }[] }).edits[0].annotationId, "lsp-router");
+  assert.equal(got.edit.changeAnnotations!["lsp-router"].needsConfirmation, true);
+  assert.equal(confirmEdits(bare, false).preview, false);
+  assert.equal(confirmEdits(bare, false).edit.changeAnnotations, undefined);
 });
 
 test("answers: notification parsing and the Markdown document", () => {
