@@ -42,7 +42,9 @@ func (s *Server) applyEdits(ctx context.Context, caps clientCaps, req router.Req
 		}
 	}
 	if annotate {
-		confirm := req.Action == router.ActionRefactor || broken
+		// An edit is one undo step away from the user's text; only one that
+		// verification knows is broken asks before it lands.
+		confirm := broken
 		desc := fmt.Sprintf("%s by %s on %s", req.Action, result.Model, result.Service)
 		label := result.Label
 		if broken {

@@ -349,6 +349,9 @@ func (s *Server) runAction(run *actionRun, engine router.Engine, req router.Requ
 		out.Notes = append(out.Notes, "your editor cannot create files through LSP: copy the tests from the answer")
 	}
 	if len(result.Edits) > 0 {
+		// Until the editor answers (a preview may wait for the user), the
+		// progress must not keep saying the edit is being checked.
+		p.report(ctx, router.Progress{Stage: router.StageApplying, Message: "waiting for the editor to apply the edit", Model: result.Model, Service: result.Service})
 		applied, err := s.applyEdits(ctx, caps, req, result)
 		if err != nil {
 			p.end(ctx, "edit not applied: "+err.Error())

@@ -74,6 +74,8 @@ const (
 	StageWaiting    Stage = "waiting"
 	StageGenerating Stage = "generating"
 	StageVerifying  Stage = "verifying"
+	// StageApplying: the edit is with the editor (or the CLI's --apply).
+	StageApplying Stage = "applying"
 )
 
 // Progress is one progress report of a running request.

@@ -512,6 +512,8 @@ function busyText(state: string, model: string | undefined): string {
       return model ? `${model} is writing` : "the model is writing";
     case "verifying":
       return "checking the edit with the language server";
+    case "applying":
+      return "applying the edit";
     case "confirming":
       return "waiting for you to review the edit (Refactor Preview)";
     default:
