@@ -108,7 +108,7 @@ func (p *Pipeline) run(ctx context.Context, req Request, progress ProgressFunc) 
 	if err != nil {
 		return nil, st, err
 	}
-	decision := p.selectModel(cat, full.Tokens, avail)
+	decision := p.selectModel(cat, full.Tokens, avail, req.Model)
 	decision.Skipped = append(decision.Skipped, refused...)
 	if req.DryRun {
 		res := &Result{Category: cat, Model: decision.Model, Service: decision.Service, Context: &cctx,
