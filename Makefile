@@ -6,7 +6,7 @@ BIN       := bin/lsp-router
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build run test test-go test-neovim test-vscode bench fuzz lint setup vsix clean
+.PHONY: all build run test test-go test-neovim test-vscode test-mcp bench fuzz lint setup vsix clean
 
 all: build
 
@@ -21,14 +21,16 @@ run: build
 	rc=$$?; if [ $$rc -eq 3 ]; then exit 0; fi; exit $$rc
 
 # Everything the tests need (idempotent): gopls for the built-in backend,
-# Neovim for the plugin tests, npm packages for the VS Code extension.
+# Neovim for the plugin tests, npm packages for the VS Code extension, the
+# MCP conformance suite and opencode for the MCP tests.
 setup:
 	$(GO) mod download
 	command -v gopls >/dev/null || $(GO) install golang.org/x/tools/gopls@v0.23.0
 	command -v nvim >/dev/null || (apt-get update -qq && apt-get install -y -qq neovim)
 	cd editors/vscode && npm ci --no-audit --no-fund
+	cd tools/mcp-conformance && npm ci --no-audit --no-fund
 
-test: setup test-go test-neovim test-vscode
+test: setup test-go test-neovim test-vscode test-mcp
 
 test-go:
 	$(GO) vet ./...
@@ -39,6 +41,13 @@ test-neovim:
 
 test-vscode:
 	cd editors/vscode && npm run compile && npm test
+
+# `lsp-router mcp`: the official MCP conformance suite against --http (the
+# scenarios that test a server in general; run.sh says which and why), then
+# a real agent, opencode, lists the tools over stdio.
+test-mcp: build
+	bash tools/mcp-conformance/run.sh $(BIN)
+	LSP_ROUTER_OPENCODE=$(CURDIR)/tools/mcp-conformance/node_modules/.bin/opencode $(GO) test -count=1 -run '^TestMCPOpencodeListsTheTools$$' ./cmd/lsp-router
 
 # Go micro-benchmarks (bench/go-bench.txt), then the end-to-end suite
 # (table on stdout, bench/results.json). About three minutes on 2 cores.
