@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -288,6 +291,12 @@ func TestMCPAuditsTheAgentAndAppliesItsRouting(t *testing.T) {
 		t.Errorf("another agent got qwen-code's routing: %v", out)
 	}
 
+	// A model the agent names is tried first.
+	_, out, isErr = startMCP(t, cfg, dir, "claude-code").call(t, "ask", map[string]any{"question": "write a function that parses dates", "model": "llama3.2:1b"})
+	if isErr || out["model"] != "llama3.2:1b" {
+		t.Errorf("the agent's model was not used: %v", out)
+	}
+
 	recs, err := audit.Tail(filepath.Join(dir, "audit.jsonl"), 10)
 	if err != nil {
 		t.Fatal(err)
@@ -298,7 +307,7 @@ func TestMCPAuditsTheAgentAndAppliesItsRouting(t *testing.T) {
 			agents = append(agents, r.Agent+"/"+r.Model)
 		}
 	}
-	if !slices.Equal(agents, []string{"qwen-code/llama3.2:1b", "claude-code/qwen2.5-coder:7b"}) {
+	if !slices.Equal(agents, []string{"qwen-code/llama3.2:1b", "claude-code/qwen2.5-coder:7b", "claude-code/llama3.2:1b"}) {
 		t.Errorf("audited queries %v", agents)
 	}
 }
@@ -315,18 +324,25 @@ func TestMCPProgressAndCancellation(t *testing.T) {
 	if err != nil || res.IsError {
 		t.Fatalf("ask: %v %s", err, resultText(res))
 	}
-	m.mu.Lock()
-	got := slices.Clone(m.progress)
-	m.mu.Unlock()
-	var generating bool
+	// Notifications are sent before the result; the client may hand them
+	// to its handler a moment later.
+	var got []*mcp.ProgressNotificationParams
+	generating := false
+	for deadline := time.Now().Add(30 * time.Second); !generating && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		m.mu.Lock()
+		got = slices.Clone(m.progress)
+		m.mu.Unlock()
+		for _, p := range got {
+			generating = generating || strings.Contains(p.Message, "generating with qwen2.5-coder:7b")
+		}
+	}
+	if !generating {
+		t.Errorf("no generating progress among %d notifications", len(got))
+	}
 	for i, p := range got {
 		if p.ProgressToken != "tok-1" || (i > 0 && p.Progress <= got[i-1].Progress) {
 			t.Errorf("progress %d: %+v", i, p)
 		}
-		generating = generating || strings.Contains(p.Message, "generating with qwen2.5-coder:7b")
-	}
-	if !generating {
-		t.Errorf("no generating progress among %d notifications", len(got))
 	}
 
 	// Cancelling the call stops the generation on the LLM server.
@@ -369,5 +385,62 @@ func TestMCPRefusesNonLoopbackHTTP(t *testing.T) {
 	_, errOut, code := runCLI(t, t.TempDir(), "mcp", "--http", "0.0.0.0:8765")
 	if code != exitUsage || !strings.Contains(errOut, "not a loopback address") || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
 		t.Errorf("mcp --http 0.0.0.0: exit %d %q", code, errOut)
+	}
+}
+
+// The real binary, over stdio as agents start it and over streamable HTTP.
+func TestMCPBinaryServesStdioAndHTTP(t *testing.T) {
+	srv := llmtest.New(llm.KindOllama, llmtest.Options{Reply: "From the double.", Models: []llmtest.Model{{ID: "qwen2.5-coder:7b", ContextLength: 32768}}})
+	defer srv.Close()
+	dir, cfg := mcpWorkspaceWith(t, srv.URL, "")
+	env := append(os.Environ(), "XDG_CONFIG_HOME="+filepath.Join(dir, "xdg"), "XDG_STATE_HOME="+filepath.Join(dir, "state"), "LSP_ROUTER_CONFIG=")
+	ctx := context.Background()
+	check := func(name string, cs *mcp.ClientSession) {
+		t.Helper()
+		res, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "explain", Arguments: map[string]any{"file": "main.go", "line": 9, "column": 6}})
+		if err != nil || res.IsError || !strings.Contains(resultText(res), "From the double.") {
+			t.Errorf("%s: explain: %v %v", name, err, res)
+		}
+	}
+
+	cmd := exec.Command(binary, "--config", cfg, "mcp")
+	cmd.Dir, cmd.Env = dir, env
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "stdio-agent", Version: "1"}, nil).Connect(ctx, &mcp.CommandTransport{Command: cmd}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("stdio", cs)
+	cs.Close()
+
+	cmd = exec.Command(binary, "--config", cfg, "mcp", "--http", "127.0.0.1:0", "--workspace", dir)
+	cmd.Env = env
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	br := bufio.NewReader(stderr)
+	line, err := br.ReadString('\n')
+	go io.Copy(io.Discard, br) // later log lines must not fill the pipe
+	url, _, ok := strings.Cut(strings.TrimPrefix(line, "lsp-router mcp: serving MCP at "), " ")
+	if err != nil || !ok || !strings.HasPrefix(url, "http://127.0.0.1:") {
+		t.Fatalf("no address line: %q %v", line, err)
+	}
+	cs, err = mcp.NewClient(&mcp.Implementation{Name: "http-agent", Version: "1"}, nil).Connect(ctx, &mcp.StreamableClientTransport{Endpoint: url}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("http", cs)
+	cs.Close()
+
+	recs, _ := audit.Tail(filepath.Join(dir, "audit.jsonl"), 10)
+	var agents []string
+	for _, r := range recs {
+		if r.Type == audit.EventQuery {
+			agents = append(agents, r.Agent)
+		}
+	}
+	if !slices.Equal(agents, []string{"stdio-agent", "http-agent"}) {
+		t.Errorf("audited agents %v", agents)
 	}
 }
