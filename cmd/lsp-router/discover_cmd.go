@@ -162,10 +162,10 @@ func orDash(s string) string {
 // routeOf explains which model would answer text, as `route` and the MCP
 // route tool show it. rep is nil when nothing could be decided; err is
 // also set when the decision names no model.
-func routeOf(ctx context.Context, eng *router.Pipeline, a router.Action, text string) (routeJSON, *router.RouteReport, error) {
+func routeOf(ctx context.Context, eng *router.Pipeline, a router.Action, text, agent string) (routeJSON, *router.RouteReport, error) {
 	// Without a file, the request text and a typical context stand in for the prompt.
 	tokens := len(text)/3 + 1500
-	rep, err := eng.Route(ctx, router.Request{Action: a, Instruction: text}, tokens)
+	rep, err := eng.Route(ctx, router.Request{Action: a, Instruction: text, Agent: agent}, tokens)
 	if rep == nil {
 		return routeJSON{}, nil, err
 	}
@@ -226,7 +226,7 @@ func runRoute(e *env, action string, args []string) int {
 	defer w.close()
 	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
 	defer cancel()
-	out, rep, err := routeOf(ctx, w.engine, a, text)
+	out, rep, err := routeOf(ctx, w.engine, a, text, "")
 	if rep == nil {
 		fmt.Fprintf(e.stderr, "lsp-router route: %v\n", err)
 		return exitFailure

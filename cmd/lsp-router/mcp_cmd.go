@@ -21,7 +21,6 @@ import (
 
 	"github.com/lsp-router/lsp-router/config"
 	"github.com/lsp-router/lsp-router/router"
-	"github.com/lsp-router/lsp-router/security/audit"
 )
 
 // `lsp-router mcp` serves the engine to coding agents (Claude Code, Codex
@@ -145,11 +144,10 @@ func checkLoopback(addr string) error {
 	return fmt.Errorf("--http %s is not a loopback address: the MCP server has no authentication, so it only listens on 127.0.0.1 or [::1] (e.g. --http 127.0.0.1:8765)", addr)
 }
 
-// mcpService holds the MCP server and one engine per calling agent. Each
-// engine is the CLI's (wire), built from the configuration with the
-// agent's [agents.NAME] routing applied and the agent's name stamped on
-// its audit records. Over stdio there is one agent per process; over HTTP
-// each agent that connects gets its own engine.
+// mcpService holds the MCP server and its engines: the CLI's (wire), one
+// for every agent without an [agents.NAME] table, and one per agent that
+// has one (its routing applied). Agents are told apart by the name they
+// give (clientInfo), which each request stamps on its audit records.
 type mcpService struct {
 	cfg       *config.Config
 	workspace string
@@ -157,7 +155,7 @@ type mcpService struct {
 	server    *mcp.Server
 
 	mu      sync.Mutex
-	engines map[string]*wired
+	engines map[string]*wired // by routingKey
 	// versions counts the texts each file was given to the language
 	// servers with, per engine, so a re-read file is a change, not a
 	// second open.
@@ -197,29 +195,38 @@ func (s *mcpService) close() {
 const maxAgentName = 64
 
 // agentName is the audit and [agents.NAME] name of the client that sent
-// req: its clientInfo name, normalised and reduced to a short safe token.
+// req: its clientInfo name in lower case, reduced to a short token of
+// letters, digits and "-_.". Agents are not editors, so the editors'
+// NormalizeAgent (which reads "zed" in any name containing it) is not used.
 func agentName(req *mcp.CallToolRequest) string {
 	name := ""
 	if info := req.ClientInfo(); info != nil {
 		name = info.Name
 	}
-	n := audit.NormalizeAgent(name)
+	return cleanAgentName(name)
+}
+
+func cleanAgentName(name string) string {
 	var b strings.Builder
-	for _, r := range n {
+	dash := false
+	for _, r := range strings.ToLower(strings.TrimSpace(name)) {
 		if b.Len() >= maxAgentName {
 			break
 		}
 		switch {
 		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
 			b.WriteRune(r)
-		default:
+			dash = false
+		case !dash && b.Len() > 0:
 			b.WriteByte('-')
+			dash = true
 		}
 	}
-	if b.Len() == 0 {
+	out := strings.TrimRight(b.String(), "-")
+	if out == "" {
 		return "unknown"
 	}
-	return b.String()
+	return out
 }
 
 // configFor is the configuration with agent's task_routing entries
@@ -238,40 +245,33 @@ func configFor(cfg *config.Config, agent string) *config.Config {
 	return &c
 }
 
-// agentAuditor stamps the calling agent on every record the engine writes.
-type agentAuditor struct {
-	next  router.Auditor
-	agent string
-}
-
-func (a agentAuditor) Write(ev audit.Event) error {
-	if ev.Agent == "" {
-		ev.Agent = a.agent
+// routingKey is the engine an agent uses: its own when the configuration
+// routes it differently, else the shared one (""). Engines are thus
+// bounded by the configuration, not by the names clients send.
+func (s *mcpService) routingKey(agent string) string {
+	if a, ok := s.cfg.Agents[agent]; ok && len(a.TaskRouting) > 0 {
+		return agent
 	}
-	return a.next.Write(ev)
+	return ""
 }
 
 // engineFor returns the agent's engine, building it on first use.
 func (s *mcpService) engineFor(agent string) (*wired, error) {
+	key := s.routingKey(agent)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return nil, errors.New("the server is shutting down")
 	}
-	if w, ok := s.engines[agent]; ok {
+	if w, ok := s.engines[key]; ok {
 		return w, nil
 	}
-	stamp := func(d *router.Deps) {
-		if d.Audit != nil {
-			d.Audit = agentAuditor{next: d.Audit, agent: agent}
-		}
-	}
-	w, err := wire(configFor(s.cfg, agent), s.workspace, s.log, true, stamp)
+	w, err := wire(configFor(s.cfg, key), s.workspace, s.log, true)
 	if err != nil {
 		return nil, err
 	}
-	s.engines[agent] = w
-	s.versions[agent] = map[string]int32{}
+	s.engines[key] = w
+	s.versions[key] = map[string]int32{}
 	return w, nil
 }
 
@@ -279,7 +279,7 @@ func (s *mcpService) engineFor(agent string) (*wired, error) {
 // as an editor would: open the first time, a change after.
 func (s *mcpService) syncFile(agent string, w *wired, req router.Request) {
 	s.mu.Lock()
-	vs := s.versions[agent]
+	vs := s.versions[s.routingKey(agent)]
 	v := vs[req.Query.Path] + 1
 	vs[req.Query.Path] = v
 	s.mu.Unlock()

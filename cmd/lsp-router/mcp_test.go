@@ -444,3 +444,16 @@ func TestMCPBinaryServesStdioAndHTTP(t *testing.T) {
 		t.Errorf("audited agents %v", agents)
 	}
 }
+
+func TestMCPAgentNamesAreShortSafeTokens(t *testing.T) {
+	for in, want := range map[string]string{
+		"Claude Code": "claude-code", "codex-mcp-client": "codex-mcp-client", "opencode": "opencode",
+		"Visual Studio Code": "visual-studio-code", "optimized agent": "optimized-agent",
+		"": "unknown", " \x1b[31m ": "31m", "a\nb\"c/../d": "a-b-c-..-d",
+		strings.Repeat("x", 500): strings.Repeat("x", maxAgentName),
+	} {
+		if got := cleanAgentName(in); got != want {
+			t.Errorf("cleanAgentName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

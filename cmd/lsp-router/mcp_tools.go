@@ -316,13 +316,14 @@ func (s *mcpService) route(ctx context.Context, req *mcp.CallToolRequest, in rou
 	if text == "" {
 		return nil, routeJSON{}, errors.New("request is empty: give the request to route in plain words")
 	}
-	w, err := s.engineFor(agentName(req))
+	agent := agentName(req)
+	w, err := s.engineFor(agent)
 	if err != nil {
 		return nil, routeJSON{}, oneLine(err)
 	}
 	cctx, cancel := context.WithTimeout(ctx, cliTimeout)
 	defer cancel()
-	out, rep, err := routeOf(cctx, w.engine, router.ActionAsk, text)
+	out, rep, err := routeOf(cctx, w.engine, router.ActionAsk, text, agent)
 	if rep == nil {
 		return nil, routeJSON{}, oneLine(err)
 	}
@@ -371,6 +372,7 @@ func (s *mcpService) locate(r *router.Request, file string, line, col int) error
 // the generation on the LLM server.
 func (s *mcpService) run(ctx context.Context, req *mcp.CallToolRequest, r router.Request) (*router.Result, error) {
 	agent := agentName(req)
+	r.Agent = agent
 	w, err := s.engineFor(agent)
 	if err != nil {
 		return nil, oneLine(err)

@@ -237,13 +237,9 @@ func policyOf(cfg *config.Config) security.Policy {
 		AllowedCIDRs: cfg.Security.AllowedCIDRs, AllowProxy: cfg.Security.AllowProxy}
 }
 
-// wireOption adjusts the engine's parts before it is built (the MCP server
-// stamps its agent on the audit records).
-type wireOption func(*router.Deps)
-
 // wire builds the engine and its parts from cfg. withSources starts the code
 // context backends (the CLI's route and models commands do not need them).
-func wire(cfg *config.Config, workspace string, log *slog.Logger, withSources bool, opts ...wireOption) (*wired, error) {
+func wire(cfg *config.Config, workspace string, log *slog.Logger, withSources bool) (*wired, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -328,9 +324,6 @@ func wire(cfg *config.Config, workspace string, log *slog.Logger, withSources bo
 	}
 	if withSources {
 		deps.Sources = append(contextSources(cfg, workspace, log, w, &deps), &router.SyntaxSource{}, codectx.BufferSource{})
-	}
-	for _, o := range opts {
-		o(&deps)
 	}
 	w.engine, err = router.New(deps)
 	if err != nil {
