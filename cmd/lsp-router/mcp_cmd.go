@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"net"
@@ -20,6 +21,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/lsp-router/lsp-router/config"
+	"github.com/lsp-router/lsp-router/internal/safefile"
 	"github.com/lsp-router/lsp-router/router"
 )
 
@@ -102,7 +104,7 @@ func runMCP(e *env, f mcpFlags) int {
 
 // isClosedInput is the end of a stdio session: the agent closed our stdin.
 func isClosedInput(err error) bool {
-	return errors.Is(err, mcp.ErrConnectionClosed) || strings.Contains(err.Error(), "EOF")
+	return errors.Is(err, mcp.ErrConnectionClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // mcpWorkspace resolves the directory the tools work in.
@@ -167,6 +169,9 @@ func newMCPService(cfg *config.Config, workspace string, log *slog.Logger) *mcpS
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// The read cap applies to the files the tools name, read before any
+	// engine is wired.
+	safefile.SetMaxBytes(cfg.Context.MaxFileBytes)
 	s := &mcpService{cfg: cfg, workspace: workspace, log: log, engines: map[string]*wired{}, versions: map[string]map[string]int32{}}
 	s.server = mcp.NewServer(&mcp.Implementation{Name: "lsp-router", Title: "lsp-router", Version: version},
 		&mcp.ServerOptions{

@@ -198,7 +198,11 @@ func TestMCPPositionsAreOneBased(t *testing.T) {
 		t.Errorf("explain at 3:6 did not ask about alpha:\n%s", user)
 	}
 
-	// Out of range positions say the valid range, 1-based.
+	// Out of range positions say the valid range, 1-based; files outside
+	// the workspace, also through a link, are refused.
+	secret := filepath.Join(t.TempDir(), "secret.go")
+	os.WriteFile(secret, []byte("package secret\n"), 0o644)
+	os.Symlink(secret, filepath.Join(dir, "link.go"))
 	for _, c := range []struct {
 		args map[string]any
 		want string
@@ -208,6 +212,7 @@ func TestMCPPositionsAreOneBased(t *testing.T) {
 		{map[string]any{"file": "two.go", "line": 3, "column": 40}, "column 40 is outside line 3 (1-30)"},
 		{map[string]any{"file": "../elsewhere.go", "line": 1, "column": 1}, "outside the workspace"},
 		{map[string]any{"file": "/etc/passwd", "line": 1, "column": 1}, "outside the workspace"},
+		{map[string]any{"file": "link.go", "line": 1, "column": 1}, "outside"},
 	} {
 		text, _, isErr := m.call(t, "explain", c.args)
 		if !isErr || !strings.Contains(text, c.want) || strings.Contains(text, "\n") {
