@@ -25,7 +25,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 bin=$(cd "$(dirname "${1:?usage: run.sh path/to/lsp-router}")" && pwd)/$(basename "$1")
 suite="$here/node_modules/@modelcontextprotocol/conformance/dist/index.js"
 if [ ! -f "$suite" ]; then
-	echo "run.sh: the conformance suite is not installed: run 'make setup' (npm ci in tools/mcp-conformance)" >&2
+	echo "run.sh: the conformance suite is not installed: run 'make setup' (npm install in tools/mcp-conformance)" >&2
 	exit 1
 fi
 
