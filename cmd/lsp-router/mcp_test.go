@@ -462,3 +462,14 @@ func TestMCPAgentNamesAreShortSafeTokens(t *testing.T) {
 		}
 	}
 }
+
+func TestMCPApplyOnlyFromTheUsersOwnConfiguration(t *testing.T) {
+	for origin, want := range map[config.Origin]bool{config.OriginUser: true, config.OriginEditor: true, config.OriginWorkspace: false, config.OriginDefault: false} {
+		cfg := config.Default()
+		cfg.MCP.AllowApply = true
+		cfg.Provenance = &config.Provenance{Origins: map[string]config.Origin{"mcp.allow_apply": origin}}
+		if got := (&mcpService{cfg: cfg}).allowApply(); got != want {
+			t.Errorf("allow_apply = true from %s: allowed %v, want %v", origin, got, want)
+		}
+	}
+}
