@@ -85,7 +85,11 @@ func runMCP(e *env, f mcpFlags) int {
 		return exitFailure
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/mcp", mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s.server }, &mcp.StreamableHTTPOptions{Logger: e.log}))
+	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s.server },
+		&mcp.StreamableHTTPOptions{Logger: e.log, SessionTimeout: mcpSessionTimeout})
+	// The SDK refuses foreign Host headers (DNS rebinding); this refuses
+	// requests a web page in the user's browser sends cross-origin.
+	mux.Handle("/mcp", http.NewCrossOriginProtection().Handler(h))
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(e.stderr, "lsp-router mcp: serving MCP at http://%s/mcp for the workspace %s\n", ln.Addr(), ws)
 	errc := make(chan error, 1)
@@ -101,6 +105,10 @@ func runMCP(e *env, f mcpFlags) int {
 	_ = hs.Shutdown(sctx)
 	return exitOK
 }
+
+// mcpSessionTimeout closes HTTP sessions an agent left idle, so agents
+// that come and go do not pile up.
+const mcpSessionTimeout = 30 * time.Minute
 
 // isClosedInput is the end of a stdio session: the agent closed our stdin.
 func isClosedInput(err error) bool {

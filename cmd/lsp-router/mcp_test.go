@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -437,6 +438,16 @@ func TestMCPBinaryServesStdioAndHTTP(t *testing.T) {
 	}
 	check("http", cs)
 	cs.Close()
+	// A web page in the user's browser cannot post to it.
+	req, _ := http.NewRequest("POST", url, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	req.Header.Set("Origin", "http://page.invalid")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-origin POST: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 
 	recs, _ := audit.Tail(filepath.Join(dir, "audit.jsonl"), 10)
 	var agents []string
