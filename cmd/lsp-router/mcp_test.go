@@ -484,3 +484,29 @@ func TestMCPApplyOnlyFromTheUsersOwnConfiguration(t *testing.T) {
 		}
 	}
 }
+
+// Verified like an editor's edit: an edit gopls still finds broken after
+// the retry is not written, even when writes are allowed.
+func TestMCPProposeEditRefusesAStillBrokenEdit(t *testing.T) {
+	if _, err := exec.LookPath("gopls"); err != nil {
+		t.Skip("gopls not on PATH: go install golang.org/x/tools/gopls@v0.23.0")
+	}
+	srv := llmtest.New(llm.KindOllama, llmtest.Options{Reply: refactorAnswer}) // forgets the slices import
+	defer srv.Close()
+	dir, cfg := mcpWorkspaceWith(t, srv.URL, "[mcp]\nallow_apply = true")
+	m := startMCP(t, cfg, dir, "opencode")
+	text, out, isErr := m.call(t, "propose_edit", map[string]any{"action": "refactor", "file": "main.go", "line": 9, "column": 6, "instruction": "use slices.Reverse", "apply": true})
+	first, _, _ := strings.Cut(text, "\n")
+	if !isErr || !strings.Contains(first, "undefined: slices") || !strings.Contains(first, "not written") || !strings.Contains(text, "+\tslices.Reverse(words)") {
+		t.Fatalf("broken edit: %v\n%s", isErr, text)
+	}
+	if errs, _ := out["unresolved_errors"].([]any); len(errs) == 0 || out["applied"] != false {
+		t.Errorf("structured output %v", out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "main.go")); string(b) != helloGo {
+		t.Fatalf("a still-broken edit was written:\n%s", b)
+	}
+	if n := srv.ChatRequests(); n != 2 {
+		t.Errorf("%d generations, want the answer and one retry", n)
+	}
+}

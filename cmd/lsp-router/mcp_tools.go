@@ -213,6 +213,9 @@ func (s *mcpService) proposeEdit(ctx context.Context, req *mcp.CallToolRequest, 
 	switch {
 	case !in.Apply:
 		summary += ": not written (review the diff; apply: true writes it when the user allows it)"
+		if len(res.UnresolvedErrors) > 0 {
+			summary += fmt.Sprintf("\nwarning: the edit still adds %d compiler error(s): %s", len(res.UnresolvedErrors), strings.Join(res.UnresolvedErrors, "; "))
+		}
 	case len(res.UnresolvedErrors) > 0:
 		msg := fmt.Sprintf("not written: the edit still adds %d compiler error(s) (%s); fix the instruction or apply the diff yourself", len(res.UnresolvedErrors), strings.Join(res.UnresolvedErrors, "; "))
 		return toolErrorWith(msg, out.Diff), out, nil
