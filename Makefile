@@ -6,7 +6,7 @@ BIN       := bin/lsp-router
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build run test test-go test-neovim test-vscode test-vscode-e2e bench fuzz lint setup vsix clean
+.PHONY: all build run test test-go test-neovim test-vscode test-vscode-e2e test-mcp bench fuzz lint setup vsix clean
 
 all: build
 
@@ -23,7 +23,8 @@ run: build
 # Everything the tests need (idempotent): gopls for the built-in backend,
 # Neovim for the plugin tests, npm packages for the VS Code extension, and for
 # its end-to-end test code-server (scripts off, prepared offline by
-# prepare.sh), Chromium and ripgrep.
+# prepare.sh), Chromium and ripgrep; the MCP conformance suite and opencode
+# for the MCP tests.
 setup:
 	$(GO) mod download
 	command -v gopls >/dev/null || $(GO) install golang.org/x/tools/gopls@v0.23.0
@@ -32,8 +33,12 @@ setup:
 	cd editors/vscode && npm ci --no-audit --no-fund
 	command -v chromium >/dev/null && command -v rg >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium ripgrep)
 	cd editors/vscode/e2e && { cmp -s package-lock.json node_modules/.installed-lock || { npm ci --no-audit --no-fund && cp package-lock.json node_modules/.installed-lock; }; } && bash prepare.sh
+	# npm install, not ci: the lock pins every version, but registry mirrors
+	# often carry only this platform's opencode binary package, and ci
+	# refuses a lock without the other platforms' entries.
+	cd tools/mcp-conformance && npm install --no-audit --no-fund
 
-test: setup lint test-go test-neovim test-vscode test-vscode-e2e
+test: setup lint test-go test-neovim test-vscode test-vscode-e2e test-mcp
 
 test-go:
 	$(GO) test -race -count=1 ./...
@@ -48,6 +53,13 @@ test-vscode:
 # Chromium against the LLM double; screenshots in editors/vscode/test-results/.
 test-vscode-e2e:
 	bash editors/vscode/e2e/run.sh
+
+# `lsp-router mcp`: the official MCP conformance suite against --http (the
+# scenarios that test a server in general; run.sh says which and why), then
+# a real agent, opencode, lists the tools over stdio.
+test-mcp: build
+	bash tools/mcp-conformance/run.sh $(BIN)
+	LSP_ROUTER_OPENCODE=$(CURDIR)/tools/mcp-conformance/node_modules/.bin/opencode $(GO) test -count=1 -run '^TestMCPOpencodeListsTheTools$$' ./cmd/lsp-router
 
 # Go micro-benchmarks (bench/go-bench.txt: relay cost, memory under endless
 # streams, reasoning stripping of 1 MB, ...), then the end-to-end suite

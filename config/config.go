@@ -32,6 +32,10 @@ type Config struct {
 	Context         Context                `toml:"context" json:"context"`
 	Security        Security               `toml:"security" json:"security"`
 	Prompts         map[string]string      `toml:"prompts" json:"prompts,omitempty"`
+	MCP             MCP                    `toml:"mcp" json:"mcp"`
+	// Agents tunes routing per coding agent, by the name the agent gives
+	// over MCP (clientInfo), lower-cased: [agents.qwen-code.task_routing.coding].
+	Agents map[string]Agent `toml:"agents" json:"agents,omitempty"`
 
 	// Source names the files the configuration was read from ("" for defaults).
 	Source string `toml:"-" json:"-"`
@@ -72,6 +76,19 @@ type TaskRouting struct {
 	FallbackModels []string `toml:"fallback_models" json:"fallback_models,omitempty"`
 	MinContext     int      `toml:"min_context" json:"min_context,omitempty"`
 	RequireSerena  bool     `toml:"require_serena" json:"require_serena,omitempty"`
+}
+
+// MCP configures `lsp-router mcp`, the server coding agents call.
+type MCP struct {
+	// AllowApply lets the propose_edit tool write files when the agent asks
+	// with apply: true. Off, edits are only proposed (a diff to review).
+	AllowApply bool `toml:"allow_apply" json:"allow_apply,omitempty"`
+}
+
+// Agent is the routing of one coding agent: its task_routing entries
+// replace the top-level ones for the same category.
+type Agent struct {
+	TaskRouting map[string]TaskRouting `toml:"task_routing" json:"task_routing,omitempty"`
 }
 
 // Routing holds selection-wide settings.

@@ -102,6 +102,14 @@ var keyRules = map[string]rule{
 	"security.redaction.extra_patterns": {class: ClassSafe},
 
 	"prompts.*": {class: ClassSafe},
+
+	// Writing files on an agent's word is the user's choice alone.
+	"mcp.allow_apply": {ClassLoosens, onlyFalse},
+
+	"agents.*.task_routing.*.primary_models":  {class: ClassSafe},
+	"agents.*.task_routing.*.fallback_models": {class: ClassSafe},
+	"agents.*.task_routing.*.min_context":     {class: ClassSafe},
+	"agents.*.task_routing.*.require_serena":  {class: ClassSafe},
 }
 
 // untrustedVerdict says whether an untrusted workspace may set the key at

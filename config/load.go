@@ -319,17 +319,20 @@ func parentReported(ps []Problem, key string) bool {
 
 // sections lists the valid keys of each table, for "did you mean" messages.
 var sections = map[string][]string{
-	"":                   {"services", "custom_endpoints", "task_routing", "routing", "generation", "serena", "language_servers", "context", "security", "prompts"},
-	"services.*":         {"enabled", "endpoint", "priority", "timeout", "max_retries", "api_key_env", "api_key_file"},
-	"custom_endpoints":   {"name", "endpoint", "priority", "api_style", "api_key_env", "api_key_file"},
-	"task_routing.*":     {"primary_models", "fallback_models", "min_context", "require_serena"},
-	"routing":            {"vram_ceiling_gb", "llm_classifier", "discovery_ttl", "probe_timeout", "catalog_file"},
-	"generation":         {"connect_timeout", "first_token_timeout", "idle_timeout", "total_timeout", "max_answer_tokens", "keep_alive"},
-	"serena":             {"enabled", "command", "url", "workspace", "timeout", "start_timeout"},
-	"language_servers.*": {"command", "enabled"},
-	"context":            {"compaction_threshold", "compaction_target", "preserve_recent_messages", "max_tool_output_tokens", "max_references", "max_file_bytes"},
-	"security":           {"allow_external", "allowed_hosts", "allowed_cidrs", "allow_proxy", "audit_enabled", "audit_log_path", "audit_max_bytes", "audit_on_failure", "audit_key_file", "log_queries", "log_queries_plaintext", "log_responses", "verify_checksums", "model_pins", "redaction"},
-	"security.redaction": {"enabled", "extra_patterns"},
+	"":                        {"services", "custom_endpoints", "task_routing", "routing", "generation", "serena", "language_servers", "context", "security", "prompts", "mcp", "agents"},
+	"services.*":              {"enabled", "endpoint", "priority", "timeout", "max_retries", "api_key_env", "api_key_file"},
+	"custom_endpoints":        {"name", "endpoint", "priority", "api_style", "api_key_env", "api_key_file"},
+	"task_routing.*":          {"primary_models", "fallback_models", "min_context", "require_serena"},
+	"routing":                 {"vram_ceiling_gb", "llm_classifier", "discovery_ttl", "probe_timeout", "catalog_file"},
+	"generation":              {"connect_timeout", "first_token_timeout", "idle_timeout", "total_timeout", "max_answer_tokens", "keep_alive"},
+	"serena":                  {"enabled", "command", "url", "workspace", "timeout", "start_timeout"},
+	"language_servers.*":      {"command", "enabled"},
+	"context":                 {"compaction_threshold", "compaction_target", "preserve_recent_messages", "max_tool_output_tokens", "max_references", "max_file_bytes"},
+	"mcp":                     {"allow_apply"},
+	"agents.*":                {"task_routing"},
+	"agents.*.task_routing.*": {"primary_models", "fallback_models", "min_context", "require_serena"},
+	"security":                {"allow_external", "allowed_hosts", "allowed_cidrs", "allow_proxy", "audit_enabled", "audit_log_path", "audit_max_bytes", "audit_on_failure", "audit_key_file", "log_queries", "log_queries_plaintext", "log_responses", "verify_checksums", "model_pins", "redaction"},
+	"security.redaction":      {"enabled", "extra_patterns"},
 }
 
 func unknownKeyMessage(k toml.Key) string {
@@ -338,6 +341,9 @@ func unknownKeyMessage(k toml.Key) string {
 		parent = strings.Join(k[:len(k)-1], ".")
 		if len(k) == 3 {
 			parent = k[0] + ".*"
+		}
+		if len(k) == 5 && k[0] == "agents" && k[2] == "task_routing" {
+			parent = "agents.*.task_routing.*"
 		}
 	}
 	valid, ok := sections[parent]
@@ -396,6 +402,20 @@ func (c *Config) validate() []Problem {
 		}
 		if c.TaskRouting[cat].MinContext < 0 {
 			bad("task_routing."+cat+".min_context", "must not be negative")
+		}
+	}
+	for _, name := range sortedKeys(c.Agents) {
+		key := "agents." + displayKey([]string{name})
+		if name != strings.ToLower(name) || strings.TrimSpace(name) != name || name == "" {
+			bad(key, "agent names are lower case, as lsp-router reads them from the agent (e.g. [agents.qwen-code]); write %q", strings.ToLower(strings.TrimSpace(name)))
+		}
+		for _, cat := range sortedKeys(c.Agents[name].TaskRouting) {
+			if !slices.Contains(Categories, cat) {
+				bad(key+".task_routing."+cat, "unknown category %q; valid categories: %s", cat, strings.Join(Categories, ", "))
+			}
+			if c.Agents[name].TaskRouting[cat].MinContext < 0 {
+				bad(key+".task_routing."+cat+".min_context", "must not be negative")
+			}
 		}
 	}
 	for _, a := range sortedKeys(c.Prompts) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -308,7 +309,7 @@ func (p *Pipeline) Route(ctx context.Context, req Request, promptTokens int) (*R
 	if err != nil {
 		return nil, err
 	}
-	d := p.selectModel(cat, promptTokens, avail)
+	d := p.selectModel(cat, promptTokens, avail, req.Model)
 	d.Skipped = append(d.Skipped, refused...)
 	rep := &RouteReport{Category: cat, Confidence: conf, CategoryWhy: why, Decision: d}
 	if len(avail) == 0 {
@@ -325,7 +326,9 @@ type RouteReport struct {
 	Decision    selection.Decision `json:"decision"`
 }
 
-func (p *Pipeline) selectModel(cat string, promptTokens int, avail []selection.Available) selection.Decision {
+// selectModel ranks the available models for cat; a model the caller
+// named comes first, before the category's task_routing primaries.
+func (p *Pipeline) selectModel(cat string, promptTokens int, avail []selection.Available, model string) selection.Decision {
 	req := selection.Request{
 		Category: cat, PromptTokens: promptTokens, AnswerTokens: p.d.MaxAnswerTokens,
 		VRAMCeilingGB: p.d.VRAMCeilingGB, AllowExternal: p.d.AllowExternal,
@@ -333,7 +336,17 @@ func (p *Pipeline) selectModel(cat string, promptTokens int, avail []selection.A
 	if p.d.SerenaAvailable != nil {
 		req.SerenaAvailable = p.d.SerenaAvailable()
 	}
-	return selection.Select(req, avail, p.d.Routing, p.d.Catalog)
+	table := p.d.Routing
+	if model != "" {
+		table = maps.Clone(p.d.Routing)
+		if table == nil {
+			table = selection.Table{}
+		}
+		r := table[cat]
+		r.Primary = append([]string{model}, r.Primary...)
+		table[cat] = r
+	}
+	return selection.Select(req, avail, table, p.d.Catalog)
 }
 
 // Models lists the available models joined with the catalog.

@@ -56,6 +56,14 @@ type Request struct {
 	Query codectx.Query
 	// HasPosition is false for a free-form ask without a position.
 	HasPosition bool
+	// Agent names who asked when one process serves several (an MCP
+	// client's name); it goes into the request's audit records instead of
+	// the log's default.
+	Agent string
+	// Model, when set, is tried first (a model id, "id@service" to pin the
+	// service): the caller's choice, e.g. an MCP agent's. The category's
+	// fallbacks still follow when it fails.
+	Model string
 	// DryRun gathers context and builds the prompt without calling a model.
 	DryRun bool
 	// ReadFile reads another file of the workspace as the editor has it

@@ -121,7 +121,7 @@ func (p *Pipeline) run(ctx context.Context, req Request, progress ProgressFunc) 
 	if err != nil {
 		return nil, st, err
 	}
-	decision := p.selectModel(cat, full.Tokens, avail)
+	decision := p.selectModel(cat, full.Tokens, avail, req.Model)
 	decision.Skipped = append(decision.Skipped, refused...)
 	if req.DryRun {
 		res := &Result{Category: cat, Model: decision.Model, Service: decision.Service, Context: &cctx,
@@ -393,7 +393,7 @@ func (p *Pipeline) auditStart(req Request) (string, error) {
 	if p.d.Audit == nil || req.DryRun && !p.d.ClassifyWithLLM {
 		return "", nil
 	}
-	ev := audit.Event{Type: audit.EventQueryStart, Command: string(req.Action), Success: true}
+	ev := audit.Event{Type: audit.EventQueryStart, Command: string(req.Action), Agent: req.Agent, Success: true}
 	if req.DryRun {
 		ev.Detail = "dry run: only the LLM classifier may see the request"
 	}
@@ -422,7 +422,7 @@ func (p *Pipeline) audit(req Request, res *Result, st *runState, err error, late
 	if p.d.Audit == nil || req.DryRun {
 		return nil
 	}
-	ev := audit.Event{Type: audit.EventQuery, Command: string(req.Action), Category: st.category,
+	ev := audit.Event{Type: audit.EventQuery, Command: string(req.Action), Agent: req.Agent, Category: st.category,
 		LatencyMS: latency.Milliseconds(), Success: err == nil, Query: st.query, Redactions: st.redactions}
 	if st.level > 0 {
 		ev.FallbackLevel = int(st.level) - 1

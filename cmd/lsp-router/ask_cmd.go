@@ -238,26 +238,41 @@ func fillQuery(req *router.Request, f askFlags, wd string) error {
 	ws := workspaceOf(path, wd)
 	// The file the user names is read like every workspace file: a
 	// regular file, within the size cap, never a FIFO or a device.
-	b, err := safefile.ReadFile(path, ws, filepath.Dir(path))
+	return queryAt(req, position{file: f.file, path: path, line: f.line, col: f.col, fileName: "--file", lineName: "--line", colName: "--col"}, ws, ws, filepath.Dir(path))
+}
+
+// position is a 1-based line and character column in a file, as people
+// (and coding agents) count, with the names the caller gave them for errors.
+type position struct {
+	file, path                  string // as given, and absolute
+	line, col                   int
+	fileName, lineName, colName string
+}
+
+// queryAt reads pos.path (inside one of roots) into req.Query with the LSP
+// position of pos, and sets the workspace root ws. The CLI and the MCP
+// server share it, so a line means the same thing to both.
+func queryAt(req *router.Request, pos position, ws string, roots ...string) error {
+	b, err := safefile.ReadFile(pos.path, roots...)
 	if err != nil {
-		return fmt.Errorf("read --file: %w", err)
+		return fmt.Errorf("read %s: %w", pos.fileName, err)
 	}
 	if !utf8.Valid(b) {
-		return fmt.Errorf("%s is not UTF-8 text", f.file)
+		return fmt.Errorf("%s is not UTF-8 text", pos.file)
 	}
 	text := string(b)
 	lines := codectx.SplitLines(text)
-	if f.line < 1 || f.line > len(lines) {
-		return fmt.Errorf("--line %d is outside %s (1-%d)", f.line, f.file, len(lines))
+	if pos.line < 1 || pos.line > len(lines) {
+		return fmt.Errorf("%s %d is outside %s (1-%d)", pos.lineName, pos.line, pos.file, len(lines))
 	}
-	line := strings.TrimRight(lines[f.line-1], "\r\n")
+	line := strings.TrimRight(lines[pos.line-1], "\r\n")
 	runes := []rune(line)
-	if f.col < 1 || f.col > len(runes)+1 {
-		return fmt.Errorf("--col %d is outside line %d (1-%d)", f.col, f.line, len(runes)+1)
+	if pos.col < 1 || pos.col > len(runes)+1 {
+		return fmt.Errorf("%s %d is outside line %d (1-%d)", pos.colName, pos.col, pos.line, len(runes)+1)
 	}
 	q := &req.Query
-	q.Path, q.Text, q.Version, q.LanguageID = path, text, 1, codectx.LanguageID(path)
-	q.Position = codectx.Position{Line: f.line - 1, Character: codectx.UTF16Len(string(runes[:f.col-1]))}
+	q.Path, q.Text, q.Version, q.LanguageID = pos.path, text, 1, codectx.LanguageID(pos.path)
+	q.Position = codectx.Position{Line: pos.line - 1, Character: codectx.UTF16Len(string(runes[:pos.col-1]))}
 	q.WorkspaceRoot = ws
 	req.HasPosition = true
 	return nil
@@ -306,8 +321,42 @@ func unresolvedMessage(errs []string) string {
 }
 
 func showOrApply(e *env, req router.Request, res *router.Result, f askFlags) int {
-	apply := f.apply
 	roots := writeRoots(req)
+	plan, err := planEdits(req, res, roots)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "lsp-router ask: %v\n", err)
+		return exitFailure
+	}
+	if !e.json {
+		for _, pe := range plan {
+			fmt.Fprint(e.stdout, pe.diff())
+		}
+	}
+	if !f.apply {
+		if !e.json {
+			fmt.Fprintf(e.stderr, "%s by %s on %s. Run again with --apply to write it.\n", req.Action, res.Model, res.Service)
+		}
+		return exitOK
+	}
+	if len(res.UnresolvedErrors) > 0 && !f.force {
+		fmt.Fprintf(e.stderr, "lsp-router ask: %s\n", unresolvedMessage(res.UnresolvedErrors))
+		return exitFailure
+	}
+	err = writePlan(plan, roots, func(pe plannedEdit) { fmt.Fprintf(e.stderr, "Applied to %s.\n", pe.rel) })
+	if err != nil {
+		fmt.Fprintf(e.stderr, "lsp-router ask: %v\n", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+// diff is the edit as a unified diff, named by its workspace-relative path.
+func (pe plannedEdit) diff() string { return edits.UnifiedDiff(pe.rel, pe.old, pe.new) }
+
+// planEdits computes each file's text after res's edits, reading the files
+// other than the request's own inside roots. Its errors end with what was
+// (not) done.
+func planEdits(req router.Request, res *router.Result, roots []string) ([]plannedEdit, error) {
 	var plan []plannedEdit
 	for _, fe := range res.Edits {
 		pe := plannedEdit{path: fe.Path, rel: fe.Path, create: fe.Create}
@@ -320,8 +369,7 @@ func showOrApply(e *env, req router.Request, res *router.Result, f askFlags) int
 		case !fe.Create:
 			b, err := safefile.ReadFile(fe.Path, roots...)
 			if err != nil {
-				fmt.Fprintf(e.stderr, "lsp-router ask: %v; nothing was changed\n", err)
-				return exitFailure
+				return nil, fmt.Errorf("%w; nothing was changed", err)
 			}
 			pe.old = string(b)
 		}
@@ -331,51 +379,40 @@ func showOrApply(e *env, req router.Request, res *router.Result, f askFlags) int
 		}
 		var err error
 		if pe.new, err = edits.Apply(pe.old, tes); err != nil {
-			fmt.Fprintf(e.stderr, "lsp-router ask: the edit to %s does not apply: %v; nothing was changed\n", pe.rel, err)
-			return exitFailure
+			return nil, fmt.Errorf("the edit to %s does not apply: %v; nothing was changed", pe.rel, err)
 		}
 		plan = append(plan, pe)
-		if !e.json {
-			fmt.Fprint(e.stdout, edits.UnifiedDiff(pe.rel, pe.old, pe.new))
-		}
 	}
-	if !apply {
-		if !e.json {
-			fmt.Fprintf(e.stderr, "%s by %s on %s. Run again with --apply to write it.\n", req.Action, res.Model, res.Service)
-		}
-		return exitOK
-	}
-	if len(res.UnresolvedErrors) > 0 && !f.force {
-		fmt.Fprintf(e.stderr, "lsp-router ask: %s\n", unresolvedMessage(res.UnresolvedErrors))
-		return exitFailure
-	}
-	// Refuse everything if any file changed while the model was answering.
+	return plan, nil
+}
+
+// writePlan writes every planned file through safefile, or none: it
+// refuses when a file changed while the model was answering, and checks
+// every write before the first. applied is called after each file written.
+func writePlan(plan []plannedEdit, roots []string, applied func(plannedEdit)) error {
 	for _, pe := range plan {
 		cur, err := safefile.ReadFile(pe.path, roots...)
 		switch {
 		case errors.Is(err, safefile.ErrRefused):
-			fmt.Fprintf(e.stderr, "lsp-router ask: %v; nothing was written\n", err)
-			return exitFailure
+			return fmt.Errorf("%w; nothing was written", err)
 		case pe.create && !errors.Is(err, os.ErrNotExist), !pe.create && (err != nil || string(cur) != pe.old):
-			fmt.Fprintf(e.stderr, "lsp-router ask: %s changed while the model was answering; nothing was written\n", pe.rel)
-			return exitFailure
+			return fmt.Errorf("%s changed while the model was answering; nothing was written", pe.rel)
 		}
 	}
-	// Check every file before writing any, so a refusal leaves all as they were.
 	for _, pe := range plan {
 		if err := safefile.CheckWrite(pe.path, roots...); err != nil {
-			fmt.Fprintf(e.stderr, "lsp-router ask: %v\n", err)
-			return exitFailure
+			return err
 		}
 	}
 	for _, pe := range plan {
 		if err := safefile.WriteFile(pe.path, []byte(pe.new), pe.create, roots...); err != nil {
-			fmt.Fprintf(e.stderr, "lsp-router ask: write %s: %v\n", pe.rel, err)
-			return exitFailure
+			return fmt.Errorf("write %s: %v", pe.rel, err)
 		}
-		fmt.Fprintf(e.stderr, "Applied to %s.\n", pe.rel)
+		if applied != nil {
+			applied(pe)
+		}
 	}
-	return exitOK
+	return nil
 }
 
 func printDryRun(e *env, res *router.Result) int {

@@ -164,6 +164,30 @@ func orDash(s string) string {
 	return s
 }
 
+// routeOf explains which model would answer text, as `route` and the MCP
+// route tool show it. rep is nil when nothing could be decided; err is
+// also set when the decision names no model.
+func routeOf(ctx context.Context, eng *router.Pipeline, a router.Action, text, agent string) (routeJSON, *router.RouteReport, error) {
+	// Without a file, the request text and a typical context stand in for the prompt.
+	tokens := len(text)/3 + 1500
+	rep, err := eng.Route(ctx, router.Request{Action: a, Instruction: text, Agent: agent}, tokens)
+	if rep == nil {
+		return routeJSON{}, nil, err
+	}
+	out := routeJSON{Category: rep.Category, Confidence: rep.Confidence, Why: rep.CategoryWhy, Model: rep.Decision.Model, Service: rep.Decision.Service,
+		Fallbacks: []routeModel{}, Skipped: []routeSkip{}}
+	for _, f := range rep.Decision.Fallbacks {
+		out.Fallbacks = append(out.Fallbacks, routeModel{f.Model, f.Service, f.Level.String(), f.Why})
+	}
+	for _, s := range rep.Decision.Skipped {
+		out.Skipped = append(out.Skipped, routeSkip{s.Model, s.Service, s.Reason})
+	}
+	if err != nil {
+		out.Error = err.Error()
+	}
+	return out, rep, err
+}
+
 // routeJSON is the shape of `route --json`.
 type routeJSON struct {
 	Category   string       `json:"category"`
@@ -207,23 +231,10 @@ func runRoute(e *env, action string, args []string) int {
 	defer w.close()
 	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
 	defer cancel()
-	// Without a file, the request text and a typical context stand in for the prompt.
-	tokens := len(text)/3 + 1500
-	rep, err := w.engine.Route(ctx, router.Request{Action: a, Instruction: text}, tokens)
+	out, rep, err := routeOf(ctx, w.engine, a, text, "")
 	if rep == nil {
 		fmt.Fprintf(e.stderr, "lsp-router route: %v\n", err)
 		return exitFailure
-	}
-	out := routeJSON{Category: rep.Category, Confidence: rep.Confidence, Why: rep.CategoryWhy, Model: rep.Decision.Model, Service: rep.Decision.Service,
-		Fallbacks: []routeModel{}, Skipped: []routeSkip{}}
-	for _, f := range rep.Decision.Fallbacks {
-		out.Fallbacks = append(out.Fallbacks, routeModel{f.Model, f.Service, f.Level.String(), f.Why})
-	}
-	for _, s := range rep.Decision.Skipped {
-		out.Skipped = append(out.Skipped, routeSkip{s.Model, s.Service, s.Reason})
-	}
-	if err != nil {
-		out.Error = err.Error()
 	}
 	if e.json {
 		printJSON(e, out)
