@@ -22,6 +22,7 @@ import (
 	"github.com/lsp-router/lsp-router/router/codectx"
 	"github.com/lsp-router/lsp-router/router/discovery"
 	"github.com/lsp-router/lsp-router/router/edits"
+	"github.com/lsp-router/lsp-router/router/selection"
 )
 
 type askFlags struct {
@@ -206,7 +207,9 @@ type askError struct {
 // is never 0.
 func (e *env) askFailed(ctx context.Context, w *wired, err error) int {
 	code := exitFailure
-	if errors.Is(err, router.ErrNoServices) {
+	var exhausted *selection.ExhaustedError
+	if errors.Is(err, router.ErrNoServices) || errors.Is(err, selection.ErrNoCandidate) || errors.As(err, &exhausted) {
+		// README: 3 when no local LLM service could answer.
 		code = exitNoService
 	}
 	msg, hint := router.UserError(err)
@@ -220,7 +223,7 @@ func (e *env) askFailed(ctx context.Context, w *wired, err error) int {
 	switch {
 	case ctx.Err() != nil:
 		fmt.Fprintln(e.stderr, "lsp-router ask: cancelled")
-	case code == exitNoService:
+	case errors.Is(err, router.ErrNoServices):
 		discovery.WriteText(answertext.NewTerminalWriter(e.stderr), nil, discovery.Endpoints(w.discCfg))
 	default:
 		fmt.Fprintf(e.stderr, "lsp-router ask: %s\n", answertext.Terminal(router.UserLine(err)))

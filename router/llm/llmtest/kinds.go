@@ -36,7 +36,13 @@ func (s *Server) writeError(w http.ResponseWriter, status int, msg, typ string) 
 		writeJSON(w, status, map[string]any{"detail": msg})
 	case llm.KindKoboldCpp:
 		writeJSON(w, status, map[string]any{"detail": map[string]any{"error": typ, "msg": msg, "type": typ}})
-	case llm.KindVLLM, llm.KindSGLang:
+	case llm.KindVLLM:
+		// ErrorResponse{error: ErrorInfo{message, type, param, code}}
+		// (vllm/entrypoints/openai/protocol.py, v0.11; code is the status).
+		writeJSON(w, status, map[string]any{"error": map[string]any{"message": msg, "type": typ, "param": nil, "code": status}})
+	case llm.KindSGLang:
+		// The older flat ErrorResponse SGLang still sends
+		// (python/sglang/srt/entrypoints/openai/protocol.py, v0.5).
 		writeJSON(w, status, map[string]any{"object": "error", "message": msg, "type": typ, "param": nil, "code": status})
 	case llm.KindTGI:
 		writeJSON(w, status, map[string]any{"error": msg, "error_type": typ})
@@ -129,7 +135,7 @@ func (s *Server) routes() {
 		m.HandleFunc("POST /v1/chat/completions", chat)
 	case llm.KindLMStudio:
 		m.HandleFunc("GET /api/v0/models", s.auth(s.lmStudioModels))
-		m.HandleFunc("GET /api/v1/models", s.auth(s.lmStudioModels))
+		m.HandleFunc("GET /api/v1/models", s.auth(s.lmStudioV1Models))
 		m.HandleFunc("GET /v1/models", s.auth(s.openAIModels("organization_owner")))
 		m.HandleFunc("POST /v1/chat/completions", s.auth(chat))
 	case llm.KindJan:
@@ -428,6 +434,10 @@ func (s *Server) openAIModels(ownedBy string) http.HandlerFunc {
 	}
 }
 
+// lmStudioModels serves GET /api/v0/models as LM Studio's REST API v0 docs
+// show it (lmstudio-ai/docs 1_developer/2_rest/endpoints.md, commit
+// e35e35a): max_context_length is the model's maximum, not its loaded
+// window.
 func (s *Server) lmStudioModels(w http.ResponseWriter, r *http.Request) {
 	data := []any{}
 	for _, md := range s.opts.Models {
@@ -444,6 +454,37 @@ func (s *Server) lmStudioModels(w http.ResponseWriter, r *http.Request) {
 			"quantization": md.Quantization, "state": state, "max_context_length": md.ContextLength})
 	}
 	writeJSON(w, 200, map[string]any{"object": "list", "data": data})
+}
+
+// lmStudioV1Models serves GET /api/v1/models (LM Studio >= 0.4) in the
+// shape of lmstudio-ai/docs 1_developer/2_rest/list.md (commit e70f746): a
+// "models" array keyed by "key", quantization an object, and each loaded
+// instance with its config.context_length.
+func (s *Server) lmStudioV1Models(w http.ResponseWriter, r *http.Request) {
+	models := []any{}
+	for _, md := range s.opts.Models {
+		e := map[string]any{"type": "llm", "publisher": "lmstudio-community", "key": md.ID, "display_name": md.ID,
+			"quantization": map[string]any{"name": md.Quantization, "bits_per_weight": 4}, "size_bytes": 4683073184,
+			"params_string": md.ParameterSize, "max_context_length": md.ContextLength, "format": "gguf"}
+		if md.Embedding {
+			e["type"] = "embedding"
+		} else {
+			e["architecture"] = md.Family
+			e["capabilities"] = map[string]any{"vision": false, "trained_for_tool_use": true}
+			e["description"] = nil
+		}
+		inst := []any{}
+		if md.Loaded {
+			win := md.LoadedContext
+			if win == 0 {
+				win = md.ContextLength
+			}
+			inst = append(inst, map[string]any{"id": md.ID, "config": map[string]any{"context_length": win}})
+		}
+		e["loaded_instances"] = inst
+		models = append(models, e)
+	}
+	writeJSON(w, 200, map[string]any{"models": models})
 }
 
 func (s *Server) janModels(w http.ResponseWriter, r *http.Request) {
@@ -468,15 +509,60 @@ func (s *Server) openWebUIModels(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, map[string]any{"data": data})
 }
 
+// llamaProps serves GET /props (tools/server/README.md, ggml-org/llama.cpp
+// commit 00dc805). In router mode it says {"role":"router"} and answers
+// /props?model=<id> for that model's instance, never loading one when
+// autoload=false.
 func (s *Server) llamaProps(w http.ResponseWriter, r *http.Request) {
 	md := s.opts.Models[0]
+	if s.opts.Router {
+		id := r.URL.Query().Get("model")
+		if id == "" {
+			writeJSON(w, 200, map[string]any{"role": "router", "model_path": "", "build_info": "b7200-00dc805"})
+			return
+		}
+		m, ok := s.model(id)
+		if !ok {
+			s.writeError(w, http.StatusBadRequest, "model not found", "invalid_request_error")
+			return
+		}
+		if !m.Loaded {
+			s.writeError(w, http.StatusBadRequest, "model is not loaded", "invalid_request_error")
+			return
+		}
+		md = m
+		md.ContextLength = routerWindow(m)
+	}
 	writeJSON(w, 200, map[string]any{
 		"default_generation_settings": map[string]any{"n_ctx": md.ContextLength, "params": map[string]any{"n_predict": -1}},
 		"total_slots":                 1, "model_path": "/models/" + md.ID, "chat_template": "{{ messages }}",
 		"build_info": "b6500-1a2b3c4", "modalities": map[string]any{"vision": false}})
 }
 
+// llamaModels serves /v1/models and /models. Single-model mode: one entry
+// with meta (null while loading). Router mode: every model with its status
+// object, and the instance's meta for a loaded one ("Using multiple models",
+// GET /models, tools/server/README.md, ggml-org/llama.cpp commit 00dc805).
 func (s *Server) llamaModels(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Router {
+		data := []any{}
+		for _, md := range s.opts.Models {
+			e := map[string]any{"id": md.ID, "object": "model", "owned_by": "llamacpp", "created": created,
+				"path": "/models/" + md.ID + ".gguf", "in_cache": true,
+				"architecture": map[string]any{"input_modalities": []string{"text"}, "output_modalities": []string{"text"}}}
+			if md.Loaded {
+				win := routerWindow(md)
+				e["status"] = map[string]any{"value": "loaded", "args": []string{"llama-server", "--port", "41234"}}
+				e["meta"] = map[string]any{"vocab_type": 2, "n_vocab": 151936, "n_ctx": win, "n_ctx_train": md.ContextLength,
+					"n_embd": 3584, "n_params": int64(llm.ParseParameterSize(md.ParameterSize) * 1e9), "size": 4683073184}
+			} else {
+				e["status"] = map[string]any{"value": "unloaded"}
+			}
+			data = append(data, e)
+		}
+		writeJSON(w, 200, map[string]any{"object": "list", "data": data})
+		return
+	}
 	md := s.opts.Models[0]
 	var meta any
 	if !s.loading() {
@@ -568,15 +654,20 @@ func (s *Server) ollamaShow(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, show)
 }
 
+// ollamaPS serves GET /api/ps: ProcessModelResponse (name, model, size,
+// digest, details, expires_at, size_vram, context_length) from ollama/ollama
+// api/types.go and PsHandler in server/routes.go (commit fb30760,
+// 2026-08-21). context_length is the window the model is loaded with now.
 func (s *Server) ollamaPS(w http.ResponseWriter, r *http.Request) {
 	models := []any{}
 	for _, md := range s.opts.Models {
-		if !md.Loaded {
+		win := s.loadedWindow(md)
+		if win == 0 {
 			continue
 		}
 		models = append(models, map[string]any{"name": md.ID, "model": md.ID, "size": 6654289920, "digest": md.Digest,
 			"details": s.ollamaDetails(md), "expires_at": time.Now().Add(5 * time.Minute).UTC().Format(time.RFC3339Nano),
-			"size_vram": 6654289920, "context_length": 4096})
+			"size_vram": 6654289920, "context_length": win})
 	}
 	writeJSON(w, 200, map[string]any{"models": models})
 }
