@@ -305,15 +305,35 @@ const maxRefusedShown = 5
 
 func (e *RefusedError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "the local LLM services are running, but the model policy refused all %d of their models", len(e.Refused))
+	b.WriteString(e.Summary())
 	for i, r := range e.Refused {
 		if i == maxRefusedShown {
-			fmt.Fprintf(&b, "; and %d more", len(e.Refused)-maxRefusedShown)
 			break
 		}
-		fmt.Fprintf(&b, "; %s on %s: %s", r.Model, r.Service, r.Reason)
+		fmt.Fprintf(&b, "; %s: %s", r.Model, r.Reason)
 	}
-	b.WriteString("; to use them, check they are the models you expect, then update [security.model_pins] (`lsp-router models --pin` prints the pins of the models installed now) or set security.verify_checksums = false")
+	return b.String() + "; " + RefusedFix
+}
+
+// RefusedFix says how to use refused models.
+const RefusedFix = "check they are the models you expect, then update [security.model_pins] " +
+	"(`lsp-router models --pin` prints the pins of the models installed now) or set security.verify_checksums = false"
+
+// Summary names the refused models in one sentence, without the reasons.
+func (e *RefusedError) Summary() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "the local LLM services are running, but security.model_pins refused all %d of their models (", len(e.Refused))
+	for i, r := range e.Refused {
+		if i == maxRefusedShown {
+			fmt.Fprintf(&b, ", and %d more", len(e.Refused)-maxRefusedShown)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s on %s", r.Model, r.Service)
+	}
+	b.WriteString(")")
 	return b.String()
 }
 

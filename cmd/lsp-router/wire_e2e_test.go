@@ -70,3 +70,63 @@ func TestCLIOllamaKeepsTheLoadedWindow(t *testing.T) {
 	}
 	t.Logf("num_ctx sent: %v", sent)
 }
+
+// A 2048-token model answers a short question: the answer's reserve is a
+// quarter of the window, not the whole max_answer_tokens (2048).
+func TestCLISmallWindowAnswersAndTooSmallExits3(t *testing.T) {
+	srv := llmtest.New(llm.KindOllama, llmtest.Options{Reply: "Hello.",
+		Models: []llmtest.Model{{ID: "qwen2.5-coder:1.5b", Family: "qwen2", ParameterSize: "1.5B", ContextLength: 2048,
+			Loaded: true, LoadedContext: 2048, Digest: strings.Repeat("b", 64)}}})
+	defer srv.Close()
+	dir := t.TempDir()
+	cfg := onlyService(t, dir, llm.KindOllama, srv.URL)
+	file := filepath.Join(dir, "main.go")
+	os.WriteFile(file, []byte(helloGo), 0o640)
+	out, errOut, code := runCLI(t, dir, "--config", cfg, "ask", "--action", "explain", "--file", file, "--line", "9", "--col", "6", "hi")
+	if code != 0 || !strings.Contains(out, "Hello.") {
+		t.Fatalf("ask hi on a 2048-token model: exit %d\n%s\n%s", code, out, errOut)
+	}
+	chats := srv.Chats()
+	o, _ := chats[len(chats)-1].Raw["options"].(map[string]any)
+	if o["num_predict"] != float64(512) || o["num_ctx"] != float64(2048) {
+		t.Errorf("options %v: want num_predict 512 (a quarter of the window) and num_ctx 2048", o)
+	}
+	// A question that cannot fit: the documented exit code 3, and the
+	// advice to lower generation.max_answer_tokens.
+	q := strings.Repeat("explain every word of this ", 800)
+	out, errOut, code = runCLI(t, dir, "--config", cfg, "ask", "--action", "explain", "--file", file, "--line", "9", "--col", "6", q)
+	if code != exitNoService || !strings.Contains(errOut, "max_answer_tokens") {
+		t.Errorf("nothing can answer: exit %d, want %d (README), and advice on max_answer_tokens:\n%s", code, exitNoService, tail(out+errOut))
+	}
+}
+
+// Models refused by security.model_pins: the message names them and the
+// pins, not "no local LLM service ... ollama serve", and the exit code is 3.
+func TestCLIPinRefusalNamesThePins(t *testing.T) {
+	srv := llmtest.New(llm.KindOllama, llmtest.Options{Reply: "Hello.",
+		Models: []llmtest.Model{{ID: "qwen2.5-coder:7b", Family: "qwen2", ParameterSize: "7.6B", ContextLength: 32768,
+			Loaded: true, Digest: strings.Repeat("a", 64)}}})
+	defer srv.Close()
+	dir := t.TempDir()
+	cfg := onlyService(t, dir, llm.KindOllama, srv.URL)
+	os.WriteFile(cfg, append(must(os.ReadFile(cfg)), []byte("verify_checksums = true\n[security.model_pins]\n\"llama3.2:1b\" = \"sha256:"+strings.Repeat("b", 64)+"\"\n")...), 0o600)
+	file := filepath.Join(dir, "main.go")
+	os.WriteFile(file, []byte(helloGo), 0o640)
+	out, errOut, code := runCLI(t, dir, "--config", cfg, "ask", "--action", "explain", "--file", file, "--line", "9", "--col", "6")
+	msg := out + errOut
+	if code != exitNoService || strings.Contains(msg, "ollama serve") || !strings.Contains(msg, "qwen2.5-coder:7b") ||
+		!strings.Contains(msg, "model_pins") || !strings.Contains(msg, "lsp-router models --pin") {
+		t.Fatalf("exit %d\n%s", code, msg)
+	}
+	if srv.Generations() != 0 {
+		t.Errorf("a refused model was asked")
+	}
+}
+
+// tail keeps the end of a long output for a failure message.
+func tail(s string) string {
+	if len(s) > 1500 {
+		return "..." + s[len(s)-1500:]
+	}
+	return s
+}
