@@ -255,7 +255,7 @@ func TestDefaultEndpointOverride(t *testing.T) {
 }
 
 func TestAuthRequired(t *testing.T) {
-	for _, kind := range []llm.Kind{llm.KindOpenWebUI, llm.KindVLLM, llm.KindJan, llm.KindLMStudio} {
+	for _, kind := range []llm.Kind{llm.KindOpenWebUI, llm.KindVLLM, llm.KindJan, llm.KindLMStudio, llm.KindKoboldCpp} {
 		t.Run(string(kind), func(t *testing.T) {
 			srv := llmtest.New(kind, llmtest.Options{APIKey: "k"})
 			defer srv.Close()
