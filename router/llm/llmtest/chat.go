@@ -23,6 +23,10 @@ func (s *Server) ignoresModel() bool {
 	return false
 }
 
+// modelNotFound answers an unknown model as each server does: Ollama
+// server/routes.go ("not found, try pulling it first"), vLLM
+// serving_engine.py _check_model, LM Studio's OpenAI-style model_not_found,
+// Open WebUI main.py, Jan's proxy, OpenAI otherwise.
 func (s *Server) modelNotFound(w http.ResponseWriter, id string) {
 	switch s.Kind {
 	case llm.KindOllama:
@@ -57,10 +61,13 @@ func (s *Server) rejectsLongPrompts() bool {
 func (s *Server) contextTooLong(w http.ResponseWriter, n, ctx int) {
 	switch s.Kind {
 	case llm.KindLlamaCpp, llm.KindJan:
+		// exceed_context_size_error with the counts (ggml-org/llama.cpp
+		// tools/server/server-context.cpp, late 2025 wording).
 		writeJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]any{"code": 400,
-			"message": "the request exceeds the available context size, try increasing it",
+			"message": fmt.Sprintf("request (%d tokens) exceeds the available context size (%d tokens), try increasing it", n, ctx),
 			"type":    "exceed_context_size_error", "n_prompt_tokens": n, "n_ctx": ctx}})
 	case llm.KindLMStudio:
+		// LM Studio 0.3's engine wording (sic), as quoted in llm/errors.go.
 		s.writeError(w, http.StatusBadRequest, fmt.Sprintf("Trying to keep the first %d tokens when context the overflows. "+
 			"However, the model is loaded with context length of only %d tokens, which is not enough. "+
 			"Try to load the model with a larger context length, or provide a shorter input", n, ctx), "invalid_request_error")
@@ -70,9 +77,12 @@ func (s *Server) contextTooLong(w http.ResponseWriter, n, ctx int) {
 		// corrections of 2026-11-29).
 		w.WriteHeader(http.StatusInternalServerError)
 	case llm.KindTGI:
+		// TGI router/src/validation.rs ValidationError::MaxTotalTokens (v3.3.6).
 		s.writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("Input validation error: `inputs` tokens + `max_new_tokens` must be <= %d. "+
 			"Given: %d `inputs` tokens and 1024 `max_new_tokens`", ctx, n), "validation")
 	default:
+		// vLLM serving_engine.py _validate_input wording, which LocalAI,
+		// SGLang and OpenAI share.
 		s.writeError(w, http.StatusBadRequest, fmt.Sprintf("This model's maximum context length is %d tokens. However, you requested %d tokens "+
 			"in the messages, Please reduce the length of the messages.", ctx, n), "BadRequestError")
 	}
@@ -179,6 +189,8 @@ func promptTokens(req ChatRequest) int {
 	return n
 }
 
+// writeWhole answers stream:false: Ollama's single ChatResponse (api/types.go)
+// or OpenAI's chat.completion object (GPT4All's only mode, server.cpp v3.10).
 func (s *Server) writeWhole(w http.ResponseWriter, req ChatRequest, md Model, text string, native bool) {
 	pt, ct := promptTokens(req), countWords(text)
 	if native {
@@ -242,6 +254,10 @@ func (st stepper) write(b []byte) bool {
 	return true
 }
 
+// streamNDJSON streams Ollama's ChatResponse lines, the last with done,
+// done_reason and the counts (ollama/ollama api/types.go ChatResponse and
+// docs/api.md "Chat request (streaming)", commit fb30760, 2026-08-21); a
+// failure mid-stream is an {"error"} line (server/routes.go ChatHandler).
 func (s *Server) streamNDJSON(w http.ResponseWriter, r *http.Request, req ChatRequest, md Model, text string) {
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(200)
@@ -311,6 +327,12 @@ func (s *Server) midStreamSSE() string {
 	}
 }
 
+// streamSSE streams OpenAI chat.completion.chunk events ending "data:
+// [DONE]" (OpenAI API reference); llama.cpp adds usage and timings to the
+// last chunk (tools/server/README.md, commit 00dc805), vLLM and others send
+// usage only with stream_options.include_usage (vllm protocol.py
+// StreamOptions), old KoboldCpp builds placeholder usage and no final
+// newline (koboldcpp.py, reference sheet).
 func (s *Server) streamSSE(w http.ResponseWriter, r *http.Request, req ChatRequest, md Model, text string) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")

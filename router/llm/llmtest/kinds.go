@@ -22,7 +22,13 @@ func (s *Server) fastAPI() bool {
 	return false
 }
 
-// writeError answers in the kind's own error body shape.
+// writeError answers in the kind's own error body shape, each from the
+// server's source as listed in shared/reference/llm-servers.md ("at least
+// six error body shapes"): Ollama server/routes.go {"error"}; Jan's proxy
+// plain text; FastAPI {"detail"} (Open WebUI, text-generation-webui);
+// KoboldCpp koboldcpp.py {"detail":{...}}; vLLM protocol.py ErrorResponse;
+// SGLang's flat one; TGI server.rs {"error","error_type"}; OpenAI style
+// (llama.cpp server-common.cpp, LocalAI, LM Studio) otherwise.
 func (s *Server) writeError(w http.ResponseWriter, status int, msg, typ string) {
 	switch s.Kind {
 	case llm.KindOllama:
@@ -128,20 +134,33 @@ func (s *Server) routes() {
 		s.notFound(w, r)
 	})
 	chat := s.handleChat
+	// Each kind's routes below are written from the upstream file named on
+	// its case, at the version the double reports (Options.Version
+	// overrides it); shared/reference/llm-servers.md summarises them.
 	switch s.Kind {
 	case llm.KindOllama:
+		// ollama/ollama server/routes.go GenerateRoutes and api/types.go
+		// (commit fb30760, 2026-08-21; the double reports 0.12.6).
 		s.ollamaRoutes(true)
 		m.HandleFunc("GET /v1/models", s.openAIModels("library"))
 		m.HandleFunc("POST /v1/chat/completions", chat)
 	case llm.KindLMStudio:
+		// lmstudio-ai/docs 1_developer/2_rest/endpoints.md (v0, commit
+		// e35e35a) and list.md (v1, commit e70f746); /v1/* from its
+		// openai-compat docs (LM Studio 0.3.x / 0.4).
 		m.HandleFunc("GET /api/v0/models", s.auth(s.lmStudioModels))
 		m.HandleFunc("GET /api/v1/models", s.auth(s.lmStudioV1Models))
 		m.HandleFunc("GET /v1/models", s.auth(s.openAIModels("organization_owner")))
 		m.HandleFunc("POST /v1/chat/completions", s.auth(chat))
 	case llm.KindJan:
+		// Jan's local API server as the reference sheet records it (Jan
+		// row, 2026): Bearer key, running models only, plain-text errors.
 		m.HandleFunc("GET /v1/models", s.auth(s.janModels))
 		m.HandleFunc("POST /v1/chat/completions", s.auth(chat))
 	case llm.KindOpenWebUI:
+		// open-webui/open-webui backend/open_webui/main.py (/health,
+		// /api/version, /api/config, /api/models, /api/chat/completions),
+		// v0.6.34.
 		m.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, 200, map[string]any{"status": true})
 		})
@@ -154,6 +173,9 @@ func (s *Server) routes() {
 		m.HandleFunc("GET /api/models", s.auth(s.openWebUIModels))
 		m.HandleFunc("POST /api/chat/completions", s.auth(chat))
 	case llm.KindLocalAI:
+		// mudler/LocalAI core/http/routes (localai.go, openai.go, health.go),
+		// v3.7.0: /.well-known/localai.json, /readyz, /version, /v1/tokenize,
+		// and the Ollama imitation.
 		m.HandleFunc("GET /.well-known/localai.json", func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, 200, map[string]any{"version": s.version("v3.7.0"), "endpoints": []string{"/v1/chat/completions", "/v1/tokenize"}})
 		})
@@ -170,6 +192,8 @@ func (s *Server) routes() {
 			return text, map[string]any{"tokens": tokenIDs(text)}
 		})))
 	case llm.KindVLLM:
+		// vllm-project/vllm vllm/entrypoints/openai/api_server.py (/version,
+		// /health, /v1/models, /tokenize) and protocol.py, v0.11.0.
 		m.HandleFunc("GET /version", func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, 200, map[string]any{"version": s.version("0.11.0")})
 		})
@@ -181,6 +205,9 @@ func (s *Server) routes() {
 			return text, map[string]any{"count": countWords(text), "max_model_len": s.opts.Models[0].ContextLength, "tokens": tokenIDs(text)}
 		}))
 	case llm.KindLlamaCpp:
+		// ggml-org/llama.cpp tools/server/README.md and server.cpp (commit
+		// 00dc805): /health, /props, /v1/models and /models (router mode
+		// with Options.Router), the Ollama imitation, /tokenize.
 		m.HandleFunc("GET /health", s.health(func(w http.ResponseWriter) {
 			writeJSON(w, 200, map[string]any{"status": "ok"})
 		}))
@@ -196,6 +223,9 @@ func (s *Server) routes() {
 			return text, map[string]any{"tokens": tokenIDs(text)}
 		})))
 	case llm.KindKoboldCpp:
+		// LostRuins/koboldcpp koboldcpp.py (do_GET / do_POST), v1.101.1:
+		// /api/extra/version ("protected" with --password), /api/v1/model,
+		// /api/extra/true_max_context_length, /v1/chat/completions.
 		m.HandleFunc("GET /api/extra/version", func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, 200, map[string]any{"result": "KoboldCpp", "version": s.version("1.101.1"),
 				"protected": s.opts.APIKey != "", "txt2img": false, "vision": false, "transcribe": false})
@@ -224,9 +254,13 @@ func (s *Server) routes() {
 			return text, map[string]any{"value": countWords(text), "ids": tokenIDs(text)}
 		})))
 	case llm.KindGPT4All:
+		// nomic-ai/gpt4all gpt4all-chat/src/server.cpp (v3.10): /v1/models
+		// owned_by "humanity", non-streaming /v1/chat/completions.
 		m.HandleFunc("GET /v1/models", s.openAIModels("humanity"))
 		m.HandleFunc("POST /v1/chat/completions", chat)
 	case llm.KindTextGenWebUI:
+		// oobabooga/text-generation-webui extensions/openai/script.py (v3.x):
+		// /v1/internal/health, /v1/internal/model/info, token-count.
 		m.HandleFunc("GET /v1/internal/health", func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, 200, map[string]any{"status": "ok"})
 		})
@@ -244,6 +278,8 @@ func (s *Server) routes() {
 			return text, map[string]any{"length": countWords(text)}
 		})))
 	case llm.KindTGI:
+		// huggingface/text-generation-inference router/src/server.rs (/info,
+		// /health, /tokenize, /v1/*), v3.3.6.
 		m.HandleFunc("GET /info", func(w http.ResponseWriter, r *http.Request) {
 			md := s.opts.Models[0]
 			writeJSON(w, 200, map[string]any{"model_id": md.ID, "model_sha": "0eb6b1ed2d0c4306bc637d09ecef51e59d3dfe05",
@@ -270,6 +306,8 @@ func (s *Server) routes() {
 			return text, toks
 		})))
 	case llm.KindSGLang:
+		// sgl-project/sglang python/sglang/srt/entrypoints/http_server.py
+		// (/get_model_info, /model_info, /health, /v1/models), v0.5.
 		info := func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, 200, map[string]any{"model_path": s.opts.Models[0].ID, "tokenizer_path": s.opts.Models[0].ID,
 				"is_generation": !s.opts.Models[0].Embedding})
@@ -280,6 +318,8 @@ func (s *Server) routes() {
 		m.HandleFunc("GET /v1/models", s.auth(s.openAIModels("sglang")))
 		m.HandleFunc("POST /v1/chat/completions", s.auth(chat))
 	case llm.KindOpenAI:
+		// A plain OpenAI-compatible server: the OpenAI API reference's
+		// /v1/models and /v1/chat/completions (openai/openai-openapi, 2025).
 		m.HandleFunc("GET /v1/models", s.auth(s.openAIModels("organization-owner")))
 		m.HandleFunc("POST /v1/chat/completions", s.auth(chat))
 	}
@@ -399,6 +439,10 @@ func tokenIDs(text string) []int {
 
 const created = 1735689600 // 2025-01-01, a fixed "created" so bodies are stable
 
+// openAIModels serves /v1/models in each kind's variant: vLLM/SGLang add
+// max_model_len and root (vllm protocol.py ModelCard), LocalAI lists id and
+// object only, KoboldCpp and GPT4All their fixed fields (koboldcpp.py,
+// gpt4all-chat/src/server.cpp), others OpenAI's Model object.
 func (s *Server) openAIModels(ownedBy string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		data := []any{}
@@ -487,6 +531,8 @@ func (s *Server) lmStudioV1Models(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, map[string]any{"models": models})
 }
 
+// janModels: Jan lists running models only, owned_by "user" (reference
+// sheet, Jan row).
 func (s *Server) janModels(w http.ResponseWriter, r *http.Request) {
 	// Jan lists running models only.
 	data := []any{}
@@ -498,6 +544,8 @@ func (s *Server) janModels(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, map[string]any{"object": "list", "data": data})
 }
 
+// openWebUIModels serves /api/models: Open WebUI passes Ollama's /api/tags
+// entry on under "ollama" (backend/open_webui/utils/models.py, v0.6.34).
 func (s *Server) openWebUIModels(w http.ResponseWriter, r *http.Request) {
 	data := []any{}
 	for _, md := range s.opts.Models {
@@ -602,6 +650,9 @@ func (s *Server) ollamaDetails(md Model) map[string]any {
 		"parameter_size": md.ParameterSize, "quantization_level": md.Quantization}
 }
 
+// ollamaTags serves GET /api/tags: ListModelResponse (name, model,
+// modified_at, size, digest, details, remote_model, remote_host) from
+// ollama/ollama api/types.go (commit fb30760, 2026-08-21).
 func (s *Server) ollamaTags(w http.ResponseWriter, r *http.Request) {
 	models := []any{}
 	for _, md := range s.opts.Models {
@@ -617,6 +668,10 @@ func (s *Server) ollamaTags(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, map[string]any{"models": models})
 }
 
+// ollamaShow serves POST /api/show: ShowResponse with model_info
+// ("<arch>.context_length", "general.parameter_count") and capabilities,
+// ollama/ollama api/types.go and server/routes.go ShowHandler (commit
+// fb30760, 2026-08-21).
 func (s *Server) ollamaShow(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Model string `json:"model"`

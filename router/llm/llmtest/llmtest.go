@@ -13,6 +13,11 @@
 //
 // and it counts requests, generations started and client disconnects so
 // tests can assert what the server saw.
+//
+// Every fixture names the upstream file (and version or date) it was
+// written from, in a comment at the route or handler that serves it. The
+// client is also checked against the servers' own bytes, replayed without a
+// double, in router/llm/conformance_test.go and router/discovery/wire_test.go.
 package llmtest
 
 import (
