@@ -207,9 +207,9 @@ type askError struct {
 // is never 0.
 func (e *env) askFailed(ctx context.Context, w *wired, err error) int {
 	code := exitFailure
-	var exhausted *selection.ExhaustedError
-	if errors.Is(err, router.ErrNoServices) || errors.Is(err, selection.ErrNoCandidate) || errors.As(err, &exhausted) {
-		// README: 3 when no local LLM service could answer.
+	if errors.Is(err, router.ErrNoServices) || errors.Is(err, selection.ErrNoCandidate) || onlyTooLong(err) {
+		// README: 3 when no local LLM service could answer: none runs,
+		// none may be used, or none has room for the request.
 		code = exitNoService
 	}
 	msg, hint := router.UserError(err)
@@ -229,6 +229,22 @@ func (e *env) askFailed(ctx context.Context, w *wired, err error) int {
 		fmt.Fprintf(e.stderr, "lsp-router ask: %s\n", answertext.Terminal(router.UserLine(err)))
 	}
 	return code
+}
+
+// onlyTooLong reports a request that every model tried refused as too
+// long for its window: nothing can answer it (a server that failed is a
+// failure, exit 1).
+func onlyTooLong(err error) bool {
+	var ex *selection.ExhaustedError
+	if !errors.As(err, &ex) || len(ex.Attempts) == 0 {
+		return false
+	}
+	for _, a := range ex.Attempts {
+		if a.Kind != selection.KindContextTooLong {
+			return false
+		}
+	}
+	return true
 }
 
 // fillQuery reads the file and converts the 1-based line and character
