@@ -123,6 +123,38 @@ func TestCLIPinRefusalNamesThePins(t *testing.T) {
 	}
 }
 
+// GPT4All reports no window (discovery assumes its default 2048) and
+// answers a prompt that does not fit with an empty HTTP 500. Near the
+// window that is "too long", not a server failure: the request moves to the
+// reduced prompt (here the question alone is too long for it, so nothing
+// can answer: exit 3 and advice on the window), and the same too-long
+// request is never sent again.
+func TestCLIGPT4AllEmpty500IsTooLong(t *testing.T) {
+	md := llmtest.DefaultModel(llm.KindGPT4All)
+	md.ContextLength = 400 // the window it really runs with, smaller than the assumed 2048
+	srv := llmtest.New(llm.KindGPT4All, llmtest.Options{Reply: "It reverses the words.", Models: []llmtest.Model{md}})
+	defer srv.Close()
+	dir := t.TempDir()
+	cfg := onlyService(t, dir, llm.KindGPT4All, srv.URL)
+	file := filepath.Join(dir, "main.go")
+	os.WriteFile(file, []byte(helloGo), 0o640)
+	// About 670 words: over the real 400, and near the assumed 2048 tokens
+	// with the answer's 512.
+	q := "why does it " + strings.Repeat("reverse the words ", 170)
+	out, errOut, code := runCLI(t, dir, "--config", cfg, "ask", "--action", "explain", "--file", file, "--line", "9", "--col", "6", q)
+	if code != exitNoService || !strings.Contains(errOut, "GPT4All answers when the prompt does not fit") || !strings.Contains(errOut, "context_length") {
+		t.Fatalf("exit %d, want %d with a too-long message, not a server failure:\n%s", code, exitNoService, tail(out+errOut))
+	}
+	if g := srv.ChatRequests(); g != 1 {
+		t.Fatalf("%d chat requests: the too-long prompt must not be sent again", g)
+	}
+	// A short question fits GPT4All's default window and is answered.
+	out, errOut, code = runCLI(t, dir, "--config", cfg, "ask", "--action", "explain", "--file", file, "--line", "9", "--col", "6", "why?")
+	if code != 0 || !strings.Contains(out, "It reverses the words.") {
+		t.Fatalf("short question: exit %d\n%s", code, tail(out+errOut))
+	}
+}
+
 // tail keeps the end of a long output for a failure message.
 func tail(s string) string {
 	if len(s) > 1500 {
