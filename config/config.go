@@ -53,6 +53,11 @@ type Service struct {
 	MaxRetries int      `toml:"max_retries" json:"max_retries,omitempty"`
 	APIKeyEnv  string   `toml:"api_key_env" json:"api_key_env,omitempty"`
 	APIKeyFile string   `toml:"api_key_file" json:"api_key_file,omitempty"`
+	// ContextLength, when set, is the window (tokens) prompts are sized for
+	// on this server, whatever it reports: for servers that report none
+	// (GPT4All, Jan, LocalAI, text-generation-webui, Open WebUI) or run a
+	// model with less than it says.
+	ContextLength int `toml:"context_length" json:"context_length,omitempty"`
 }
 
 // IsEnabled reports whether the service is probed; services are enabled
@@ -68,6 +73,9 @@ type CustomEndpoint struct {
 	APIStyle   string `toml:"api_style" json:"api_style,omitempty"`
 	APIKeyEnv  string `toml:"api_key_env" json:"api_key_env,omitempty"`
 	APIKeyFile string `toml:"api_key_file" json:"api_key_file,omitempty"`
+	// ContextLength, when set, is the window (tokens) prompts are sized for
+	// on this endpoint, whatever it reports.
+	ContextLength int `toml:"context_length" json:"context_length,omitempty"`
 }
 
 // TaskRouting is the user's model preference for one task category.

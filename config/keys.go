@@ -42,10 +42,15 @@ var keyRules = map[string]rule{
 	"services.*.priority":    {class: ClassSafe},
 	"services.*.timeout":     {class: ClassSafe},
 	"services.*.max_retries": {class: ClassSafe},
-	"services.*.api_key_env": {class: ClassEndpoint},
+	// A window only sizes prompts: a wrong one makes answers fail or
+	// prompts shorter, never sends anything elsewhere.
+	"services.*.context_length": {class: ClassSafe},
+	"services.*.api_key_env":    {class: ClassEndpoint},
 	// A key file is read and sent to the endpoint: a way to send any file.
 	"services.*.api_key_file": {class: ClassEndpoint},
-	"custom_endpoints":        {class: ClassEndpoint},
+	// custom_endpoints is one value: a workspace cannot add endpoints, so
+	// their context_length comes with the trusted entry.
+	"custom_endpoints": {class: ClassEndpoint},
 
 	"task_routing.*.primary_models":  {class: ClassSafe},
 	"task_routing.*.fallback_models": {class: ClassSafe},

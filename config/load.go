@@ -320,8 +320,8 @@ func parentReported(ps []Problem, key string) bool {
 // sections lists the valid keys of each table, for "did you mean" messages.
 var sections = map[string][]string{
 	"":                        {"services", "custom_endpoints", "task_routing", "routing", "generation", "serena", "language_servers", "context", "security", "prompts", "mcp", "agents"},
-	"services.*":              {"enabled", "endpoint", "priority", "timeout", "max_retries", "api_key_env", "api_key_file"},
-	"custom_endpoints":        {"name", "endpoint", "priority", "api_style", "api_key_env", "api_key_file"},
+	"services.*":              {"enabled", "endpoint", "priority", "timeout", "max_retries", "api_key_env", "api_key_file", "context_length"},
+	"custom_endpoints":        {"name", "endpoint", "priority", "api_style", "api_key_env", "api_key_file", "context_length"},
 	"task_routing.*":          {"primary_models", "fallback_models", "min_context", "require_serena"},
 	"routing":                 {"vram_ceiling_gb", "llm_classifier", "discovery_ttl", "probe_timeout", "catalog_file"},
 	"generation":              {"connect_timeout", "first_token_timeout", "idle_timeout", "total_timeout", "max_answer_tokens", "keep_alive"},
@@ -379,6 +379,9 @@ func (c *Config) validate() []Problem {
 		if s.APIKeyEnv != "" && s.APIKeyFile != "" {
 			bad(key+".api_key_file", "set api_key_env or api_key_file, not both")
 		}
+		if msg := checkContextLength(s.ContextLength); msg != "" {
+			bad(key+".context_length", "%s", msg)
+		}
 	}
 	names := map[string]bool{}
 	for i, e := range c.CustomEndpoints {
@@ -391,6 +394,9 @@ func (c *Config) validate() []Problem {
 		names[e.Name] = true
 		if err := checkEndpoint(e.Endpoint); err != nil {
 			bad(key, "%s: %v", orIndex(e.Name, i), err)
+		}
+		if msg := checkContextLength(e.ContextLength); msg != "" {
+			bad(key, "%s: context_length %s", orIndex(e.Name, i), msg)
 		}
 		if e.APIStyle != "" && !slices.Contains(APIStyles, e.APIStyle) {
 			bad(key, "%s: api_style %q is not one of %s (or leave it out to detect it)", orIndex(e.Name, i), e.APIStyle, strings.Join(APIStyles, ", "))
@@ -611,4 +617,19 @@ func Overlay(base *Config, settings json.RawMessage) (*Config, error) {
 func SettingsEmpty(settings json.RawMessage) bool {
 	ly, _ := decodeJSON(settings)
 	return ly != nil && len(ly.keys) == 0 && len(ly.tables) == 0
+}
+
+// Bounds of a configured context_length: below MinContextLength nothing
+// useful fits beside the answer; above MaxContextLength no model runs.
+const (
+	MinContextLength = 512
+	MaxContextLength = 1 << 24
+)
+
+// checkContextLength returns what is wrong with a context_length, or "".
+func checkContextLength(n int) string {
+	if n == 0 || (n >= MinContextLength && n <= MaxContextLength) {
+		return ""
+	}
+	return fmt.Sprintf("must be between %d and %d tokens (or left out to use what the server reports), got %d", MinContextLength, MaxContextLength, n)
 }

@@ -26,9 +26,15 @@ const Template = `# lsp-router configuration. Every value shown is the built-in 
 # max_retries = 2       # only before the first token, never a started generation
 # api_key_env = ""      # name of the environment variable holding the key
 # api_key_file = ""     # or a file holding the key (keys never go in this file)
+# context_length = 0    # window (tokens) to size prompts for; 0 = what the server reports
 
 # [services.lmstudio]
 # enabled = false
+
+# Servers that report no window get a small one (GPT4All 2048, Open WebUI
+# 2048, Jan/LocalAI/text-generation-webui 4096); set yours if it is larger:
+# [services.gpt4all]
+# context_length = 4096
 
 # Servers the defaults do not cover, e.g. a team's inference hosts. Their
 # addresses must also be allowed under [security].
@@ -37,6 +43,7 @@ const Template = `# lsp-router configuration. Every value shown is the built-in 
 # endpoint = "http://10.0.0.5:8000"
 # priority = 10
 # api_style = "openai"  # or "ollama"; detected when left out
+# context_length = 8192  # optional: the window its models run with
 # api_key_env = "TEAM_VLLM_KEY"
 
 # Model preference per task category: coding, reasoning, analysis, documentation.

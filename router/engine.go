@@ -313,7 +313,7 @@ func (p *Pipeline) Route(ctx context.Context, req Request, promptTokens int) (*R
 	d.Skipped = append(d.Skipped, refused...)
 	rep := &RouteReport{Category: cat, Confidence: conf, CategoryWhy: why, Decision: d}
 	if len(avail) == 0 {
-		return rep, ErrNoServices
+		return rep, noModels(refused)
 	}
 	return rep, d.Err
 }

@@ -350,7 +350,9 @@ func TestLowConfidenceRequestsAskTheSmallestModel(t *testing.T) {
 }
 
 func TestLongConversationsAreSummarisedByTheSmallestModel(t *testing.T) {
-	long := strings.Repeat("The function splits the words and reverses them. ", 40)
+	// Long answers: the 4096-token window keeps a quarter for the answer
+	// (selection.AnswerReserve), so three follow-ups must outgrow 3072.
+	long := strings.Repeat("The function splits the words and reverses them. ", 100)
 	srv := llmtest.New(llm.KindOllama, llmtest.Options{
 		Models: []llmtest.Model{{ID: "qwen2.5-coder:7b", ContextLength: 4096}, {ID: "qwen2.5:0.5b", ContextLength: 4096}},
 		ReplyFunc: func(r llmtest.ChatRequest) string {

@@ -129,12 +129,12 @@ func (p *Pipeline) run(ctx context.Context, req Request, progress ProgressFunc) 
 		if decision.Err != nil {
 			res.Notes = append(res.Notes, "no model would answer: "+decision.Err.Error())
 		} else if len(avail) == 0 {
-			res.Notes = append(res.Notes, ErrNoServices.Error())
+			res.Notes = append(res.Notes, noModels(refused).Error())
 		}
 		return res, st, nil
 	}
 	if len(avail) == 0 {
-		return nil, st, ErrNoServices
+		return nil, st, noModels(refused)
 	}
 	decision, release := p.inflight.reserve(decision)
 	defer release()
@@ -159,11 +159,11 @@ func (p *Pipeline) run(ctx context.Context, req Request, progress ProgressFunc) 
 		answer.Reset()
 		progress(Progress{Stage: StageWaiting, Message: fmt.Sprintf("waiting for %s on %s", c.Model, c.Service), Model: c.Model, Service: c.Service})
 		tokens := 0
-		creq := llm.ChatRequest{Model: c.Model, Messages: toLLM(msgs), MaxTokens: p.d.MaxAnswerTokens, Temperature: p.d.Temperature}
+		creq := llm.ChatRequest{Model: c.Model, Messages: toLLM(msgs), MaxTokens: answerReserve(p.d.MaxAnswerTokens, c), Temperature: p.d.Temperature}
 		if len(msgs) > 0 && len(full.Messages) > 0 && &msgs[0] == &full.Messages[0] {
-			// The prompt's size is known: Ollama needs no second estimate
-			// to size its window.
-			creq.NumCtx = full.Tokens + p.d.MaxAnswerTokens + 256
+			// The prompt's size is known: what the window must hold (Ollama
+			// rounds it to its loaded window or a fixed size).
+			creq.NumCtx = full.Tokens + creq.MaxTokens + 256
 		}
 		u, err := client.Chat(ctx, creq,
 			func(delta string) error {
@@ -225,21 +225,22 @@ func (p *Pipeline) messagesFor(ctx context.Context, req Request, in prompt.Input
 		// The reduced level keeps the essentials: half the window.
 		limit /= 2
 	}
+	reserve := answerReserve(p.d.MaxAnswerTokens, c)
 	count := prompt.Estimator(prompt.FamilyOf(c.Model))
-	budget := prompt.Budget{ContextLength: limit, AnswerReserve: p.d.MaxAnswerTokens, Count: count}
+	budget := prompt.Budget{ContextLength: limit, AnswerReserve: reserve, Count: count}
 	if conversational(req.Action) {
 		if se, ok := p.d.Sessions.Get(key); ok && len(se.Messages()) > 0 {
 			follow, err := p.d.Prompts.FollowUp(in)
 			if err == nil {
 				se.Append(follow)
-				if _, err := se.Fit(ctx, session.Budget{Model: c.Model, Limit: limit - p.d.MaxAnswerTokens, Count: count}); err != nil {
+				if _, err := se.Fit(ctx, session.Budget{Model: c.Model, Limit: limit - reserve, Count: count}); err != nil {
 					return nil, selection.Mark(selection.KindContextTooLong, err)
 				}
 				return se.Messages(), nil
 			}
 		}
 	}
-	if !level.Reduced() && full.Tokens+p.d.MaxAnswerTokens <= limit {
+	if !level.Reduced() && full.Tokens+reserve <= limit {
 		// The whole prompt, sized with the most conservative estimate, fits:
 		// building it again for this model would give the same messages.
 		return full.Messages, nil
@@ -267,22 +268,28 @@ func (p *Pipeline) fitExactly(ctx context.Context, client llm.Client, in prompt.
 	if level.Reduced() {
 		limit /= 2
 	}
+	reserve := answerReserve(p.d.MaxAnswerTokens, c)
 	n, exact, err := client.CountTokens(ctx, c.Model, joinContents(msgs))
 	if err != nil || !exact {
 		return msgs, nil
 	}
 	exactTotal := n + len(msgs)*prompt.MessageOverhead + prompt.ReplyPriming
-	if exactTotal+p.d.MaxAnswerTokens <= limit {
+	if exactTotal+reserve <= limit {
 		return msgs, nil
 	}
 	count := prompt.Estimator(prompt.FamilyOf(c.Model))
 	estimate := prompt.CountMessages(msgs, count)
-	scaled := int(float64(limit-p.d.MaxAnswerTokens)*float64(estimate)/float64(exactTotal)) + p.d.MaxAnswerTokens
-	pr, err := p.d.Prompts.Build(in, prompt.Budget{ContextLength: scaled, AnswerReserve: p.d.MaxAnswerTokens, Count: count})
+	scaled := int(float64(limit-reserve)*float64(estimate)/float64(exactTotal)) + reserve
+	pr, err := p.d.Prompts.Build(in, prompt.Budget{ContextLength: scaled, AnswerReserve: reserve, Count: count})
 	if err != nil {
 		return nil, selection.Mark(selection.KindContextTooLong, err)
 	}
 	return pr.Messages, nil
+}
+
+// answerReserve is the answer's share of c's window (selection.AnswerReserve).
+func answerReserve(maxAnswer int, c selection.Choice) int {
+	return selection.AnswerReserve(maxAnswer, c.ContextLength)
 }
 
 func joinContents(msgs []prompt.Message) string {
@@ -462,7 +469,7 @@ func (p *Pipeline) makeEdits(ctx context.Context, req Request, in prompt.Input, 
 				prompt.Message{Role: "user", Content: "Your change introduces these compiler errors:\n" + formatDiagnostics(newErrs) + "\nReply again in the same format with a corrected version."})
 			svc := services[choice.Endpoint]
 			var b strings.Builder
-			u, err := p.d.NewClient(svc).Chat(ctx, llm.ChatRequest{Model: choice.Model, Messages: toLLM(retry), MaxTokens: p.d.MaxAnswerTokens, Temperature: p.d.Temperature},
+			u, err := p.d.NewClient(svc).Chat(ctx, llm.ChatRequest{Model: choice.Model, Messages: toLLM(retry), MaxTokens: answerReserve(p.d.MaxAnswerTokens, choice), Temperature: p.d.Temperature},
 				func(d string) error { b.WriteString(d); return nil })
 			if err == nil {
 				res.TokensIn += u.PromptTokens

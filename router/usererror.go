@@ -31,6 +31,10 @@ func UserError(err error) (msg, hint string) {
 		m, h, _ := strings.Cut(ErrNoServices.Error(), ": ")
 		return m, h
 	}
+	var refused *RefusedError
+	if errors.As(err, &refused) {
+		return oneLine(refused.Summary()), RefusedFix
+	}
 	// The audit refusal names the log and the fix: keep both whole.
 	var af *audit.FailureError
 	if errors.As(err, &af) {

@@ -22,6 +22,7 @@ import (
 	"github.com/lsp-router/lsp-router/router/codectx"
 	"github.com/lsp-router/lsp-router/router/discovery"
 	"github.com/lsp-router/lsp-router/router/edits"
+	"github.com/lsp-router/lsp-router/router/selection"
 )
 
 type askFlags struct {
@@ -206,7 +207,9 @@ type askError struct {
 // is never 0.
 func (e *env) askFailed(ctx context.Context, w *wired, err error) int {
 	code := exitFailure
-	if errors.Is(err, router.ErrNoServices) {
+	if errors.Is(err, router.ErrNoServices) || errors.Is(err, selection.ErrNoCandidate) || onlyTooLong(err) {
+		// README: 3 when no local LLM service could answer: none runs,
+		// none may be used, or none has room for the request.
 		code = exitNoService
 	}
 	msg, hint := router.UserError(err)
@@ -220,12 +223,28 @@ func (e *env) askFailed(ctx context.Context, w *wired, err error) int {
 	switch {
 	case ctx.Err() != nil:
 		fmt.Fprintln(e.stderr, "lsp-router ask: cancelled")
-	case code == exitNoService:
+	case errors.Is(err, router.ErrNoServices):
 		discovery.WriteText(answertext.NewTerminalWriter(e.stderr), nil, discovery.Endpoints(w.discCfg))
 	default:
 		fmt.Fprintf(e.stderr, "lsp-router ask: %s\n", answertext.Terminal(router.UserLine(err)))
 	}
 	return code
+}
+
+// onlyTooLong reports a request that every model tried refused as too
+// long for its window: nothing can answer it (a server that failed is a
+// failure, exit 1).
+func onlyTooLong(err error) bool {
+	var ex *selection.ExhaustedError
+	if !errors.As(err, &ex) || len(ex.Attempts) == 0 {
+		return false
+	}
+	for _, a := range ex.Attempts {
+		if a.Kind != selection.KindContextTooLong {
+			return false
+		}
+	}
+	return true
 }
 
 // fillQuery reads the file and converts the 1-based line and character

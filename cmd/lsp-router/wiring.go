@@ -265,14 +265,14 @@ func wire(cfg *config.Config, workspace string, log *slog.Logger, withSources bo
 		if err != nil {
 			w.keyErrors = append(w.keyErrors, fmt.Sprintf("services.%s: %v", name, err))
 		}
-		dc.Defaults[llm.Kind(name)] = discovery.EndpointConfig{Enabled: s.IsEnabled(), Endpoint: s.Endpoint, Priority: s.Priority, Timeout: s.Timeout.Duration, APIKey: key}
+		dc.Defaults[llm.Kind(name)] = discovery.EndpointConfig{Enabled: s.IsEnabled(), Endpoint: s.Endpoint, Priority: s.Priority, Timeout: s.Timeout.Duration, APIKey: key, ContextLength: s.ContextLength}
 	}
 	for _, c := range cfg.CustomEndpoints {
 		key, err := llm.LoadAPIKey(c.APIKeyEnv, c.APIKeyFile)
 		if err != nil {
 			w.keyErrors = append(w.keyErrors, fmt.Sprintf("custom endpoint %s: %v", c.Name, err))
 		}
-		dc.Custom = append(dc.Custom, discovery.CustomEndpoint{Name: c.Name, Endpoint: c.Endpoint, Priority: c.Priority, APIStyle: llm.APIStyle(c.APIStyle), APIKey: key})
+		dc.Custom = append(dc.Custom, discovery.CustomEndpoint{Name: c.Name, Endpoint: c.Endpoint, Priority: c.Priority, APIStyle: llm.APIStyle(c.APIStyle), APIKey: key, ContextLength: c.ContextLength})
 	}
 	w.discCfg = dc
 	w.cache, err = discovery.NewCache(dc, cfg.Routing.DiscoveryTTL.Duration)

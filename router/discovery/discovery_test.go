@@ -47,16 +47,17 @@ var inventoryWant = map[llm.Kind]struct {
 	ctx    int
 	loaded bool
 }{
-	llm.KindOllama:       {"qwen2.5-coder:7b", 32768, true},          // /api/show, /api/ps
-	llm.KindLMStudio:     {"qwen2.5-coder-7b-instruct", 32768, true}, // max_context_length, state
-	llm.KindJan:          {"qwen2.5-coder-7b-instruct", 0, true},     // lists running models only
-	llm.KindOpenWebUI:    {"qwen2.5-coder:7b", 0, false},
-	llm.KindLocalAI:      {"qwen2.5-coder-7b-instruct", 0, false},
+	llm.KindOllama:   {"qwen2.5-coder:7b", 32768, true},          // /api/show, /api/ps
+	llm.KindLMStudio: {"qwen2.5-coder-7b-instruct", 32768, true}, // /api/v1/models loaded_instances
+	// Servers that report no window get their kind's conservative default.
+	llm.KindJan:          {"qwen2.5-coder-7b-instruct", 4096, true}, // lists running models only
+	llm.KindOpenWebUI:    {"qwen2.5-coder:7b", 2048, false},
+	llm.KindLocalAI:      {"qwen2.5-coder-7b-instruct", 4096, false},
 	llm.KindVLLM:         {"Qwen/Qwen2.5-Coder-7B-Instruct", 32768, true}, // max_model_len
 	llm.KindLlamaCpp:     {"qwen2.5-coder-7b-instruct-q4_k_m.gguf", 32768, true},
 	llm.KindKoboldCpp:    {"koboldcpp/qwen2.5-coder-7b-instruct-q4_k_m", 32768, true}, // true_max_context_length
-	llm.KindGPT4All:      {"Qwen2.5-Coder-7B-Instruct", 0, false},
-	llm.KindTextGenWebUI: {"Qwen2.5-Coder-7B-Instruct-Q4_K_M.gguf", 0, true},
+	llm.KindGPT4All:      {"Qwen2.5-Coder-7B-Instruct", 2048, false},
+	llm.KindTextGenWebUI: {"Qwen2.5-Coder-7B-Instruct-Q4_K_M.gguf", 4096, true},
 	llm.KindTGI:          {"Qwen/Qwen2.5-Coder-7B-Instruct", 32767, true}, // max_input_tokens
 	llm.KindSGLang:       {"Qwen/Qwen2.5-Coder-7B-Instruct", 32768, true},
 	llm.KindOpenAI:       {"qwen2.5-coder-7b-instruct", 0, false},
@@ -254,7 +255,7 @@ func TestDefaultEndpointOverride(t *testing.T) {
 }
 
 func TestAuthRequired(t *testing.T) {
-	for _, kind := range []llm.Kind{llm.KindOpenWebUI, llm.KindVLLM, llm.KindJan, llm.KindLMStudio} {
+	for _, kind := range []llm.Kind{llm.KindOpenWebUI, llm.KindVLLM, llm.KindJan, llm.KindLMStudio, llm.KindKoboldCpp} {
 		t.Run(string(kind), func(t *testing.T) {
 			srv := llmtest.New(kind, llmtest.Options{APIKey: "k"})
 			defer srv.Close()

@@ -68,6 +68,10 @@ type EndpointConfig struct {
 	// APIKey is sent as a Bearer token (read from an env var or key file by
 	// the config layer; never from the config file itself).
 	APIKey string
+	// ContextLength, when > 0, is the window every model of this kind is
+	// sized for, whatever the server reports (config
+	// services.<kind>.context_length).
+	ContextLength int
 }
 
 // CustomEndpoint is a user-configured service, e.g. one of several vLLM
@@ -84,6 +88,9 @@ type CustomEndpoint struct {
 	APIStyle llm.APIStyle
 	APIKey   string
 	Timeout  time.Duration
+	// ContextLength, when > 0, overrides the window of every model the
+	// endpoint serves (config custom_endpoints[].context_length).
+	ContextLength int
 }
 
 // Config controls a scan.
@@ -164,6 +171,10 @@ type Target struct {
 	APIKey       string
 	Timeout      time.Duration
 	Custom       bool
+	// ContextLength overrides the models' window (custom endpoints);
+	// KindContext does so per identified kind (default endpoints).
+	ContextLength int
+	KindContext   map[llm.Kind]int
 }
 
 // Targets lists what Scan probes for cfg: every enabled default endpoint on
@@ -187,6 +198,12 @@ func Targets(cfg Config) ([]Target, error) {
 				prev.Priority = min(prev.Priority, t.Priority)
 				for k, p := range t.KindPriority {
 					prev.KindPriority[k] = p
+				}
+				for k, c := range t.KindContext {
+					if prev.KindContext == nil {
+						prev.KindContext = map[llm.Kind]int{}
+					}
+					prev.KindContext[k] = c
 				}
 				if prev.APIKey == "" {
 					prev.APIKey = t.APIKey
@@ -226,6 +243,9 @@ func Targets(cfg Config) ([]Target, error) {
 				}
 				t.Timeout = ec.Timeout
 				t.APIKey = ec.APIKey
+				if ec.ContextLength > 0 {
+					t.KindContext = map[llm.Kind]int{d.Kind: ec.ContextLength}
+				}
 			}
 			t.KindPriority = map[llm.Kind]int{d.Kind: t.Priority}
 			add(t)
@@ -234,6 +254,9 @@ func Targets(cfg Config) ([]Target, error) {
 					a := t
 					a.Hints = append([]llm.Kind(nil), t.Hints...)
 					a.KindPriority = map[llm.Kind]int{d.Kind: t.Priority}
+					if t.KindContext != nil {
+						a.KindContext = map[llm.Kind]int{d.Kind: t.KindContext[d.Kind]}
+					}
 					a.Endpoint = withHost(t.Endpoint, h)
 					add(a)
 				}
@@ -252,7 +275,8 @@ func Targets(cfg Config) ([]Target, error) {
 					prio = ec.Priority
 				}
 				add(Target{Endpoint: ep, Hints: []llm.Kind{llm.KindOllama}, Priority: prio,
-					KindPriority: map[llm.Kind]int{llm.KindOllama: prio}, APIKey: ec.APIKey, Timeout: ec.Timeout})
+					KindPriority: map[llm.Kind]int{llm.KindOllama: prio}, APIKey: ec.APIKey, Timeout: ec.Timeout,
+					KindContext: map[llm.Kind]int{llm.KindOllama: ec.ContextLength}})
 			}
 		}
 	}
@@ -268,7 +292,7 @@ func Targets(cfg Config) ([]Target, error) {
 			return nil, fmt.Errorf("custom endpoint %q: unknown api_style %q: use \"ollama\" or \"openai\"", c.Name, c.APIStyle)
 		}
 		add(Target{Endpoint: c.Endpoint, Kind: c.Kind, Name: c.Name, Priority: c.Priority,
-			APIStyle: c.APIStyle, APIKey: c.APIKey, Timeout: c.Timeout, Custom: true})
+			APIStyle: c.APIStyle, APIKey: c.APIKey, Timeout: c.Timeout, Custom: true, ContextLength: c.ContextLength})
 	}
 	return out, nil
 }

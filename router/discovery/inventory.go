@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -26,7 +28,7 @@ func inventory(ctx context.Context, hc *http.Client, svc *llm.Service, fp answer
 	case llm.KindOpenWebUI:
 		err = openWebUIInventory(ctx, hc, svc)
 	case llm.KindLlamaCpp:
-		err = llamaCppInventory(svc, fp)
+		err = llamaCppInventory(ctx, hc, svc, fp)
 	case llm.KindKoboldCpp:
 		err = koboldInventory(ctx, hc, svc, fp)
 	case llm.KindTextGenWebUI:
@@ -241,11 +243,13 @@ func ollamaInventory(ctx context.Context, hc *http.Client, svc *llm.Service, fp 
 	if err := json.Unmarshal(rt.Body, &tags); err != nil {
 		return fmt.Errorf("GET /api/tags: malformed answer: %w", err)
 	}
-	loaded := map[string]bool{}
+	// /api/ps lists the loaded models with the window each was loaded with
+	// (ProcessModelResponse.context_length in Ollama's api/types.go).
+	loaded := map[string]int{}
 	if rp.json(&ps) {
 		for _, m := range ps.Models {
-			loaded[m.Name] = true
-			loaded[m.Model] = true
+			loaded[m.Name] = max(m.ContextLength, 0)
+			loaded[m.Model] = max(m.ContextLength, 0)
 		}
 	}
 	svc.Models = make([]llm.Model, len(tags.Models))
@@ -259,8 +263,8 @@ func ollamaInventory(ctx context.Context, hc *http.Client, svc *llm.Service, fp 
 		}
 		m := llm.Model{ID: id, DisplayName: id, Family: t.Details.Family, ParameterSize: t.Details.ParameterSize,
 			ParamsB: llm.ParseParameterSize(t.Details.ParameterSize), Quantization: t.Details.QuantizationLevel,
-			ContextLength: t.Details.ContextLength, Loaded: loaded[id], Chat: !llm.ParseModelID(id).Embedding,
-			Digest: t.Digest}
+			ContextLength: t.Details.ContextLength, Chat: !llm.ParseModelID(id).Embedding, Digest: t.Digest}
+		m.LoadedContext, m.Loaded = loaded[id]
 		m.External, m.ExternalReason = ollamaExternal(id, t.RemoteModel, t.RemoteHost)
 		svc.Models[i] = m
 		if m.External {
@@ -268,14 +272,17 @@ func ollamaInventory(ctx context.Context, hc *http.Client, svc *llm.Service, fp 
 			// cloud: discovery must not cause that traffic.
 			continue
 		}
-		p.Go(func() { ollamaShow(ctx, hc, svc.Endpoint, &svc.Models[i]) })
+		p.Go(func() { ollamaShow(ctx, hc, svc.Endpoint, svc.APIKey, &svc.Models[i]) })
 	}
 	p.Wait()
 	return nil
 }
 
-func ollamaShow(ctx context.Context, hc *http.Client, base string, m *llm.Model) {
-	r := post(ctx, hc, base, "/api/show", "", map[string]string{"model": m.ID})
+// ollamaShow reads a model's maximum window and capabilities. The key goes
+// on this route too: an Ollama behind an authenticating proxy refuses
+// /api/show without it like any other route.
+func ollamaShow(ctx context.Context, hc *http.Client, base, key string, m *llm.Model) {
+	r := post(ctx, hc, base, "/api/show", key, map[string]string{"model": m.ID})
 	var show struct {
 		ModelInfo    map[string]any `json:"model_info"`
 		Capabilities []string       `json:"capabilities"`
@@ -310,7 +317,62 @@ func ollamaShow(ctx context.Context, hc *http.Client, base string, m *llm.Model)
 
 // --- LM Studio ---
 
+// lmStudioDefaultWindow is the context length LM Studio loads a model with
+// when nothing else says (its "Default Context Length" setting): a model
+// loaded on demand by a chat request runs with it, not with its maximum.
+const lmStudioDefaultWindow = 4096
+
+// lmStudioInventory prefers /api/v1/models (LM Studio >= 0.4), whose
+// loaded_instances[].config.context_length is the window a loaded model runs
+// with (lmstudio-ai/docs 1_developer/2_rest/list.md, commit e70f746). The
+// older /api/v0/models only gives max_context_length, the model's MAXIMUM
+// (docs example: loaded at 4096, maximum 262144), so there a window is
+// assumed no larger than LM Studio's default load length.
 func lmStudioInventory(svc *llm.Service, fp answers) error {
+	var v1 struct {
+		Models []struct {
+			Key              string `json:"key"`
+			DisplayName      string `json:"display_name"`
+			Type             string `json:"type"`
+			Architecture     string `json:"architecture"`
+			ParamsString     string `json:"params_string"`
+			MaxContextLength int    `json:"max_context_length"`
+			Quantization     any    `json:"quantization"`
+			LoadedInstances  []struct {
+				ID     string `json:"id"`
+				Config struct {
+					ContextLength int `json:"context_length"`
+				} `json:"config"`
+			} `json:"loaded_instances"`
+		} `json:"models"`
+	}
+	if r := fp["/api/v1/models"]; r.json(&v1) && v1.Models != nil {
+		for _, d := range v1.Models {
+			if d.Key == "" {
+				continue
+			}
+			m := llm.Model{ID: d.Key, DisplayName: d.DisplayName, Family: d.Architecture, ParameterSize: d.ParamsString,
+				Loaded: len(d.LoadedInstances) > 0, Chat: d.Type != "embedding" && d.Type != "embeddings"}
+			if q, ok := d.Quantization.(string); ok {
+				m.Quantization = q
+			} else if q, ok := d.Quantization.(map[string]any); ok {
+				m.Quantization, _ = q["name"].(string)
+			}
+			// Several instances may run with different windows; a request
+			// may land on any of them, so the smallest counts.
+			for _, in := range d.LoadedInstances {
+				if c := in.Config.ContextLength; c > 0 && (m.LoadedContext == 0 || c < m.LoadedContext) {
+					m.LoadedContext = c
+				}
+			}
+			m.ContextLength = m.LoadedContext
+			if m.ContextLength == 0 {
+				m.ContextLength = lmStudioWindow(d.MaxContextLength)
+			}
+			svc.Models = append(svc.Models, m)
+		}
+		return nil
+	}
 	var v0 struct {
 		Data []struct {
 			ID                string `json:"id"`
@@ -325,44 +387,7 @@ func lmStudioInventory(svc *llm.Service, fp answers) error {
 	if fp["/api/v0/models"].json(&v0) && v0.Data != nil {
 		for _, d := range v0.Data {
 			svc.Models = append(svc.Models, llm.Model{ID: d.ID, Family: d.Arch, Quantization: d.Quantization,
-				ContextLength: d.MaxContextLength, Loaded: d.State == "loaded", Chat: d.Type != "embeddings"})
-		}
-		return nil
-	}
-	// LM Studio >= 0.4: /api/v1/models lists "models" with their loaded
-	// instances and each instance's configured context length.
-	var v1 struct {
-		Models []struct {
-			Key              string `json:"key"`
-			ID               string `json:"id"`
-			Type             string `json:"type"`
-			Architecture     string `json:"architecture"`
-			MaxContextLength int    `json:"max_context_length"`
-			Quantization     any    `json:"quantization"`
-			LoadedInstances  []struct {
-				Config struct {
-					ContextLength int `json:"context_length"`
-				} `json:"config"`
-			} `json:"loaded_instances"`
-		} `json:"models"`
-	}
-	if r := fp["/api/v1/models"]; r.json(&v1) && v1.Models != nil {
-		for _, d := range v1.Models {
-			id := d.Key
-			if id == "" {
-				id = d.ID
-			}
-			m := llm.Model{ID: id, Family: d.Architecture, ContextLength: d.MaxContextLength,
-				Loaded: len(d.LoadedInstances) > 0, Chat: d.Type != "embedding" && d.Type != "embeddings"}
-			if q, ok := d.Quantization.(string); ok {
-				m.Quantization = q
-			} else if q, ok := d.Quantization.(map[string]any); ok {
-				m.Quantization, _ = q["name"].(string)
-			}
-			if len(d.LoadedInstances) > 0 && d.LoadedInstances[0].Config.ContextLength > 0 {
-				m.ContextLength = d.LoadedInstances[0].Config.ContextLength
-			}
-			svc.Models = append(svc.Models, m)
+				ContextLength: lmStudioWindow(d.MaxContextLength), Loaded: d.State == "loaded", Chat: d.Type != "embeddings"})
 		}
 		return nil
 	}
@@ -370,6 +395,15 @@ func lmStudioInventory(svc *llm.Service, fp answers) error {
 		return err
 	}
 	return openAIInventory(svc, fp["/v1/models"])
+}
+
+// lmStudioWindow is the window assumed for a model whose loaded window is
+// unknown: LM Studio's default load length, or the maximum when smaller.
+func lmStudioWindow(maxContext int) int {
+	if maxContext > 0 && maxContext < lmStudioDefaultWindow {
+		return maxContext
+	}
+	return lmStudioDefaultWindow
 }
 
 // --- OpenAI-compatible /v1/models (Jan, LocalAI, vLLM, SGLang, GPT4All, generic) ---
@@ -458,7 +492,13 @@ func openWebUIInventory(ctx context.Context, hc *http.Client, svc *llm.Service) 
 
 // --- llama.cpp ---
 
-func llamaCppInventory(svc *llm.Service, fp answers) error {
+func llamaCppInventory(ctx context.Context, hc *http.Client, svc *llm.Service, fp answers) error {
+	var role struct {
+		Role string `json:"role"`
+	}
+	if (fp["/props"].json(&role) && role.Role == "router") || llamaRouterList(fp["/v1/models"]) != nil {
+		return llamaRouterInventory(ctx, hc, svc, fp)
+	}
 	if h := fp["/health"]; h.Err == nil && h.Status == http.StatusServiceUnavailable {
 		svc.Status = llm.StatusLoading
 		svc.Error = "llama-server is loading its model; it will be usable shortly"
@@ -484,9 +524,138 @@ func llamaCppInventory(svc *llm.Service, fp answers) error {
 	return nil
 }
 
+// llamaRouterModel is one entry of llama-server's model list in router mode
+// (several models behind one server): each has a status object, and a
+// loaded one also the meta of its own instance (tools/server/README.md
+// "Using multiple models", GET /models, ggml-org/llama.cpp commit 00dc805).
+type llamaRouterModel struct {
+	ID     string `json:"id"`
+	Status *struct {
+		Value  string   `json:"value"`
+		Args   []string `json:"args"`
+		Failed bool     `json:"failed"`
+	} `json:"status"`
+	Meta *struct {
+		NCtx    int     `json:"n_ctx"`
+		NParams float64 `json:"n_params"`
+	} `json:"meta"`
+}
+
+// llamaRouterList returns the model list when r is a router-mode listing
+// (entries carry a status), else nil.
+func llamaRouterList(r response) []llamaRouterModel {
+	var list struct {
+		Data []llamaRouterModel `json:"data"`
+	}
+	if !r.json(&list) {
+		return nil
+	}
+	for _, d := range list.Data {
+		if d.Status != nil {
+			return list.Data
+		}
+	}
+	return nil
+}
+
+// maxRouterModels bounds the models read from one router, and so the
+// per-model /props requests.
+const maxRouterModels = 256
+
+// llamaRouterInventory lists every model of a llama-server in router mode
+// with its own status: only "loaded" models are loaded (the others load on
+// the first request, which takes time), and each loaded model's window is
+// its instance's n_ctx, from the forwarded meta, the instance's -c argument,
+// or /props?model=<id>&autoload=false (which never loads a model).
+func llamaRouterInventory(ctx context.Context, hc *http.Client, svc *llm.Service, fp answers) error {
+	list := llamaRouterList(fp["/v1/models"])
+	if list == nil {
+		r := get(ctx, hc, svc.Endpoint, "/models", svc.APIKey)
+		if err := check("/models", r); err != nil {
+			return err
+		}
+		if list = llamaRouterList(r); list == nil {
+			return fmt.Errorf("GET /models: no model list with per-model status in the answer")
+		}
+	}
+	if len(list) > maxRouterModels {
+		list = list[:maxRouterModels]
+	}
+	svc.Models = make([]llm.Model, 0, len(list))
+	for _, d := range list {
+		if d.ID == "" {
+			continue
+		}
+		m := llm.Model{ID: d.ID, Chat: !llm.ParseModelID(d.ID).Embedding}
+		if d.Status != nil {
+			m.Loaded = d.Status.Value == "loaded"
+			m.ContextLength = ctxFromArgs(d.Status.Args)
+		}
+		if d.Meta != nil {
+			if d.Meta.NCtx > 0 {
+				m.ContextLength = d.Meta.NCtx
+			}
+			m.ParamsB = d.Meta.NParams / 1e9
+		}
+		svc.Models = append(svc.Models, m)
+	}
+	p := pool.New().WithMaxGoroutines(4)
+	for i := range svc.Models {
+		m := &svc.Models[i]
+		if !m.Loaded || m.ContextLength > 0 {
+			continue
+		}
+		p.Go(func() {
+			var props struct {
+				DGS struct {
+					NCtx int `json:"n_ctx"`
+				} `json:"default_generation_settings"`
+			}
+			r := get(ctx, hc, svc.Endpoint, "/props?autoload=false&model="+url.QueryEscape(m.ID), svc.APIKey)
+			if r.json(&props) && props.DGS.NCtx > 0 {
+				m.ContextLength = props.DGS.NCtx
+			}
+		})
+	}
+	p.Wait()
+	for i := range svc.Models {
+		if svc.Models[i].Loaded {
+			svc.Models[i].LoadedContext = svc.Models[i].ContextLength
+		}
+	}
+	return nil
+}
+
+// ctxFromArgs reads the context size from an instance's command line
+// (-c N, --ctx-size N, or -ctx N as the README's examples write it).
+func ctxFromArgs(args []string) int {
+	for i := 0; i+1 < len(args); i++ {
+		switch args[i] {
+		case "-c", "--ctx-size", "-ctx":
+			if n, err := strconv.Atoi(args[i+1]); err == nil && n > 0 && n <= 1<<24 {
+				return n
+			}
+		}
+	}
+	return 0
+}
+
 // --- KoboldCpp ---
 
 func koboldInventory(ctx context.Context, hc *http.Client, svc *llm.Service, fp answers) error {
+	// KoboldCpp started with --password still answers its GET routes (the
+	// model name included) and refuses only generation: a service listed
+	// online without the key would fail at the first question. Its version
+	// answer says "protected" (koboldcpp.py, /api/extra/version).
+	var ver struct {
+		Protected bool `json:"protected"`
+	}
+	if fp["/api/extra/version"].json(&ver) && ver.Protected && svc.APIKey == "" {
+		svc.Status = llm.StatusAuthRequired
+		svc.Error = "KoboldCpp runs with --password: set that password as this service's API key " +
+			"(services.koboldcpp.api_key_env or api_key_file, or the custom endpoint's)"
+		return nil
+	}
 	var name struct {
 		Result string `json:"result"`
 	}

@@ -128,6 +128,13 @@ func (fp answers) ownedBy() string {
 // fingerprint matched, because llama.cpp, LocalAI and KoboldCpp imitate
 // its routes. ok is false when nothing looked like an LLM server.
 func identify(fp answers, hints []llm.Kind) (llm.Kind, bool) {
+	// Jan first: it runs llama-server behind its own proxy, so answers it
+	// passes through carry "Server: llama.cpp". Its own root page (Swagger)
+	// and its plain-text Host header refusal are Jan's alone.
+	if r := fp["/"]; r.Err == nil && ((r.Status == http.StatusOK && bytes.Contains(r.Body, []byte("<title>API Docs</title>"))) ||
+		(r.Status == http.StatusForbidden && strings.TrimSpace(string(r.Body)) == "Invalid host header")) {
+		return llm.KindJan, true
+	}
 	server := fp.header("Server")
 	if strings.HasPrefix(server, "llama.cpp") {
 		return llm.KindLlamaCpp, true
@@ -317,8 +324,33 @@ func Probe(ctx context.Context, cfg Config, t Target) (llm.Service, bool) {
 	ictx, cancel := context.WithTimeout(ctx, cfg.inventoryTimeout())
 	defer cancel()
 	inventory(ictx, hc, &svc, fp)
+	applyWindow(&svc, t)
 	finish(&svc, t)
 	return svc, true
+}
+
+// applyWindow settles each model's window: the configured context_length
+// wins (the user knows what the server runs with); else kinds that report
+// no usable window get their conservative default, so prompts are not
+// sized to a catalog's trained context the server never loads.
+func applyWindow(svc *llm.Service, t Target) {
+	override := t.KindContext[svc.Kind]
+	if t.Custom || override <= 0 {
+		override = max(t.ContextLength, 0)
+	}
+	def := svc.Kind.DefaultContext()
+	for i := range svc.Models {
+		m := &svc.Models[i]
+		switch {
+		case override > 0:
+			m.ContextLength = override
+			if m.LoadedContext > override {
+				m.LoadedContext = override
+			}
+		case svc.Kind.ReportsNoWindow() && def > 0:
+			m.ContextLength = def
+		}
+	}
 }
 
 func finish(svc *llm.Service, t Target) {

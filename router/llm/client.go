@@ -234,6 +234,11 @@ func (c *client) Chat(ctx context.Context, req ChatRequest, onDelta func(string)
 	backoff := c.opts.RetryBackoff
 	for attempt := 0; ; attempt++ {
 		usage, started, err := c.chatOnce(parent, ctx, body, limit, onDelta)
+		if err != nil {
+			c.recogniseTooLong(req, err)
+		} else if terr := c.silentTruncation(req, usage); terr != nil {
+			return usage, terr
+		}
 		if err == nil || started || !IsRetryable(err) || attempt >= c.opts.MaxRetries {
 			return usage, err
 		}
@@ -479,3 +484,73 @@ func (c *client) truncatedErr(what string) *Error {
 	return &Error{Kind: c.svc.Kind, Endpoint: c.base, Op: "chat", MidStream: true,
 		Message: "stream ended before " + what + " (the server stopped or crashed mid-answer)"}
 }
+
+// window is the context window the request is sized against: the model's
+// from discovery, else the kind's conservative default.
+func (c *client) window(model string) int {
+	if m, ok := c.svc.Model(model); ok && m.ContextLength > 0 {
+		return m.ContextLength
+	}
+	return c.svc.Kind.DefaultContext()
+}
+
+// needTokens estimates what req occupies in the window: its messages and
+// the answer's reserve.
+func (c *client) needTokens(req ChatRequest) int {
+	family := ""
+	if m, ok := c.svc.Model(req.Model); ok {
+		family = m.Family
+	}
+	n := max(req.MaxTokens, 0)
+	for _, m := range req.Messages {
+		n += EstimateTokens(family, m.Content) + 4
+	}
+	return n
+}
+
+// nearWindowShare: a prompt that fills at least this share of the window is
+// "near" it. Token estimates err on the high side, so a prompt the server
+// counts as too long is often estimated a little below the window.
+const nearWindowShare = 0.75
+
+// recogniseTooLong marks err as a context overflow when the server said so
+// without words: GPT4All answers a prompt that does not fit with HTTP 500
+// and an empty body. Any other empty 500 (a crash) stays what it is, so
+// this counts only when the request was near the window.
+func (c *client) recogniseTooLong(req ChatRequest, err error) {
+	var e *Error
+	if !errors.As(err, &e) || e.ContextTooLong || c.svc.Kind != KindGPT4All ||
+		e.Status != http.StatusInternalServerError || !e.emptyBody {
+		return
+	}
+	w := c.window(req.Model)
+	need := c.needTokens(req)
+	if w > 0 && float64(need) >= nearWindowShare*float64(w) {
+		e.ContextTooLong = true
+		e.Retryable = false
+		e.Message = fmt.Sprintf("empty HTTP 500, which GPT4All answers when the prompt does not fit: about %d tokens with the answer, window %d", need, w)
+	}
+}
+
+// silentTruncation detects a server that cut the prompt without saying so:
+// Ollama behind Open WebUI runs with Ollama's own small window and drops
+// the start of a longer prompt, and the usage it reports (prompt_eval_count)
+// is then well below what was sent. Only Open WebUI is checked: a native
+// Ollama is sent a num_ctx that holds the prompt, and servers that cache a
+// prompt prefix report fewer evaluated tokens for other reasons. The
+// threshold is half the estimate, far beyond the estimate's error.
+func (c *client) silentTruncation(req ChatRequest, u Usage) error {
+	if c.svc.Kind != KindOpenWebUI || u.PromptTokens <= 0 {
+		return nil
+	}
+	sent := c.needTokens(ChatRequest{Model: req.Model, Messages: req.Messages})
+	if sent < minTruncationCheck || u.PromptTokens*2 >= sent {
+		return nil
+	}
+	return &Error{Kind: c.svc.Kind, Endpoint: c.base, Op: "chat", ContextTooLong: true,
+		Message: fmt.Sprintf("the server evaluated only %d of about %d prompt tokens: the model behind it truncated the prompt silently "+
+			"(set context_length for this endpoint to the window the model runs with)", u.PromptTokens, sent)}
+}
+
+// minTruncationCheck: shorter prompts fit any window a server runs with.
+const minTruncationCheck = 1024

@@ -40,6 +40,9 @@ type Error struct {
 	MidStream bool
 	// Err is the underlying cause, if any.
 	Err error
+	// emptyBody: the HTTP error answer had no body at all (GPT4All's 500
+	// for a prompt that does not fit).
+	emptyBody bool
 }
 
 func (e *Error) Error() string {
@@ -78,7 +81,7 @@ func (e *Error) hint() string {
 	case e.ModelNotFound:
 		return "load the model in the server or pick a listed model"
 	case e.ContextTooLong:
-		return "shorten the prompt or pick a model with a larger context window"
+		return "shorten the prompt, pick a model with a larger context window, or set context_length for this endpoint in the config"
 	}
 	return ""
 }
@@ -241,7 +244,8 @@ func newHTTPError(kind Kind, endpoint, op string, status int, body []byte) *Erro
 			msg = fmt.Sprintf("error without a message: %s", truncate(strings.TrimSpace(string(body)), 200))
 		}
 	}
-	e := &Error{Kind: kind, Endpoint: endpoint, Op: op, Status: status, Message: msg}
+	e := &Error{Kind: kind, Endpoint: endpoint, Op: op, Status: status, Message: msg,
+		emptyBody: len(strings.TrimSpace(string(body))) == 0}
 	classify(e, code)
 	return e
 }
@@ -289,11 +293,13 @@ func classify(e *Error, code string) {
 // llama.cpp "exceeds the available context size" (exceed_context_size_error),
 // vLLM/SGLang/OpenAI "maximum context length is N tokens"
 // (context_length_exceeded), LM Studio "...when context the overflows",
-// TGI "`inputs` tokens + `max_new_tokens` must be <= N".
+// TGI "`inputs` tokens + `max_new_tokens` must be <= N", vLLM's input
+// processor "The decoder prompt (length N) is longer than the maximum model
+// length of M".
 var contextTooLongPhrases = []string{
 	"context size", "exceed_context_size", "maximum context length", "context_length_exceeded",
 	"context the overflows", "context length of only", "tokens + `max_new_tokens` must be", "prompt is too long",
-	"input is too long",
+	"input is too long", "longer than the maximum model length",
 }
 
 // newTransportError classifies a failure to get any response.

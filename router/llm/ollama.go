@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 type ollamaChatBody struct {
@@ -15,16 +16,60 @@ type ollamaChatBody struct {
 	Options   map[string]any `json:"options,omitempty"`
 }
 
-// Ollama's default num_ctx is small and silently truncates long prompts, so
-// every request names one. Values come from a few buckets because each new
-// num_ctx makes Ollama reload the model.
-var numCtxBuckets = []int{4096, 8192, 16384, 32768, 65536, 131072, 262144}
+// Ollama reloads a loaded model whenever a request's options.num_ctx
+// differs from the window it was loaded with (runnerRef.needsReload in
+// ollama/ollama server/sched.go, commit fb30760, 2026-08-21): seconds for a
+// 7B model, each time. So the client never sends a per-request size: it keeps
+// the loaded window (/api/ps context_length) when the prompt fits, and
+// otherwise picks the smallest of a few fixed sizes, powers of two from
+// MinOllamaWindow up to the model's maximum.
+
+// MinOllamaWindow is the smallest num_ctx sent; Ollama itself never loads a
+// model with less (sched.go raises num_ctx to 2048).
+const MinOllamaWindow = 2048
+
+// maxOllamaWindow bounds the sizes tried when the model's maximum is unknown.
+const maxOllamaWindow = 1 << 20
 
 // defaultReplyReserve is room left for the answer when MaxTokens is unset.
 const defaultReplyReserve = 1024
 
+// OllamaWindow is the num_ctx to send for a request that needs need tokens
+// (prompt plus answer): loaded when the model is loaded with a window at
+// least that large, else the smallest power of two >= MinOllamaWindow that
+// holds need, never above max (the model's maximum, 0 when unknown). When
+// no size holds need, max (or the largest size) is returned and the server
+// reports or truncates the overflow.
+func OllamaWindow(need, loaded, max int) int {
+	if loaded > 0 && need <= loaded && (max <= 0 || loaded <= max) {
+		return loaded
+	}
+	if max > 0 && max < MinOllamaWindow {
+		return max
+	}
+	for b := MinOllamaWindow; b <= maxOllamaWindow; b *= 2 {
+		if max > 0 && b > max {
+			break
+		}
+		if b >= need {
+			return b
+		}
+	}
+	if max > 0 {
+		return max
+	}
+	return maxOllamaWindow
+}
+
+// windows remembers, per endpoint and model, the num_ctx last sent to an
+// Ollama server: the model is loaded with it now, which is newer than what
+// discovery saw in /api/ps when the answer was cached.
+var windows sync.Map // endpoint + "\x00" + model -> int
+
 func (c *client) ollamaBody(req ChatRequest) ollamaChatBody {
-	opts := map[string]any{"num_ctx": c.numCtx(req)}
+	n := c.numCtx(req)
+	windows.Store(c.base+"\x00"+req.Model, n)
+	opts := map[string]any{"num_ctx": n}
 	if req.Temperature != nil {
 		opts["temperature"] = *req.Temperature
 	}
@@ -38,42 +83,34 @@ func (c *client) ollamaBody(req ChatRequest) ollamaChatBody {
 		KeepAlive: c.opts.KeepAlive, Options: opts}
 }
 
-// numCtx sizes the context window: the prompt's estimated tokens plus the
-// answer's reserve, rounded up to a bucket, never above the model's context
-// length when discovery knows it.
+// numCtx sizes the context window with OllamaWindow: what the request
+// needs (the caller's count, else an estimate of the messages plus the
+// answer's reserve) against the loaded window and the model's maximum.
 func (c *client) numCtx(req ChatRequest) int {
-	limit := 0
+	limit, loaded := 0, 0
 	family := ""
 	if m, ok := c.svc.Model(req.Model); ok {
 		limit = m.ContextLength
 		family = m.Family
-	}
-	if req.NumCtx > 0 {
-		if limit > 0 && req.NumCtx > limit {
-			return limit
-		}
-		return req.NumCtx
-	}
-	need := 0
-	for _, m := range req.Messages {
-		need += EstimateTokens(family, m.Content) + 4
-	}
-	reserve := req.MaxTokens
-	if reserve <= 0 {
-		reserve = defaultReplyReserve
-	}
-	need += reserve
-	n := numCtxBuckets[len(numCtxBuckets)-1]
-	for _, b := range numCtxBuckets {
-		if b >= need {
-			n = b
-			break
+		if m.Loaded {
+			loaded = m.LoadedContext
 		}
 	}
-	if limit > 0 && n > limit {
-		n = limit
+	if v, ok := windows.Load(c.base + "\x00" + req.Model); ok {
+		loaded = v.(int)
 	}
-	return n
+	need := req.NumCtx
+	if need <= 0 {
+		for _, m := range req.Messages {
+			need += EstimateTokens(family, m.Content) + 4
+		}
+		reserve := req.MaxTokens
+		if reserve <= 0 {
+			reserve = defaultReplyReserve
+		}
+		need += reserve
+	}
+	return OllamaWindow(need, loaded, limit)
 }
 
 type ollamaChunk struct {

@@ -71,6 +71,33 @@ func ParseKind(s string) (Kind, error) {
 	return "", fmt.Errorf("unknown LLM server kind %q: use one of %v", s, names)
 }
 
+// DefaultContext is the window assumed for a model of kind k when the
+// server reports none: conservative, because a prompt sized to the model's
+// trained context fails (GPT4All: empty HTTP 500) or is cut silently (Ollama
+// behind Open WebUI runs with Ollama's default window). 0 means the catalog's
+// trained context is used. Config context_length overrides it.
+func (k Kind) DefaultContext() int {
+	switch k {
+	case KindGPT4All:
+		return 2048 // GPT4All's default n_ctx (docs: settings, "Context Length")
+	case KindOpenWebUI:
+		return 2048 // Ollama's smallest window (sched.go), which Open WebUI gets when it sends no num_ctx
+	case KindJan, KindLocalAI, KindTextGenWebUI:
+		return 4096
+	}
+	return 0
+}
+
+// ReportsNoWindow lists kinds whose model listing carries no usable window:
+// what they list is at best the model's maximum, not what it runs with.
+func (k Kind) ReportsNoWindow() bool {
+	switch k {
+	case KindGPT4All, KindOpenWebUI, KindJan, KindLocalAI, KindTextGenWebUI:
+		return true
+	}
+	return false
+}
+
 // APIStyle is the wire protocol used for chat.
 type APIStyle string
 
@@ -144,8 +171,17 @@ type Model struct {
 	ParameterSize string  `json:"parameter_size,omitempty"`
 	ParamsB       float64 `json:"params_b,omitempty"`
 	Quantization  string  `json:"quantization,omitempty"`
-	ContextLength int     `json:"context_length"`
-	Loaded        bool    `json:"loaded"`
+	// ContextLength is the window prompts are sized for: the model's
+	// maximum where the server can load it at any size (Ollama), the loaded
+	// window where the server fixes it (llama.cpp, LM Studio), a per-kind
+	// default where the server reports none, or the configured override.
+	ContextLength int `json:"context_length"`
+	// LoadedContext is the window the server has the model loaded with now
+	// (Ollama /api/ps context_length); 0 when unknown or not loaded. Ollama
+	// reloads the model whenever a request names another num_ctx, so the
+	// client keeps this one while the prompt fits.
+	LoadedContext int  `json:"loaded_context,omitempty"`
+	Loaded        bool `json:"loaded"`
 	// Chat is false for embedding-only models.
 	Chat   bool   `json:"chat"`
 	Digest string `json:"digest,omitempty"`
@@ -169,8 +205,10 @@ type ChatRequest struct {
 	// MaxTokens caps the completion; 0 lets the server decide.
 	MaxTokens   int
 	Temperature *float64
-	// NumCtx is the context window to request from Ollama. 0 sizes it from the
-	// prompt, capped at the model's context length.
+	// NumCtx is the window the request needs (prompt plus answer), when the
+	// caller knows it; 0 estimates it from the messages. Ollama is never sent
+	// this exact size: the adapter keeps the loaded window when it is large
+	// enough, else picks one of a few fixed sizes (see OllamaWindow).
 	NumCtx int
 	// Stop sequences, optional.
 	Stop []string

@@ -47,7 +47,7 @@ func (b *Builder) Build(in Input, budget Budget) (Prompt, error) {
 	}
 	limit := budget.ContextLength - budget.AnswerReserve
 	if limit <= 0 {
-		return Prompt{}, fmt.Errorf("build prompt: %w: the answer reserve (%d tokens) takes the whole context (%d tokens)", ErrBudget, budget.AnswerReserve, budget.ContextLength)
+		return Prompt{}, fmt.Errorf("build prompt: %w: the answer reserve (%d tokens) takes the whole context (%d tokens); lower generation.max_answer_tokens", ErrBudget, budget.AnswerReserve, budget.ContextLength)
 	}
 	count := cachedCounter(budget.Count)
 
@@ -110,7 +110,7 @@ func (b *Builder) Build(in Input, budget Budget) (Prompt, error) {
 			k = lo
 			if s.essential && k < 1 {
 				_, n, _ := render(data)
-				return Prompt{}, fmt.Errorf("build prompt for %s: %w: the %s does not fit: %d tokens are available after the answer reserve and the prompt needs %d before it; choose a model with a larger context or lower the answer reserve",
+				return Prompt{}, fmt.Errorf("build prompt for %s: %w: the %s does not fit: %d tokens are left beside the answer and the prompt needs %d; lower generation.max_answer_tokens or use a larger model",
 					in.Action, ErrBudget, s.name, limit, n)
 			}
 			if k == 0 {
@@ -126,7 +126,7 @@ func (b *Builder) Build(in Input, budget Budget) (Prompt, error) {
 		return Prompt{}, err
 	}
 	if n > limit {
-		return Prompt{}, fmt.Errorf("build prompt for %s: %w: the instructions alone take %d tokens and only %d are available after the answer reserve; choose a model with a larger context or shorten the request",
+		return Prompt{}, fmt.Errorf("build prompt for %s: %w: the instructions alone take %d tokens and only %d are left beside the answer; shorten the request, lower generation.max_answer_tokens or use a larger model",
 			in.Action, ErrBudget, n, limit)
 	}
 	return Prompt{Messages: msgs, Tokens: n, Dropped: dropped}, nil

@@ -203,7 +203,6 @@ func Select(req Request, available []Available, table Table, cat *catalog.Catalo
 		margin = 0
 	}
 
-	need := req.PromptTokens + req.AnswerTokens
 	cands := make([]*cand, 0, len(available))
 	seen := map[string]bool{}
 	for _, a := range available {
@@ -221,6 +220,8 @@ func Select(req Request, available []Available, table Table, cat *catalog.Catalo
 				ctxSrc = "estimate"
 			}
 		}
+		answer := AnswerReserve(req.AnswerTokens, ctxLen)
+		need := req.PromptTokens + answer
 		c.choice = Choice{Model: a.ModelID, Service: a.Service, ServiceKind: a.ServiceKind, Endpoint: a.Endpoint,
 			CatalogID: m.CatalogID, Estimated: m.Estimated, Score: m.Scores.For(req.Category), ContextLength: ctxLen,
 			ParamsB: m.ParamsB, VRAMGB: m.VRAMGB, Loaded: a.Loaded, Priority: a.Priority}
@@ -236,7 +237,8 @@ func Select(req Request, available []Available, table Table, cat *catalog.Catalo
 		case routing.MinContext > 0 && ctxLen < routing.MinContext:
 			c.skip = fmt.Sprintf("context window %d (%s) is below the routing's min_context %d", ctxLen, ctxSrc, routing.MinContext)
 		case need > ctxLen:
-			c.skip = fmt.Sprintf("prompt needs %d tokens (%d prompt + %d answer) but the context window is %d (%s)", need, req.PromptTokens, req.AnswerTokens, ctxLen, ctxSrc)
+			c.skip = fmt.Sprintf("prompt needs %d tokens (%d prompt + %d answer) but the context window is %d (%s); "+
+				"lower generation.max_answer_tokens (now %d) or use a model with a larger window", need, req.PromptTokens, answer, ctxLen, ctxSrc, req.AnswerTokens)
 		}
 		cands = append(cands, c)
 	}
@@ -375,7 +377,7 @@ func Select(req Request, available []Available, table Table, cat *catalog.Catalo
 		if len(available) == 0 {
 			d.Err = fmt.Errorf("select %s: %w: no models discovered; start a local LLM service (Ollama, LM Studio, llama.cpp, ...) or check the configured endpoints", req.Category, ErrNoCandidate)
 		} else {
-			d.Err = fmt.Errorf("select %s: %w: all %d discovered models were skipped (see skipped); use a model with a larger context, raise the VRAM ceiling or shorten the request", req.Category, ErrNoCandidate, len(available))
+			d.Err = fmt.Errorf("select %s: %w: all %d discovered models were skipped (see skipped); use a model with a larger context, lower generation.max_answer_tokens, raise the VRAM ceiling or shorten the request", req.Category, ErrNoCandidate, len(available))
 		}
 		return d
 	}
@@ -383,6 +385,24 @@ func Select(req Request, available []Available, table Table, cat *catalog.Catalo
 	d.Model, d.Service = order[0].Model, order[0].Service
 	d.Fallbacks = append(d.Fallbacks, order[1:]...)
 	return d
+}
+
+// MinAnswerReserve is the least room kept for the answer in any window.
+const MinAnswerReserve = 256
+
+// AnswerReserve is the room kept for the answer in a window of window
+// tokens when the user allows maxAnswer: all of it in a large window, but
+// at most a quarter of a small one (never below MinAnswerReserve), so a
+// 2048-token model still has room for the question. window <= 0 (unknown)
+// keeps maxAnswer.
+func AnswerReserve(maxAnswer, window int) int {
+	if maxAnswer <= 0 {
+		return 0
+	}
+	if window <= 0 {
+		return maxAnswer
+	}
+	return min(maxAnswer, max(window/4, MinAnswerReserve))
 }
 
 func validCategory(c string) bool {

@@ -13,6 +13,9 @@ import (
 // ignoresModel lists servers that serve one model and ignore the request's
 // "model" field; GPT4All instead silently falls back to its default model.
 func (s *Server) ignoresModel() bool {
+	if s.opts.Router {
+		return false // a router picks the instance by the request's model
+	}
 	switch s.Kind {
 	case llm.KindLlamaCpp, llm.KindKoboldCpp, llm.KindTextGenWebUI, llm.KindTGI, llm.KindGPT4All:
 		return true
@@ -20,6 +23,10 @@ func (s *Server) ignoresModel() bool {
 	return false
 }
 
+// modelNotFound answers an unknown model as each server does: Ollama
+// server/routes.go ("not found, try pulling it first"), vLLM
+// serving_engine.py _check_model, LM Studio's OpenAI-style model_not_found,
+// Open WebUI main.py, Jan's proxy, OpenAI otherwise.
 func (s *Server) modelNotFound(w http.ResponseWriter, id string) {
 	switch s.Kind {
 	case llm.KindOllama:
@@ -44,7 +51,7 @@ func (s *Server) modelNotFound(w http.ResponseWriter, id string) {
 // text-generation-webui truncate too).
 func (s *Server) rejectsLongPrompts() bool {
 	switch s.Kind {
-	case llm.KindOllama, llm.KindKoboldCpp, llm.KindTextGenWebUI:
+	case llm.KindOllama, llm.KindKoboldCpp, llm.KindTextGenWebUI, llm.KindOpenWebUI:
 		return false
 	}
 	return true
@@ -54,17 +61,28 @@ func (s *Server) rejectsLongPrompts() bool {
 func (s *Server) contextTooLong(w http.ResponseWriter, n, ctx int) {
 	switch s.Kind {
 	case llm.KindLlamaCpp, llm.KindJan:
+		// exceed_context_size_error with the counts (ggml-org/llama.cpp
+		// tools/server/server-context.cpp, late 2025 wording).
 		writeJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]any{"code": 400,
-			"message": "the request exceeds the available context size, try increasing it",
+			"message": fmt.Sprintf("request (%d tokens) exceeds the available context size (%d tokens), try increasing it", n, ctx),
 			"type":    "exceed_context_size_error", "n_prompt_tokens": n, "n_ctx": ctx}})
 	case llm.KindLMStudio:
+		// LM Studio 0.3's engine wording (sic), as quoted in llm/errors.go.
 		s.writeError(w, http.StatusBadRequest, fmt.Sprintf("Trying to keep the first %d tokens when context the overflows. "+
 			"However, the model is loaded with context length of only %d tokens, which is not enough. "+
 			"Try to load the model with a larger context length, or provide a shorter input", n, ctx), "invalid_request_error")
+	case llm.KindGPT4All:
+		// GPT4All answers a prompt that does not fit its n_ctx (2048 by
+		// default) with HTTP 500 and no body at all (reference sheet,
+		// corrections of 2026-11-29).
+		w.WriteHeader(http.StatusInternalServerError)
 	case llm.KindTGI:
+		// TGI router/src/validation.rs ValidationError::MaxTotalTokens (v3.3.6).
 		s.writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("Input validation error: `inputs` tokens + `max_new_tokens` must be <= %d. "+
 			"Given: %d `inputs` tokens and 1024 `max_new_tokens`", ctx, n), "validation")
 	default:
+		// vLLM serving_engine.py _validate_input wording, which LocalAI,
+		// SGLang and OpenAI share.
 		s.writeError(w, http.StatusBadRequest, fmt.Sprintf("This model's maximum context length is %d tokens. However, you requested %d tokens "+
 			"in the messages, Please reduce the length of the messages.", ctx, n), "BadRequestError")
 	}
@@ -95,6 +113,33 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	if s.Kind == llm.KindGPT4All && req.Stream {
 		s.writeError(w, http.StatusBadRequest, "Streaming is not supported by the GPT4All local API server", "invalid_request_error")
 		return
+	}
+	if s.Kind == llm.KindGPT4All {
+		// GPT4All's server rejects fields it does not know (chatapi
+		// request parsing, gpt4all-chat/src/server.cpp, v3.10).
+		for k := range req.Raw {
+			if !gpt4allFields[k] {
+				s.writeError(w, http.StatusBadRequest, fmt.Sprintf("Unrecognized request argument supplied: %s", k), "invalid_request_error")
+				return
+			}
+		}
+	}
+	if s.Kind == llm.KindLlamaCpp && s.opts.Router {
+		if md.Loaded {
+			md.ContextLength = routerWindow(md)
+		} else {
+			s.writeError(w, http.StatusServiceUnavailable, "Loading model", "unavailable_error")
+			return
+		}
+	}
+	if native && s.Kind == llm.KindOllama {
+		n := 0
+		if o, _ := req.Raw["options"].(map[string]any); o != nil {
+			if f, ok := o["num_ctx"].(float64); ok {
+				n = int(f)
+			}
+		}
+		s.ollamaLoad(md, n)
 	}
 	if md.ContextLength > 0 && promptTokens(req) > md.ContextLength && s.rejectsLongPrompts() {
 		s.contextTooLong(w, promptTokens(req), md.ContextLength)
@@ -144,6 +189,8 @@ func promptTokens(req ChatRequest) int {
 	return n
 }
 
+// writeWhole answers stream:false: Ollama's single ChatResponse (api/types.go)
+// or OpenAI's chat.completion object (GPT4All's only mode, server.cpp v3.10).
 func (s *Server) writeWhole(w http.ResponseWriter, req ChatRequest, md Model, text string, native bool) {
 	pt, ct := promptTokens(req), countWords(text)
 	if native {
@@ -207,6 +254,10 @@ func (st stepper) write(b []byte) bool {
 	return true
 }
 
+// streamNDJSON streams Ollama's ChatResponse lines, the last with done,
+// done_reason and the counts (ollama/ollama api/types.go ChatResponse and
+// docs/api.md "Chat request (streaming)", commit fb30760, 2026-08-21); a
+// failure mid-stream is an {"error"} line (server/routes.go ChatHandler).
 func (s *Server) streamNDJSON(w http.ResponseWriter, r *http.Request, req ChatRequest, md Model, text string) {
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(200)
@@ -244,14 +295,30 @@ func (s *Server) streamNDJSON(w http.ResponseWriter, r *http.Request, req ChatRe
 func (s *Server) midStreamSSE() string {
 	const msg = "the model crashed while generating"
 	switch s.Kind {
-	case llm.KindLlamaCpp, llm.KindJan:
-		// llama-server reports stream errors in an "error:" field.
+	case llm.KindLlamaCpp:
+		// Current llama-server ends a stream that fails with
+		// format_oai_sse(json{{"error", res_json}}): a data event holding
+		// {"error":{code,message,type}} (ggml-org/llama.cpp
+		// tools/server/server.cpp, handle_completions_impl, late 2025).
+		b, _ := json.Marshal(map[string]any{"error": map[string]any{"code": 500, "message": msg, "type": "server_error"}})
+		return "data: " + string(b) + "\n\n"
+	case llm.KindJan:
+		// Jan bundles an older llama-server, which wrote an "error:" field
+		// (tools/server/server.cpp before the change above).
 		b, _ := json.Marshal(map[string]any{"code": 500, "message": msg, "type": "server_error"})
 		return "error: " + string(b) + "\n\n"
 	case llm.KindTGI:
 		b, _ := json.Marshal(map[string]any{"error": msg, "error_type": "generation"})
 		return "data: " + string(b) + "\n\n"
-	case llm.KindVLLM, llm.KindSGLang:
+	case llm.KindVLLM:
+		// vLLM's create_streaming_error_response: ErrorResponse{error:
+		// ErrorInfo{message,type,param,code}} (vllm/entrypoints/openai/
+		// protocol.py, v0.11).
+		b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": msg, "type": "InternalServerError", "param": nil, "code": 500}})
+		return "data: " + string(b) + "\n\n"
+	case llm.KindSGLang:
+		// SGLang keeps the older flat ErrorResponse (python/sglang/srt/
+		// entrypoints/openai/protocol.py, v0.5).
 		b, _ := json.Marshal(map[string]any{"object": "error", "message": msg, "type": "InternalServerError", "param": nil, "code": 500})
 		return "data: " + string(b) + "\n\n"
 	default:
@@ -260,6 +327,12 @@ func (s *Server) midStreamSSE() string {
 	}
 }
 
+// streamSSE streams OpenAI chat.completion.chunk events ending "data:
+// [DONE]" (OpenAI API reference); llama.cpp adds usage and timings to the
+// last chunk (tools/server/README.md, commit 00dc805), vLLM and others send
+// usage only with stream_options.include_usage (vllm protocol.py
+// StreamOptions), old KoboldCpp builds placeholder usage and no final
+// newline (koboldcpp.py, reference sheet).
 func (s *Server) streamSSE(w http.ResponseWriter, r *http.Request, req ChatRequest, md Model, text string) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
@@ -308,9 +381,19 @@ func (s *Server) streamSSE(w http.ResponseWriter, r *http.Request, req ChatReque
 		return
 	}
 	pt, ct := promptTokens(req), len(chunks)
+	if s.Kind == llm.KindOpenWebUI && md.ContextLength > 0 && pt > md.ContextLength {
+		// Ollama behind Open WebUI keeps only the end of a prompt longer
+		// than its window and counts what it kept.
+		pt = md.ContextLength
+	}
 	usage := map[string]any{"prompt_tokens": pt, "completion_tokens": ct, "total_tokens": pt + ct}
 	final := chunk(map[string]any{}, "stop")
 	switch s.Kind {
+	case llm.KindOpenWebUI:
+		// Open WebUI converts Ollama's final line, counts included
+		// (convert_streaming_response_ollama_to_openai in
+		// backend/open_webui/utils/response.py, v0.6.x).
+		final["usage"] = usage
 	case llm.KindLlamaCpp, llm.KindJan:
 		final["usage"] = usage
 		final["timings"] = map[string]any{"prompt_n": pt, "predicted_n": ct, "predicted_per_second": 42.0}
@@ -332,4 +415,20 @@ func (s *Server) streamSSE(w http.ResponseWriter, r *http.Request, req ChatReque
 		return
 	}
 	st.write([]byte("data: [DONE]\n\n"))
+}
+
+// gpt4allFields are the chat request fields GPT4All's server accepts
+// (gpt4all-chat/src/server.cpp, v3.10: model, messages, max_tokens,
+// temperature, top_p, min_p, n, stream, stop, presence_penalty,
+// frequency_penalty, logit_bias, user, seed).
+var gpt4allFields = map[string]bool{"model": true, "messages": true, "max_tokens": true, "temperature": true,
+	"top_p": true, "min_p": true, "n": true, "stream": true, "stop": true, "presence_penalty": true,
+	"frequency_penalty": true, "logit_bias": true, "user": true, "seed": true}
+
+// routerWindow is the window a model runs with in router mode.
+func routerWindow(md Model) int {
+	if md.LoadedContext > 0 {
+		return md.LoadedContext
+	}
+	return md.ContextLength
 }

@@ -7,7 +7,9 @@ import (
 )
 
 // Flood selects a hostile stream that never ends, for testing the client's
-// bounds. Each mode keeps writing until the client goes away.
+// bounds. Each mode keeps writing until the client goes away. No real
+// server sends these on purpose; the framing is each server's own (as in
+// streamNDJSON and streamSSE), the content is the hostile part.
 type Flood int
 
 const (

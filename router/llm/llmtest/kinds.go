@@ -22,7 +22,13 @@ func (s *Server) fastAPI() bool {
 	return false
 }
 
-// writeError answers in the kind's own error body shape.
+// writeError answers in the kind's own error body shape, each from the
+// server's source as listed in shared/reference/llm-servers.md ("at least
+// six error body shapes"): Ollama server/routes.go {"error"}; Jan's proxy
+// plain text; FastAPI {"detail"} (Open WebUI, text-generation-webui);
+// KoboldCpp koboldcpp.py {"detail":{...}}; vLLM protocol.py ErrorResponse;
+// SGLang's flat one; TGI server.rs {"error","error_type"}; OpenAI style
+// (llama.cpp server-common.cpp, LocalAI, LM Studio) otherwise.
 func (s *Server) writeError(w http.ResponseWriter, status int, msg, typ string) {
 	switch s.Kind {
 	case llm.KindOllama:
@@ -36,7 +42,13 @@ func (s *Server) writeError(w http.ResponseWriter, status int, msg, typ string) 
 		writeJSON(w, status, map[string]any{"detail": msg})
 	case llm.KindKoboldCpp:
 		writeJSON(w, status, map[string]any{"detail": map[string]any{"error": typ, "msg": msg, "type": typ}})
-	case llm.KindVLLM, llm.KindSGLang:
+	case llm.KindVLLM:
+		// ErrorResponse{error: ErrorInfo{message, type, param, code}}
+		// (vllm/entrypoints/openai/protocol.py, v0.11; code is the status).
+		writeJSON(w, status, map[string]any{"error": map[string]any{"message": msg, "type": typ, "param": nil, "code": status}})
+	case llm.KindSGLang:
+		// The older flat ErrorResponse SGLang still sends
+		// (python/sglang/srt/entrypoints/openai/protocol.py, v0.5).
 		writeJSON(w, status, map[string]any{"object": "error", "message": msg, "type": typ, "param": nil, "code": status})
 	case llm.KindTGI:
 		writeJSON(w, status, map[string]any{"error": msg, "error_type": typ})
@@ -122,20 +134,33 @@ func (s *Server) routes() {
 		s.notFound(w, r)
 	})
 	chat := s.handleChat
+	// Each kind's routes below are written from the upstream file named on
+	// its case, at the version the double reports (Options.Version
+	// overrides it); shared/reference/llm-servers.md summarises them.
 	switch s.Kind {
 	case llm.KindOllama:
+		// ollama/ollama server/routes.go GenerateRoutes and api/types.go
+		// (commit fb30760, 2026-08-21; the double reports 0.12.6).
 		s.ollamaRoutes(true)
 		m.HandleFunc("GET /v1/models", s.openAIModels("library"))
 		m.HandleFunc("POST /v1/chat/completions", chat)
 	case llm.KindLMStudio:
+		// lmstudio-ai/docs 1_developer/2_rest/endpoints.md (v0, commit
+		// e35e35a) and list.md (v1, commit e70f746); /v1/* from its
+		// openai-compat docs (LM Studio 0.3.x / 0.4).
 		m.HandleFunc("GET /api/v0/models", s.auth(s.lmStudioModels))
-		m.HandleFunc("GET /api/v1/models", s.auth(s.lmStudioModels))
+		m.HandleFunc("GET /api/v1/models", s.auth(s.lmStudioV1Models))
 		m.HandleFunc("GET /v1/models", s.auth(s.openAIModels("organization_owner")))
 		m.HandleFunc("POST /v1/chat/completions", s.auth(chat))
 	case llm.KindJan:
+		// Jan's local API server as the reference sheet records it (Jan
+		// row, 2026): Bearer key, running models only, plain-text errors.
 		m.HandleFunc("GET /v1/models", s.auth(s.janModels))
 		m.HandleFunc("POST /v1/chat/completions", s.auth(chat))
 	case llm.KindOpenWebUI:
+		// open-webui/open-webui backend/open_webui/main.py (/health,
+		// /api/version, /api/config, /api/models, /api/chat/completions),
+		// v0.6.34.
 		m.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, 200, map[string]any{"status": true})
 		})
@@ -148,6 +173,9 @@ func (s *Server) routes() {
 		m.HandleFunc("GET /api/models", s.auth(s.openWebUIModels))
 		m.HandleFunc("POST /api/chat/completions", s.auth(chat))
 	case llm.KindLocalAI:
+		// mudler/LocalAI core/http/routes (localai.go, openai.go, health.go),
+		// v3.7.0: /.well-known/localai.json, /readyz, /version, /v1/tokenize,
+		// and the Ollama imitation.
 		m.HandleFunc("GET /.well-known/localai.json", func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, 200, map[string]any{"version": s.version("v3.7.0"), "endpoints": []string{"/v1/chat/completions", "/v1/tokenize"}})
 		})
@@ -164,6 +192,8 @@ func (s *Server) routes() {
 			return text, map[string]any{"tokens": tokenIDs(text)}
 		})))
 	case llm.KindVLLM:
+		// vllm-project/vllm vllm/entrypoints/openai/api_server.py (/version,
+		// /health, /v1/models, /tokenize) and protocol.py, v0.11.0.
 		m.HandleFunc("GET /version", func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, 200, map[string]any{"version": s.version("0.11.0")})
 		})
@@ -175,6 +205,9 @@ func (s *Server) routes() {
 			return text, map[string]any{"count": countWords(text), "max_model_len": s.opts.Models[0].ContextLength, "tokens": tokenIDs(text)}
 		}))
 	case llm.KindLlamaCpp:
+		// ggml-org/llama.cpp tools/server/README.md and server.cpp (commit
+		// 00dc805): /health, /props, /v1/models and /models (router mode
+		// with Options.Router), the Ollama imitation, /tokenize.
 		m.HandleFunc("GET /health", s.health(func(w http.ResponseWriter) {
 			writeJSON(w, 200, map[string]any{"status": "ok"})
 		}))
@@ -190,6 +223,9 @@ func (s *Server) routes() {
 			return text, map[string]any{"tokens": tokenIDs(text)}
 		})))
 	case llm.KindKoboldCpp:
+		// LostRuins/koboldcpp koboldcpp.py (do_GET / do_POST), v1.101.1:
+		// /api/extra/version ("protected" with --password), /api/v1/model,
+		// /api/extra/true_max_context_length, /v1/chat/completions.
 		m.HandleFunc("GET /api/extra/version", func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, 200, map[string]any{"result": "KoboldCpp", "version": s.version("1.101.1"),
 				"protected": s.opts.APIKey != "", "txt2img": false, "vision": false, "transcribe": false})
@@ -218,9 +254,13 @@ func (s *Server) routes() {
 			return text, map[string]any{"value": countWords(text), "ids": tokenIDs(text)}
 		})))
 	case llm.KindGPT4All:
+		// nomic-ai/gpt4all gpt4all-chat/src/server.cpp (v3.10): /v1/models
+		// owned_by "humanity", non-streaming /v1/chat/completions.
 		m.HandleFunc("GET /v1/models", s.openAIModels("humanity"))
 		m.HandleFunc("POST /v1/chat/completions", chat)
 	case llm.KindTextGenWebUI:
+		// oobabooga/text-generation-webui extensions/openai/script.py (v3.x):
+		// /v1/internal/health, /v1/internal/model/info, token-count.
 		m.HandleFunc("GET /v1/internal/health", func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, 200, map[string]any{"status": "ok"})
 		})
@@ -238,6 +278,8 @@ func (s *Server) routes() {
 			return text, map[string]any{"length": countWords(text)}
 		})))
 	case llm.KindTGI:
+		// huggingface/text-generation-inference router/src/server.rs (/info,
+		// /health, /tokenize, /v1/*), v3.3.6.
 		m.HandleFunc("GET /info", func(w http.ResponseWriter, r *http.Request) {
 			md := s.opts.Models[0]
 			writeJSON(w, 200, map[string]any{"model_id": md.ID, "model_sha": "0eb6b1ed2d0c4306bc637d09ecef51e59d3dfe05",
@@ -264,6 +306,8 @@ func (s *Server) routes() {
 			return text, toks
 		})))
 	case llm.KindSGLang:
+		// sgl-project/sglang python/sglang/srt/entrypoints/http_server.py
+		// (/get_model_info, /model_info, /health, /v1/models), v0.5.
 		info := func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, 200, map[string]any{"model_path": s.opts.Models[0].ID, "tokenizer_path": s.opts.Models[0].ID,
 				"is_generation": !s.opts.Models[0].Embedding})
@@ -274,6 +318,8 @@ func (s *Server) routes() {
 		m.HandleFunc("GET /v1/models", s.auth(s.openAIModels("sglang")))
 		m.HandleFunc("POST /v1/chat/completions", s.auth(chat))
 	case llm.KindOpenAI:
+		// A plain OpenAI-compatible server: the OpenAI API reference's
+		// /v1/models and /v1/chat/completions (openai/openai-openapi, 2025).
 		m.HandleFunc("GET /v1/models", s.auth(s.openAIModels("organization-owner")))
 		m.HandleFunc("POST /v1/chat/completions", s.auth(chat))
 	}
@@ -393,6 +439,10 @@ func tokenIDs(text string) []int {
 
 const created = 1735689600 // 2025-01-01, a fixed "created" so bodies are stable
 
+// openAIModels serves /v1/models in each kind's variant: vLLM/SGLang add
+// max_model_len and root (vllm protocol.py ModelCard), LocalAI lists id and
+// object only, KoboldCpp and GPT4All their fixed fields (koboldcpp.py,
+// gpt4all-chat/src/server.cpp), others OpenAI's Model object.
 func (s *Server) openAIModels(ownedBy string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		data := []any{}
@@ -428,6 +478,10 @@ func (s *Server) openAIModels(ownedBy string) http.HandlerFunc {
 	}
 }
 
+// lmStudioModels serves GET /api/v0/models as LM Studio's REST API v0 docs
+// show it (lmstudio-ai/docs 1_developer/2_rest/endpoints.md, commit
+// e35e35a): max_context_length is the model's maximum, not its loaded
+// window.
 func (s *Server) lmStudioModels(w http.ResponseWriter, r *http.Request) {
 	data := []any{}
 	for _, md := range s.opts.Models {
@@ -446,6 +500,39 @@ func (s *Server) lmStudioModels(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, map[string]any{"object": "list", "data": data})
 }
 
+// lmStudioV1Models serves GET /api/v1/models (LM Studio >= 0.4) in the
+// shape of lmstudio-ai/docs 1_developer/2_rest/list.md (commit e70f746): a
+// "models" array keyed by "key", quantization an object, and each loaded
+// instance with its config.context_length.
+func (s *Server) lmStudioV1Models(w http.ResponseWriter, r *http.Request) {
+	models := []any{}
+	for _, md := range s.opts.Models {
+		e := map[string]any{"type": "llm", "publisher": "lmstudio-community", "key": md.ID, "display_name": md.ID,
+			"quantization": map[string]any{"name": md.Quantization, "bits_per_weight": 4}, "size_bytes": 4683073184,
+			"params_string": md.ParameterSize, "max_context_length": md.ContextLength, "format": "gguf"}
+		if md.Embedding {
+			e["type"] = "embedding"
+		} else {
+			e["architecture"] = md.Family
+			e["capabilities"] = map[string]any{"vision": false, "trained_for_tool_use": true}
+			e["description"] = nil
+		}
+		inst := []any{}
+		if md.Loaded {
+			win := md.LoadedContext
+			if win == 0 {
+				win = md.ContextLength
+			}
+			inst = append(inst, map[string]any{"id": md.ID, "config": map[string]any{"context_length": win}})
+		}
+		e["loaded_instances"] = inst
+		models = append(models, e)
+	}
+	writeJSON(w, 200, map[string]any{"models": models})
+}
+
+// janModels: Jan lists running models only, owned_by "user" (reference
+// sheet, Jan row).
 func (s *Server) janModels(w http.ResponseWriter, r *http.Request) {
 	// Jan lists running models only.
 	data := []any{}
@@ -457,6 +544,8 @@ func (s *Server) janModels(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, map[string]any{"object": "list", "data": data})
 }
 
+// openWebUIModels serves /api/models: Open WebUI passes Ollama's /api/tags
+// entry on under "ollama" (backend/open_webui/utils/models.py, v0.6.34).
 func (s *Server) openWebUIModels(w http.ResponseWriter, r *http.Request) {
 	data := []any{}
 	for _, md := range s.opts.Models {
@@ -468,15 +557,60 @@ func (s *Server) openWebUIModels(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, map[string]any{"data": data})
 }
 
+// llamaProps serves GET /props (tools/server/README.md, ggml-org/llama.cpp
+// commit 00dc805). In router mode it says {"role":"router"} and answers
+// /props?model=<id> for that model's instance, never loading one when
+// autoload=false.
 func (s *Server) llamaProps(w http.ResponseWriter, r *http.Request) {
 	md := s.opts.Models[0]
+	if s.opts.Router {
+		id := r.URL.Query().Get("model")
+		if id == "" {
+			writeJSON(w, 200, map[string]any{"role": "router", "model_path": "", "build_info": "b7200-00dc805"})
+			return
+		}
+		m, ok := s.model(id)
+		if !ok {
+			s.writeError(w, http.StatusBadRequest, "model not found", "invalid_request_error")
+			return
+		}
+		if !m.Loaded {
+			s.writeError(w, http.StatusBadRequest, "model is not loaded", "invalid_request_error")
+			return
+		}
+		md = m
+		md.ContextLength = routerWindow(m)
+	}
 	writeJSON(w, 200, map[string]any{
 		"default_generation_settings": map[string]any{"n_ctx": md.ContextLength, "params": map[string]any{"n_predict": -1}},
 		"total_slots":                 1, "model_path": "/models/" + md.ID, "chat_template": "{{ messages }}",
 		"build_info": "b6500-1a2b3c4", "modalities": map[string]any{"vision": false}})
 }
 
+// llamaModels serves /v1/models and /models. Single-model mode: one entry
+// with meta (null while loading). Router mode: every model with its status
+// object, and the instance's meta for a loaded one ("Using multiple models",
+// GET /models, tools/server/README.md, ggml-org/llama.cpp commit 00dc805).
 func (s *Server) llamaModels(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Router {
+		data := []any{}
+		for _, md := range s.opts.Models {
+			e := map[string]any{"id": md.ID, "object": "model", "owned_by": "llamacpp", "created": created,
+				"path": "/models/" + md.ID + ".gguf", "in_cache": true,
+				"architecture": map[string]any{"input_modalities": []string{"text"}, "output_modalities": []string{"text"}}}
+			if md.Loaded {
+				win := routerWindow(md)
+				e["status"] = map[string]any{"value": "loaded", "args": []string{"llama-server", "--port", "41234"}}
+				e["meta"] = map[string]any{"vocab_type": 2, "n_vocab": 151936, "n_ctx": win, "n_ctx_train": md.ContextLength,
+					"n_embd": 3584, "n_params": int64(llm.ParseParameterSize(md.ParameterSize) * 1e9), "size": 4683073184}
+			} else {
+				e["status"] = map[string]any{"value": "unloaded"}
+			}
+			data = append(data, e)
+		}
+		writeJSON(w, 200, map[string]any{"object": "list", "data": data})
+		return
+	}
 	md := s.opts.Models[0]
 	var meta any
 	if !s.loading() {
@@ -516,6 +650,9 @@ func (s *Server) ollamaDetails(md Model) map[string]any {
 		"parameter_size": md.ParameterSize, "quantization_level": md.Quantization}
 }
 
+// ollamaTags serves GET /api/tags: ListModelResponse (name, model,
+// modified_at, size, digest, details, remote_model, remote_host) from
+// ollama/ollama api/types.go (commit fb30760, 2026-08-21).
 func (s *Server) ollamaTags(w http.ResponseWriter, r *http.Request) {
 	models := []any{}
 	for _, md := range s.opts.Models {
@@ -531,6 +668,10 @@ func (s *Server) ollamaTags(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, map[string]any{"models": models})
 }
 
+// ollamaShow serves POST /api/show: ShowResponse with model_info
+// ("<arch>.context_length", "general.parameter_count") and capabilities,
+// ollama/ollama api/types.go and server/routes.go ShowHandler (commit
+// fb30760, 2026-08-21).
 func (s *Server) ollamaShow(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Model string `json:"model"`
@@ -568,15 +709,20 @@ func (s *Server) ollamaShow(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, show)
 }
 
+// ollamaPS serves GET /api/ps: ProcessModelResponse (name, model, size,
+// digest, details, expires_at, size_vram, context_length) from ollama/ollama
+// api/types.go and PsHandler in server/routes.go (commit fb30760,
+// 2026-08-21). context_length is the window the model is loaded with now.
 func (s *Server) ollamaPS(w http.ResponseWriter, r *http.Request) {
 	models := []any{}
 	for _, md := range s.opts.Models {
-		if !md.Loaded {
+		win := s.loadedWindow(md)
+		if win == 0 {
 			continue
 		}
 		models = append(models, map[string]any{"name": md.ID, "model": md.ID, "size": 6654289920, "digest": md.Digest,
 			"details": s.ollamaDetails(md), "expires_at": time.Now().Add(5 * time.Minute).UTC().Format(time.RFC3339Nano),
-			"size_vram": 6654289920, "context_length": 4096})
+			"size_vram": 6654289920, "context_length": win})
 	}
 	writeJSON(w, 200, map[string]any{"models": models})
 }

@@ -13,6 +13,11 @@
 //
 // and it counts requests, generations started and client disconnects so
 // tests can assert what the server saw.
+//
+// Every fixture names the upstream file (and version or date) it was
+// written from, in a comment at the route or handler that serves it. The
+// client is also checked against the servers' own bytes, replayed without a
+// double, in router/llm/conformance_test.go and router/discovery/wire_test.go.
 package llmtest
 
 import (
@@ -45,6 +50,12 @@ type Model struct {
 	// cloud model (see OllamaCloudModel): the server runs it elsewhere.
 	RemoteModel string
 	RemoteHost  string
+	// LoadedContext is the window a loaded model runs with: Ollama's /api/ps
+	// context_length (4096 when zero), LM Studio's loaded instance
+	// config.context_length (ContextLength when zero). An Ollama double
+	// reloads the model, counted by Reloads, whenever a chat names another
+	// num_ctx, as the real server does.
+	LoadedContext int
 }
 
 // OllamaCloudModel is a cloud model as Ollama lists it in /api/tags beside
@@ -133,6 +144,10 @@ type Options struct {
 	// Flood replaces the streamed reply with an endless hostile stream (see
 	// Flood); FloodBytes reports how much of it was written.
 	Flood Flood
+	// Router plays llama-server in router mode (several models, each with
+	// its own status; only Loaded ones run, with LoadedContext or
+	// ContextLength as their window). Only for llama.cpp.
+	Router bool
 }
 
 // Server is a running double.
@@ -153,6 +168,8 @@ type Server struct {
 	floodBytes atomic.Int64
 
 	mu       sync.Mutex
+	windows  map[string]int // Ollama: model -> window it is loaded with now
+	reloads  int
 	bodies   []ChatRequest
 	paths    []string
 	goneOnce sync.Once
@@ -235,6 +252,55 @@ func (s *Server) Chats() []ChatRequest {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]ChatRequest(nil), s.bodies...)
+}
+
+// Reloads counts how often an Ollama double reloaded an already loaded
+// model because a chat named another num_ctx than its loaded window: each
+// costs a real user seconds (runnerRef.needsReload in ollama/ollama
+// server/sched.go, commit fb30760, 2026-08-21).
+func (s *Server) Reloads() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reloads
+}
+
+// loadedWindow is the window md runs with now; 0 when it is not loaded.
+func (s *Server) loadedWindow(md Model) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if w, ok := s.windows[md.ID]; ok {
+		return w
+	}
+	if !md.Loaded {
+		return 0
+	}
+	if md.LoadedContext > 0 {
+		return md.LoadedContext
+	}
+	return 4096 // Ollama's default num_ctx below 24 GiB of VRAM (envconfig ContextLength)
+}
+
+// ollamaLoad plays the scheduler for one chat: a request whose num_ctx
+// differs from the loaded window reloads the model with it; without
+// num_ctx a loaded model keeps its window.
+func (s *Server) ollamaLoad(md Model, numCtx int) {
+	cur := s.loadedWindow(md)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.windows == nil {
+		s.windows = map[string]int{}
+	}
+	switch {
+	case numCtx <= 0 && cur > 0:
+		s.windows[md.ID] = cur
+	case numCtx <= 0:
+		s.windows[md.ID] = 4096
+	case cur > 0 && numCtx != cur:
+		s.reloads++
+		s.windows[md.ID] = numCtx
+	default:
+		s.windows[md.ID] = numCtx
+	}
 }
 
 // Paths returns "METHOD /path" of every request received, in order.
