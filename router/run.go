@@ -30,6 +30,10 @@ func (p *Pipeline) Run(ctx context.Context, req Request, progress ProgressFunc) 
 		progress = func(Progress) {}
 	}
 	start := time.Now()
+	req, mark, err := fillInstruction(req)
+	if err != nil {
+		return nil, err
+	}
 	// No audit record, no query: the log must take a record before anything
 	// of the request reaches a model (the classifier included).
 	warning, err := p.auditStart(req)
@@ -37,6 +41,7 @@ func (p *Pipeline) Run(ctx context.Context, req Request, progress ProgressFunc) 
 		return nil, fmt.Errorf("query refused, nothing was sent: %w", err)
 	}
 	res, run, err := p.run(ctx, req, progress)
+	removeMarker(req, res, mark)
 	if aerr := p.audit(req, res, run, err, time.Since(start)); aerr != nil {
 		switch {
 		case isAuditWarning(aerr):
