@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lsp-router/lsp-router/lsp/fakeeditor"
 	"github.com/lsp-router/lsp-router/router/codectx"
@@ -77,5 +78,53 @@ func TestEditorRefactorTakesTheInstructionFromAMarkerComment(t *testing.T) {
 	}
 	if pr := promptOf(srv, 0); !strings.Contains(pr, "use slices.Reverse") || strings.Contains(pr, "lsp-router:") {
 		t.Errorf("prompt:\n%s", pr)
+	}
+}
+
+// TestEditorWithoutPromptOrShowDocumentAsksThroughAMarker is Helix's
+// session: the question is a marker comment, and the answer, which Helix
+// cannot show as a document, is a Markdown file in the cache directory
+// that a one-line message names.
+func TestEditorWithoutPromptOrShowDocumentAsksThroughAMarker(t *testing.T) {
+	cache := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cache)
+	srv := llmtest.New(llm.KindOllama, llmtest.Options{Reply: "Because `strings.Fields` also drops repeated spaces.\n\nDetails follow."})
+	defer srv.Close()
+	caps := fakeeditor.FullCaps
+	caps.ShowDocument = false
+	p, dir := editorSession(t, srv.URL, llm.KindOllama, caps)
+	ctx := context.Background()
+	path := filepath.Join(dir, "main.go")
+	text := strings.Replace(helloGo, "\twords := strings.Fields(s)", "\t// lsp-router: why Fields and not Split?\n\twords := strings.Fields(s)", 1)
+	os.WriteFile(path, []byte(text), 0o644)
+	p.ed.Open(ctx, path, "go", text)
+	at := codectx.Position{Line: 10, Character: 1}
+	if _, err := p.ed.Execute(ctx, "lsp-router.ask", p.ed.Args(path, codectx.Range{Start: at, End: at}, "")); err != nil {
+		t.Fatalf("execute: %v\n%s", err, p.stderr)
+	}
+	if pr := promptOf(srv, 0); !strings.Contains(pr, "why Fields and not Split?") || strings.Contains(pr, "lsp-router:") {
+		t.Errorf("prompt:\n%s", pr)
+	}
+	var msg string
+	p.ed.WaitFor(10*time.Second, func() bool {
+		for _, m := range p.ed.Messages() {
+			if strings.Contains(m.Message, "full answer: ") {
+				msg = m.Message
+				return true
+			}
+		}
+		return false
+	})
+	want := "lsp-router ask (qwen2.5-coder:7b): Because `strings.Fields` also drops repeated spaces. (full answer: " + filepath.Join(cache, "lsp-router", "answers")
+	if !strings.HasPrefix(msg, want) {
+		t.Fatalf("message %q\nwant prefix %q\nall: %+v", msg, want, p.ed.Messages())
+	}
+	file := strings.TrimSuffix(msg[strings.Index(msg, "full answer: ")+len("full answer: "):], ")")
+	if b, err := os.ReadFile(file); err != nil || !strings.Contains(string(b), "Details follow.") {
+		t.Errorf("answer file: %v %s", err, b)
+	}
+	// The marker stays in the file: an answer changes no code.
+	if got, _ := p.ed.Text(path); got != text {
+		t.Errorf("buffer changed:\n%s", got)
 	}
 }
