@@ -6,7 +6,7 @@ BIN       := bin/lsp-router
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build run test test-go test-neovim test-vscode bench lint setup vsix clean
+.PHONY: all build run test test-go test-neovim test-emacs test-vscode bench lint setup vsix clean
 
 all: build
 
@@ -21,14 +21,17 @@ run: build
 	rc=$$?; if [ $$rc -eq 3 ]; then exit 0; fi; exit $$rc
 
 # Everything the tests need (idempotent): gopls for the built-in backend,
-# Neovim for the plugin tests, npm packages for the VS Code extension.
+# Neovim and Emacs (with lsp-mode, go-mode, eglot) for the plugin tests,
+# npm packages for the VS Code extension.
 setup:
 	$(GO) mod download
 	command -v gopls >/dev/null || $(GO) install golang.org/x/tools/gopls@v0.23.0
 	command -v nvim >/dev/null || (apt-get update -qq && apt-get install -y -qq neovim)
+	(command -v emacs && ls -d /usr/share/emacs/site-lisp/elpa/lsp-mode-* /usr/share/emacs/site-lisp/elpa/go-mode-*) >/dev/null 2>&1 || \
+	  (apt-get update -qq && apt-get install -y -qq emacs-nox elpa-eglot elpa-lsp-mode elpa-go-mode)
 	cd editors/vscode && npm ci --no-audit --no-fund
 
-test: setup test-go test-neovim test-vscode
+test: setup test-go test-neovim test-emacs test-vscode
 
 test-go:
 	$(GO) vet ./...
@@ -36,6 +39,11 @@ test-go:
 
 test-neovim:
 	bash editors/neovim/test/run.sh
+
+# Emacs 28 in batch: lsp-mode runs gopls and lsp-router side by side, and
+# eglot runs lsp-router alone (editors/emacs/test/run.sh). About 15 s.
+test-emacs:
+	bash editors/emacs/test/run.sh
 
 test-vscode:
 	cd editors/vscode && npm run compile && npm test

@@ -1,6 +1,7 @@
 package lsp
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -185,7 +186,10 @@ func (s *Server) Exit(context.Context) error {
 // DidChangeConfiguration overlays the editor's new settings on the file
 // configuration and rebuilds the engine.
 func (s *Server) DidChangeConfiguration(ctx context.Context, params *protocol.DidChangeConfigurationParams) error {
-	if len(params.Settings) == 0 || string(params.Settings) == "null" {
+	if settings := bytes.TrimSpace(params.Settings); len(settings) == 0 || string(settings) == "null" || string(settings) == "{}" {
+		// Nothing to change. eglot sends {} right after initialize: a
+		// rebuild from the file configuration would drop the
+		// initializationOptions.
 		return nil
 	}
 	cfg, err := config.Overlay(s.opts.Config, json.RawMessage(params.Settings))

@@ -50,6 +50,8 @@
 
 (require 'cl-lib)
 (require 'eieio)
+(require 'url-parse)
+(require 'url-util)
 (require 'subr-x)
 
 (declare-function lsp-register-client "lsp-mode")
@@ -60,7 +62,6 @@
 (declare-function lsp--workspace-client "lsp-mode")
 (declare-function lsp--client-server-id "lsp-mode")
 (declare-function lsp--apply-workspace-edit "lsp-mode")
-(declare-function lsp--uri-to-path "lsp-mode")
 (declare-function lsp--buffer-uri "lsp-mode")
 (declare-function lsp-diagnostics "lsp-mode")
 (declare-function lsp--fix-path-casing "lsp-mode")
@@ -387,31 +388,7 @@ nothing here depends on the response carrying the result."
         out)
     (copy-sequence obj)))
 
-;;;; lsp-mode
-
-(defun lsp-router--lsp-answer (_workspace params)
-  "Handle lsp-router/answer from lsp-mode: PARAMS has title and markdown."
-  (lsp-router--show-answer (lsp-router--get params "title") (lsp-router--get params "markdown")))
-
-(defun lsp-router--lsp-apply-edit (_workspace params)
-  "Apply the workspace/applyEdit PARAMS as one undo step per buffer,
-telling every language server of the buffer about it."
-  (let* ((edit (lsp-router--get params "edit"))
-         (buffers (lsp-router--edit-buffers edit)))
-    (dolist (b buffers) (with-current-buffer b (undo-boundary)))
-    (condition-case err
-        (prog1 (list :applied t)
-          ;; lsp-mode handles server requests with `lsp--cur-workspace'
-          ;; bound to the requesting server, so the buffer changes would
-          ;; reach only lsp-router: gopls would keep the old text, and the
-          ;; next change (an undo) would garble its copy.  Unbound, every
-          ;; server of the buffer hears of the edit.
-          (let ((lsp--cur-workspace nil))
-            (lsp--apply-workspace-edit edit 'server-requested))
-          (dolist (b buffers) (when (buffer-live-p b) (with-current-buffer b (undo-boundary)))))
-      (error
-       (message "lsp-router: the edit was not applied: %s" (error-message-string err))
-       (list :applied :json-false :failureReason (error-message-string err))))))
+;;;; Edits from the server
 
 (defun lsp-router--edit-buffers (edit)
   "Live buffers visiting the files that EDIT (a WorkspaceEdit) changes."
@@ -422,7 +399,48 @@ telling every language server of the buffer about it."
     (let ((changes (lsp-router--get edit "changes")))
       (when (hash-table-p changes)
         (maphash (lambda (k _) (push k uris)) changes)))
-    (delq nil (mapcar (lambda (u) (and u (find-buffer-visiting (lsp--uri-to-path u)))) uris))))
+    (delq nil (mapcar (lambda (u) (and u (find-buffer-visiting (lsp-router--uri-to-path u)))) uris))))
+
+(defun lsp-router--uri-to-path (uri)
+  "The local file name of a file:// URI."
+  (let ((path (url-unhex-string (url-filename (url-generic-parse-url uri)))))
+    (decode-coding-string path 'utf-8)))
+
+(defmacro lsp-router--one-undo-step (edit &rest body)
+  "Run BODY, which applies EDIT (a WorkspaceEdit), as one undo step.
+The edit arrives between commands, so no command loop closes the undo
+group before it: without these boundaries the first \[undo] would take
+back the user's previous change together with it."
+  (declare (indent 1))
+  (let ((bufs (make-symbol "bufs")))
+    `(let ((,bufs (lsp-router--edit-buffers ,edit)))
+       (dolist (b ,bufs) (with-current-buffer b (undo-boundary)))
+       (unwind-protect (progn ,@body)
+         (dolist (b ,bufs) (when (buffer-live-p b) (with-current-buffer b (undo-boundary))))))))
+
+;;;; lsp-mode
+
+(defun lsp-router--lsp-answer (_workspace params)
+  "Handle lsp-router/answer from lsp-mode: PARAMS has title and markdown."
+  (lsp-router--show-answer (lsp-router--get params "title") (lsp-router--get params "markdown")))
+
+(defun lsp-router--lsp-apply-edit (_workspace params)
+  "Apply the workspace/applyEdit PARAMS as one undo step per buffer,
+telling every language server of the buffer about it."
+  (let ((edit (lsp-router--get params "edit")))
+    (condition-case err
+        (prog1 (list :applied t)
+          (lsp-router--one-undo-step edit
+            ;; lsp-mode handles server requests with `lsp--cur-workspace'
+            ;; bound to the requesting server, so the buffer changes would
+            ;; reach only lsp-router: gopls would keep the old text, and
+            ;; the next change (an undo) would garble its copy.  Unbound,
+            ;; every server of the buffer hears of the edit.
+            (let ((lsp--cur-workspace nil))
+              (lsp--apply-workspace-edit edit 'server-requested))))
+      (error
+       (message "lsp-router: the edit was not applied: %s" (error-message-string err))
+       (list :applied :json-false :failureReason (error-message-string err))))))
 
 (defun lsp-router--lsp-action-handler (command)
   "lsp-mode action handler: run the code action's COMMAND asynchronously."
@@ -489,6 +507,11 @@ pyright...) in `lsp-router-major-modes'; start both with \\[lsp]."
   (cl-defmethod eglot-handle-notification
     ((_s lsp-router-eglot-server) (_m (eql lsp-router/status)) &rest _)
     nil)
+
+  (cl-defmethod eglot-handle-request :around
+    ((_s lsp-router-eglot-server) (_m (eql workspace/applyEdit)) &key edit &allow-other-keys)
+    (lsp-router--one-undo-step edit
+      (cl-call-next-method)))
 
   ;; eglot 1.9 waits for executeCommand (and gives up after 10 s): our
   ;; commands go out asynchronously instead.

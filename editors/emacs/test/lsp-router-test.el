@@ -174,4 +174,57 @@
     (should (lrt-workspace 'gopls))
     (set-buffer-modified-p nil)))
 
+(ert-deftest lsp-router-with-eglot ()
+  "eglot with lsp-router in place of gopls: asynchronous commands, answers
+in *lsp-router*, an Ask from a marker comment, errors as one line."
+  (require 'eglot)
+  (setq eglot-confirm-server-initiated-edits nil
+        eglot-sync-connect 10)
+  (let ((ws (expand-file-name "ws-eglot" lrt-tmp)))
+    (copy-directory lrt-ws ws nil nil t)
+    (lsp-router-eglot-setup '(go-mode))
+    (find-file (expand-file-name "greet.go" ws))
+    (when (bound-and-true-p lsp-mode) (lsp-mode -1))
+    ;; What `eglot-ensure' does after the next command (batch Emacs runs no
+    ;; command loop).
+    (apply #'eglot (eglot--guess-contact))
+    (lrt-wait 30 "eglot to connect to lsp-router" #'lsp-router--eglot-server)
+    (let ((original (buffer-string)))
+
+      ;; Refactor: sent asynchronously, applied by eglot, one undo.
+      (lrt-goto "func Greet")
+      (lrt-run-edit "Refactor under eglot" (lambda () (lsp-router-refactor "build the greeting first")))
+      (should (string-match-p "\treturn greeting\n}" (buffer-string)))
+      (lrt-undo)
+      (should (equal (buffer-string) original))
+
+      ;; Ask from a marker comment: the answer opens in *lsp-router*.
+      (lrt-goto "func Greet")
+      (insert "// lsp-router: why a plus and not fmt.Sprintf?\n")
+      (forward-line -1)
+      (when (get-buffer "*lsp-router*") (kill-buffer "*lsp-router*"))
+      (setq lrt-errors nil)
+      (lsp-router-ask "")
+      (lrt-wait 30 "the Ask answer in *lsp-router*"
+                (lambda () (and (get-buffer "*lsp-router*")
+                                (with-current-buffer "*lsp-router*"
+                                  (string-match-p "^# lsp-router ask (" (buffer-string))))))
+
+      ;; Ask with neither a question nor a marker: one line that says how.
+      (goto-char (point-min))
+      (let ((mark (with-current-buffer (messages-buffer) (point-max))))
+        (lsp-router-ask "")
+        (let ((deadline (+ (float-time) 30)) found)
+          (while (and (not found) (< (float-time) deadline))
+            (accept-process-output nil 0.05)
+            (setq found (with-current-buffer (messages-buffer)
+                          (save-excursion
+                            (goto-char mark)
+                            (re-search-forward "no question to ask.*// lsp-router: " nil t)))))
+          (should found)
+          (with-current-buffer (messages-buffer)
+            (should-not (string-match-p "Neovim" (buffer-substring mark (point-max)))))))
+      (setq lrt-errors nil)
+      (set-buffer-modified-p nil))))
+
 ;;; lsp-router-test.el ends here

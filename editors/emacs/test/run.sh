@@ -20,6 +20,13 @@ if ! command -v "$emacs" >/dev/null 2>&1; then
   echo "emacs: 0 passed, 1 failed"
   exit 1
 fi
+for pkg in lsp-mode go-mode; do
+  if ! ls -d /usr/share/emacs/site-lisp/elpa/$pkg-* >/dev/null 2>&1; then
+    echo "Emacs package $pkg not found in /usr/share/emacs/site-lisp/elpa: apt-get install -y elpa-lsp-mode elpa-go-mode elpa-eglot (make setup does)" >&2
+    echo "emacs: 0 passed, 1 failed"
+    exit 1
+  fi
+done
 PATH="$(go env GOPATH)/bin:$PATH"
 if ! command -v gopls >/dev/null 2>&1; then
   echo "gopls not found: go install golang.org/x/tools/gopls@v0.23.0 (make setup does)" >&2
@@ -86,9 +93,19 @@ mkdir -p "$ws"
 printf 'module example.com/greet\n\ngo 1.22\n' >"$ws/go.mod"
 printf 'package greet\n\n// Greet says hello to name. Ünïcødé for UTF-16 columns.\nfunc Greet(name string) string {\n\treturn "Hello, " + name\n}\n' >"$ws/greet.go"
 
+# The package compiles without a warning (Debian's elpa packages on the
+# load path, as a user has them); the test loads the compiled file.
+cp "$root/editors/emacs/lsp-router.el" "$tmp/lsp-router.el"
+elpa="(progn (setq package-directory-list '(\"/usr/share/emacs/site-lisp/elpa\") package-user-dir \"$tmp/elpa\") (package-initialize))"
+if ! "$emacs" --batch -Q --eval "$elpa" --eval '(setq byte-compile-error-on-warn t)' \
+    -f batch-byte-compile "$tmp/lsp-router.el" >"$tmp/compile.log" 2>&1; then
+  echo "lsp-router.el does not compile cleanly:" >&2; cat "$tmp/compile.log" >&2
+  echo "emacs: 0 passed, 1 failed"; exit 1
+fi
+
 export LSP_ROUTER_BIN LSP_ROUTER_TEST_URL="$url" LSP_ROUTER_TEST_WS="$ws" LSP_ROUTER_TEST_TMP="$tmp"
 timeout "${LSP_ROUTER_TEST_TIMEOUT:-120}" "$emacs" --batch -Q \
-  -l "$root/editors/emacs/lsp-router.el" -l "$here/lsp-router-test.el" \
+  -l "$tmp/lsp-router.elc" -l "$here/lsp-router-test.el" \
   -f ert-run-tests-batch-and-exit
 rc=$?
 if [ $rc -ne 0 ]; then
