@@ -105,6 +105,13 @@ nil sends none: lsp-router then reads its configuration file."
   "Major modes in which lsp-router runs."
   :type '(repeat symbol))
 
+(defcustom lsp-router-eglot-program nil
+  "The command eglot starts for lsp-router, as a list of strings.
+nil: `lsp-router-executable' with `lsp-router-server-args'.  Set it to an
+LSP multiplexer's command to keep the usual server beside lsp-router, e.g.
+  (\"rass\" \"--\" \"gopls\" \"--\" \"lsp-router\" \"serve\")"
+  :type '(choice (const :tag "lsp-router alone" nil) (repeat string)))
+
 (defcustom lsp-router-answer-buffer "*lsp-router*"
   "Name of the buffer that shows the answers."
   :type 'string)
@@ -361,6 +368,21 @@ nothing here depends on the response carrying the result."
   (lsp-router--run "ask" question))
 
 ;;;###autoload
+(defvar lsp-router-command-map
+  (let ((m (make-sparse-keymap)))
+    (define-key m "e" #'lsp-router-explain)
+    (define-key m "r" #'lsp-router-refactor)
+    (define-key m "d" #'lsp-router-document)
+    (define-key m "f" #'lsp-router-fix)
+    (define-key m "t" #'lsp-router-tests)
+    (define-key m "a" #'lsp-router-ask)
+    (define-key m "c" #'lsp-router-cancel)
+    m)
+  "lsp-router's commands on one key each; bind it to a prefix, e.g.
+  (global-set-key (kbd \"C-c r\") lsp-router-command-map)")
+(fset 'lsp-router-command-map lsp-router-command-map)
+
+;;;###autoload
 (defun lsp-router-cancel ()
   "Cancel every command lsp-router runs for this editor."
   (interactive)
@@ -536,7 +558,8 @@ multiplexer to keep both."
                  (cons modes
                        (lambda (&rest _)
                          `(lsp-router-eglot-server
-                           ,lsp-router-executable ,@lsp-router-server-args
+                           ,@(or lsp-router-eglot-program
+                                 (cons lsp-router-executable lsp-router-server-args))
                            ,@(when lsp-router-initialization-options
                                (list :initializationOptions lsp-router-initialization-options))))))
     (message "lsp-router replaces the usual eglot server in: %s" (mapconcat #'symbol-name modes " "))))
