@@ -30,6 +30,8 @@ func (p *Pipeline) Run(ctx context.Context, req Request, progress ProgressFunc) 
 		progress = func(Progress) {}
 	}
 	start := time.Now()
+	// A Refactor or Ask without instruction takes it from a marker comment
+	// in the code (router/marker.go), for the CLI and every editor alike.
 	req, mark, err := fillInstruction(req)
 	if err != nil {
 		return nil, err
