@@ -90,6 +90,9 @@
     (undo-boundary)
     (setq lrt-errors nil)
     (funcall thunk)
+    ;; The command returned before the edit came: it did not wait for the
+    ;; model (a blocking request would have applied the edit meanwhile).
+    (should (equal (buffer-string) before))
     (lrt-wait 60 (concat what " to change the buffer")
               (lambda () (not (equal (buffer-string) before))))
     before))
@@ -146,11 +149,15 @@
     (delete-region (point) (progn (forward-line 1) (point)))
     (should (equal (buffer-string) original))
 
-    ;; Explain: the answer opens in *lsp-router* as Markdown.
+    ;; Explain, picked from lsp-mode's code actions (the server's menu):
+    ;; the answer opens in *lsp-router* as Markdown.
     (lrt-goto "Greet(name")
     (setq lrt-errors nil)
     (when (get-buffer "*lsp-router*") (kill-buffer "*lsp-router*"))
-    (lsp-router-explain)
+    (let ((action (cl-find-if (lambda (a) (equal (lsp-router--get a "title") "lsp-router: Explain"))
+                              (lsp-code-actions-at-point))))
+      (should action)
+      (lsp-execute-code-action action))
     (lrt-wait 60 "the answer in *lsp-router*"
               (lambda () (and (get-buffer "*lsp-router*")
                               (with-current-buffer "*lsp-router*"
@@ -191,9 +198,23 @@ in *lsp-router*, an Ask from a marker comment, errors as one line."
     (lrt-wait 30 "eglot to connect to lsp-router" #'lsp-router--eglot-server)
     (let ((original (buffer-string)))
 
-      ;; Refactor: sent asynchronously, applied by eglot, one undo.
+      ;; Refactor, picked from eglot's code actions as `eglot-code-actions'
+      ;; runs it: the instruction is read in the minibuffer, the command
+      ;; sent asynchronously, the edit applied by eglot; one undo.
       (lrt-goto "func Greet")
-      (lrt-run-edit "Refactor under eglot" (lambda () (lsp-router-refactor "build the greeting first")))
+      (let* ((server (lsp-router--eglot-server))
+             (action (cl-find-if (lambda (a) (equal (plist-get a :title) "lsp-router: Refactor…"))
+                                 (eglot-code-actions (point) (point))))
+             (command (plist-get action :command)))
+        (should command)
+        (lrt-run-edit "Refactor under eglot"
+                      (lambda ()
+                        (cl-letf (((symbol-function 'read-string)
+                                   (lambda (prompt &rest _)
+                                     (should (string-prefix-p "Refactor how" prompt))
+                                     "build the greeting first")))
+                          (eglot-execute-command server (intern (plist-get command :command))
+                                                 (plist-get command :arguments))))))
       (should (string-match-p "\treturn greeting\n}" (buffer-string)))
       (lrt-undo)
       (should (equal (buffer-string) original))
