@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -68,17 +69,25 @@ func (s *Server) deliverAnswer(ctx context.Context, caps clientCaps, req router.
 	s.showMessage(ctx, protocol.MessageTypeInfo, "%s: %s (full answer: %s)", title, summary(result.Answer), path)
 }
 
-// summary is the first line of text of an answer, without Markdown
-// heading or emphasis marks, cut to fit a status line.
+// summary is the first line of text of an answer, without its Markdown
+// heading, quote or list mark, cut to fit a status line. Fence lines are
+// skipped: the code is in the file.
 func summary(answer string) string {
 	for _, line := range strings.Split(answer, "\n") {
-		line = strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(line), "#>*-` "))
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "```") || strings.HasPrefix(line, "~~~") {
+			continue
+		}
+		line = strings.TrimSpace(blockMark.ReplaceAllString(line, ""))
 		if line != "" {
 			return truncate(line, maxSummary)
 		}
 	}
 	return "(empty answer)"
 }
+
+// blockMark is the mark that opens a Markdown heading, quote or list item.
+var blockMark = regexp.MustCompile(`^(?:#{1,6}|>|[-*+]|\d+[.)])\s+`)
 
 func requestRange(req router.Request) codectx.Range {
 	if req.Query.Selection != nil {
