@@ -128,9 +128,6 @@ LSP multiplexer's command to keep the usual server beside lsp-router, e.g.
   '("explain" "refactor" "document" "fix" "tests" "ask")
   "The action commands the server offers, as lsp-router.<action>.")
 
-(defvar lsp-router--running 0
-  "How many commands were sent and not answered yet.")
-
 ;;;; Positions and arguments
 
 (defun lsp-router--utf16-column (pos)
@@ -267,10 +264,11 @@ markdown-mode is installed, else `special-mode'.  `q' closes its window."
 The outcome itself comes as an edit, an lsp-router/answer notification or
 a message: a server that answers at once says only that it started, so
 nothing here depends on the response carrying the result."
-  (setq lsp-router--running (max 0 (1- lsp-router--running)))
   (let ((notes (lsp-router--get result "notes"))
         (applied (lsp-router--get result "applied")))
     (cond
+     ((numberp (lsp-router--get result "cancelled"))
+      (message "lsp-router: cancelled %d running command(s)" (lsp-router--get result "cancelled")))
      ((lsp-router--get result "started")
       (message "lsp-router %s: started (progress in the mode line)" action))
      ((and notes (> (length notes) 0))
@@ -280,7 +278,6 @@ nothing here depends on the response carrying the result."
 
 (defun lsp-router--failed (action message-text)
   "Report that lsp-router.ACTION failed with MESSAGE-TEXT."
-  (setq lsp-router--running (max 0 (1- lsp-router--running)))
   (message "%s" (propertize (format "lsp-router %s: %s" action message-text) 'face 'error)))
 
 (defun lsp-router--error-message (err)
@@ -292,11 +289,10 @@ nothing here depends on the response carrying the result."
 (defun lsp-router--execute (command args)
   "Send workspace/executeCommand COMMAND with ARGS to lsp-router, asynchronously."
   (let ((action (string-remove-prefix "lsp-router." command))
-        (params (list :command command :arguments (vector args))))
+        (params (list :command command :arguments (if args (vector args) []))))
     (cond
      ((lsp-router--lsp-mode-workspace)
       (let ((ws (lsp-router--lsp-mode-workspace)))
-        (cl-incf lsp-router--running)
         (let ((lsp--cur-workspace ws))
           (lsp-request-async "workspace/executeCommand" params
                              (lambda (result) (lsp-router--done action result))
@@ -307,7 +303,6 @@ nothing here depends on the response carrying the result."
         ;; eglot sends buffer changes after an idle delay: send them now,
         ;; so the server works on the text the user sees.
         (eglot--signal-textDocument/didChange)
-        (cl-incf lsp-router--running)
         (jsonrpc-async-request server :workspace/executeCommand params
                                :success-fn (lambda (result) (lsp-router--done action result))
                                :error-fn (lambda (err) (lsp-router--failed action (lsp-router--error-message err)))

@@ -179,6 +179,14 @@
                        (= (lsp-router--get (lsp-router--get (lsp-router--get (car diags) "range") "start") "line")
                           (- (line-number-at-pos (point-max)) 2))))))
     (should (lrt-workspace 'gopls))
+
+    ;; Cancel with nothing running says so.
+    (let ((mark (with-current-buffer (messages-buffer) (point-max))))
+      (lsp-router-cancel)
+      (lrt-wait 30 "the cancel report"
+                (lambda () (with-current-buffer (messages-buffer)
+                             (save-excursion (goto-char mark)
+                                             (search-forward "lsp-router: cancelled 0 running command(s)" nil t))))))
     (set-buffer-modified-p nil)))
 
 (ert-deftest lsp-router-with-eglot ()
