@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -86,7 +87,20 @@ func TestEditorRefactorTakesTheInstructionFromAMarkerComment(t *testing.T) {
 // cannot show as a document, is a Markdown file in the cache directory
 // that a one-line message names.
 func TestEditorWithoutPromptOrShowDocumentAsksThroughAMarker(t *testing.T) {
-	cache := t.TempDir()
+	// The answer goes to $XDG_CACHE_HOME: a temporary one. Go's build cache
+	// stays where it is (gopls would rebuild everything in a new one), and
+	// gopls may still write its own cache there when the test ends, so the
+	// folder is removed without failing the test.
+	gocache, err := exec.Command("go", "env", "GOCACHE").Output()
+	if err != nil {
+		t.Skipf("go env GOCACHE: %v", err)
+	}
+	t.Setenv("GOCACHE", strings.TrimSpace(string(gocache)))
+	cache, err := os.MkdirTemp("", "lsp-router-cache")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(cache) })
 	t.Setenv("XDG_CACHE_HOME", cache)
 	srv := llmtest.New(llm.KindOllama, llmtest.Options{Reply: "Because `strings.Fields` also drops repeated spaces.\n\nDetails follow."})
 	defer srv.Close()
@@ -115,13 +129,19 @@ func TestEditorWithoutPromptOrShowDocumentAsksThroughAMarker(t *testing.T) {
 		}
 		return false
 	})
-	want := "lsp-router ask (qwen2.5-coder:7b): Because `strings.Fields` also drops repeated spaces. (full answer: " + filepath.Join(cache, "lsp-router", "answers")
-	if !strings.HasPrefix(msg, want) {
-		t.Fatalf("message %q\nwant prefix %q\nall: %+v", msg, want, p.ed.Messages())
+	want := "lsp-router ask (qwen2.5-coder:7b): Because `strings.Fields` also drops repeated spaces. (full answer: "
+	if !strings.HasPrefix(msg, want) || strings.Contains(msg, "\n") {
+		t.Fatalf("message %q\nwant one line starting %q\nall: %+v", msg, want, p.ed.Messages())
 	}
-	file := strings.TrimSuffix(msg[strings.Index(msg, "full answer: ")+len("full answer: "):], ")")
+	file := strings.TrimSuffix(strings.TrimPrefix(msg, want), ")")
+	if filepath.Dir(file) != filepath.Join(cache, "lsp-router", "answers") {
+		t.Errorf("answer file %q is not in $XDG_CACHE_HOME/lsp-router/answers", file)
+	}
 	if b, err := os.ReadFile(file); err != nil || !strings.Contains(string(b), "Details follow.") {
 		t.Errorf("answer file: %v %s", err, b)
+	}
+	if st, err := os.Stat(file); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("answer file mode: %v %v", st, err)
 	}
 	// The marker stays in the file: an answer changes no code.
 	if got, _ := p.ed.Text(path); got != text {
