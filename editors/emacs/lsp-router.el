@@ -50,6 +50,7 @@
 
 (require 'cl-lib)
 (require 'eieio)
+(require 'seq)
 (require 'url-parse)
 (require 'url-util)
 (require 'subr-x)
@@ -362,7 +363,6 @@ nothing here depends on the response carrying the result."
   (interactive (list (lsp-router--read-instruction "Ask lsp-router")))
   (lsp-router--run "ask" question))
 
-;;;###autoload
 (defvar lsp-router-command-map
   (let ((m (make-sparse-keymap)))
     (define-key m "e" #'lsp-router-explain)
