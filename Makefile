@@ -6,7 +6,7 @@ BIN       := bin/lsp-router
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build run test test-go test-neovim test-vscode test-vscode-e2e test-mcp bench fuzz lint setup vsix clean
+.PHONY: all build run test test-go test-neovim test-emacs test-vscode test-vscode-e2e test-mcp bench fuzz lint setup vsix clean
 
 all: build
 
@@ -21,15 +21,17 @@ run: build
 	rc=$$?; if [ $$rc -eq 3 ]; then exit 0; fi; exit $$rc
 
 # Everything the tests need (idempotent): gopls for the built-in backend,
-# Neovim for the plugin tests, npm packages for the VS Code extension, and for
-# its end-to-end test code-server (scripts off, prepared offline by
-# prepare.sh), Chromium and ripgrep; the MCP conformance suite and opencode
-# for the MCP tests.
+# Neovim and Emacs (with lsp-mode, go-mode, eglot) for the plugin tests, npm
+# packages for the VS Code extension, and for its end-to-end test code-server
+# (scripts off, prepared offline by prepare.sh), Chromium and ripgrep; the MCP
+# conformance suite and opencode for the MCP tests.
 setup:
 	$(GO) mod download
 	command -v gopls >/dev/null || $(GO) install golang.org/x/tools/gopls@v0.23.0
 	command -v staticcheck >/dev/null || $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 	command -v nvim >/dev/null || (apt-get update -qq && apt-get install -y -qq neovim)
+	(command -v emacs && ls -d /usr/share/emacs/site-lisp/elpa/lsp-mode-* /usr/share/emacs/site-lisp/elpa/go-mode-*) >/dev/null 2>&1 || \
+	  (apt-get update -qq && apt-get install -y -qq emacs-nox elpa-eglot elpa-lsp-mode elpa-go-mode)
 	cd editors/vscode && npm ci --no-audit --no-fund
 	command -v chromium >/dev/null && command -v rg >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium ripgrep)
 	cd editors/vscode/e2e && { cmp -s package-lock.json node_modules/.installed-lock || { npm ci --no-audit --no-fund && cp package-lock.json node_modules/.installed-lock; }; } && bash prepare.sh
@@ -38,13 +40,18 @@ setup:
 	# refuses a lock without the other platforms' entries.
 	cd tools/mcp-conformance && npm install --no-audit --no-fund
 
-test: setup lint test-go test-neovim test-vscode test-vscode-e2e test-mcp
+test: setup lint test-go test-neovim test-emacs test-vscode test-vscode-e2e test-mcp
 
 test-go:
 	$(GO) test -race -count=1 ./...
 
 test-neovim:
 	bash editors/neovim/test/run.sh
+
+# Emacs 28 in batch: lsp-mode runs gopls and lsp-router side by side, and
+# eglot runs lsp-router alone (editors/emacs/test/run.sh). About 15 s.
+test-emacs:
+	bash editors/emacs/test/run.sh
 
 test-vscode:
 	cd editors/vscode && npm run compile && npm test

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -26,12 +27,19 @@ type answerNotification struct {
 	Range    *protocol.Range `json:"range,omitempty"`
 }
 
-// maxMessageAnswer bounds an answer shown with window/showMessage, which
-// editors render as a one-line popup.
+// maxMessageAnswer bounds an answer shown with window/showMessage when it
+// could not be written to a file: editors render it as a popup.
 const maxMessageAnswer = 1500
 
+// maxSummary bounds the answer's first line quoted in the one-line message
+// that names the answer's file (Helix shows it in its status line).
+const maxSummary = 100
+
 // deliverAnswer shows an answer: our plugins render lsp-router/answer; other
-// editors get a Markdown document (window/showDocument) or a message.
+// editors get a Markdown document (window/showDocument). An editor without
+// showDocument (Helix, eglot) gets the answer written to a Markdown file
+// under the cache directory and one line naming it, with the answer's first
+// line: a status line cannot show a whole answer, a file can be opened.
 func (s *Server) deliverAnswer(ctx context.Context, caps clientCaps, req router.Request, result *router.Result) {
 	title := fmt.Sprintf("lsp-router %s (%s)", req.Action, result.Model)
 	n := answerNotification{Title: title, Markdown: result.Answer, Model: result.Model, Service: result.Service}
@@ -44,19 +52,42 @@ func (s *Server) deliverAnswer(ctx context.Context, caps clientCaps, req router.
 	if caps.answerNotification {
 		return
 	}
+	path, err := s.writeAnswer(req, title, result.Answer)
+	if err != nil {
+		s.log.Warn("answer not written to a file; showing it as a message", "err", err)
+		s.showMessage(ctx, protocol.MessageTypeInfo, "%s\n\n%s", title, truncate(result.Answer, maxMessageAnswer))
+		return
+	}
 	if caps.showDocument {
-		path, err := s.writeAnswer(req, title, result.Answer)
-		if err == nil {
-			takeFocus := false
-			_, err = s.client.ShowDocument(context.WithoutCancel(ctx), &protocol.ShowDocumentParams{URI: uri.File(path), TakeFocus: &takeFocus})
-		}
+		takeFocus := false
+		_, err = s.client.ShowDocument(context.WithoutCancel(ctx), &protocol.ShowDocumentParams{URI: uri.File(path), TakeFocus: &takeFocus})
 		if err == nil {
 			return
 		}
-		s.log.Warn("showDocument failed; falling back to a message", "err", err)
+		s.log.Warn("showDocument failed; naming the answer's file in a message", "err", err)
 	}
-	s.showMessage(ctx, protocol.MessageTypeInfo, "%s\n\n%s", title, truncate(result.Answer, maxMessageAnswer))
+	s.showMessage(ctx, protocol.MessageTypeInfo, "%s: %s (full answer: %s)", title, summary(result.Answer), path)
 }
+
+// summary is the first line of text of an answer, without its Markdown
+// heading, quote or list mark, cut to fit a status line. Fence lines are
+// skipped: the code is in the file.
+func summary(answer string) string {
+	for _, line := range strings.Split(answer, "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "```") || strings.HasPrefix(line, "~~~") {
+			continue
+		}
+		line = strings.TrimSpace(blockMark.ReplaceAllString(line, ""))
+		if line != "" {
+			return truncate(line, maxSummary)
+		}
+	}
+	return "(empty answer)"
+}
+
+// blockMark is the mark that opens a Markdown heading, quote or list item.
+var blockMark = regexp.MustCompile(`^(?:#{1,6}|>|[-*+]|\d+[.)])\s+`)
 
 func requestRange(req router.Request) codectx.Range {
 	if req.Query.Selection != nil {

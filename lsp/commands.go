@@ -212,13 +212,9 @@ func (s *Server) buildRequest(action router.Action, args commandArgs) (router.Re
 	s.mu.Lock()
 	ws := s.workspace
 	s.mu.Unlock()
+	// A missing instruction is the router's to fill: from a marker comment
+	// in the code, or the default refactor (router/marker.go).
 	req := router.Request{Action: action, Instruction: strings.TrimSpace(args.Instruction), ReadFile: s.readFile}
-	if action == router.ActionAsk && req.Instruction == "" {
-		return req, invalidParams("lsp-router.ask needs a question in \"instruction\" (Neovim: :LspRouterAsk <question>)")
-	}
-	if action == router.ActionRefactor && req.Instruction == "" {
-		req.Instruction = "Improve the readability and idiomatic style of this code without changing its behaviour."
-	}
 	req.Query.WorkspaceRoot = ws
 	if args.URI == "" {
 		if action != router.ActionAsk {

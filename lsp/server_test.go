@@ -524,7 +524,6 @@ func TestBadCommandsGetJSONRPCErrors(t *testing.T) {
 		{"lsp-router.explain", nil, "want one argument object"},
 		{"lsp-router.explain", []any{"a string"}, "malformed argument"},
 		{"lsp-router.explain", []any{map[string]any{"uri": fakeeditor.URI(path), "rnge": 1}}, "malformed argument"},
-		{"lsp-router.ask", []any{map[string]any{"uri": fakeeditor.URI(path)}}, "needs a question"},
 		{"lsp-router.explain", []any{map[string]any{"uri": fakeeditor.URI(path), "range": rng(40, 0, 40, 0)}}, "past the end"},
 		{"lsp-router.explain", []any{map[string]any{"uri": fakeeditor.URI(path), "range": rng(0, 0, 0, 0), "version": 9}}, "document changed"},
 		{"lsp-router.explain", []any{map[string]any{"uri": fakeeditor.URI(filepath.Join(s.dir, "missing.go"))}}, "cannot be read"},

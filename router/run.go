@@ -31,6 +31,12 @@ func (p *Pipeline) Run(ctx context.Context, req Request, progress ProgressFunc) 
 		progress = func(Progress) {}
 	}
 	start := time.Now()
+	// A Refactor or Ask without instruction takes it from a marker comment
+	// in the code (router/marker.go), for the CLI and every editor alike.
+	req, mark, err := fillInstruction(req)
+	if err != nil {
+		return nil, err
+	}
 	// No audit record, no query: the log must take a record before anything
 	// of the request reaches a model (the classifier included).
 	warning, err := p.auditStart(req)
@@ -43,6 +49,7 @@ func (p *Pipeline) Run(ctx context.Context, req Request, progress ProgressFunc) 
 	if res != nil {
 		res.Redactions = run.redactions
 	}
+	removeMarker(req, res, mark)
 	if aerr := p.audit(req, res, run, err, time.Since(start)); aerr != nil {
 		switch {
 		case isAuditWarning(aerr):

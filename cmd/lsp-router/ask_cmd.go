@@ -82,7 +82,9 @@ func runAsk(e *env, f askFlags, args []string) int {
 		return exitUsage
 	}
 	req := router.Request{Action: action, Instruction: strings.TrimSpace(strings.Join(args, " ")), DryRun: f.dryRun}
-	if action == router.ActionAsk && req.Instruction == "" {
+	if action == router.ActionAsk && req.Instruction == "" && f.file == "" {
+		// With --file, the question may be a marker comment in it
+		// (router/marker.go); without, there is nowhere else to look.
 		fmt.Fprintln(e.stderr, "lsp-router ask: give the question, e.g. lsp-router ask --file main.go --line 12 \"why does this allocate?\"")
 		return exitUsage
 	}

@@ -34,7 +34,7 @@ func TestReadmeRenders(t *testing.T) {
 		t.Fatalf("README.md: the code block opened at line %d is never closed", openedAt)
 	}
 	for _, h := range []string{"What it is", "Install", "A CLI session", "Editor set-up", "Neovim", "VS Code",
-		"Helix", "Configuration", "CLI reference", "Security in air-gapped networks", "Development"} {
+		"Helix", "Emacs", "Configuration", "CLI reference", "Security in air-gapped networks", "Development"} {
 		found := false
 		for got := range headings {
 			if got == h || strings.HasPrefix(got, h+" ") {

@@ -194,6 +194,11 @@ T.test(':checkhealth lsp_router reports the binary, its version and the client',
   T.contains(text, 'binary: ' .. H.bin)
   T.contains(text, 'version: lsp-router')
   T.contains(text, 'buffer(s) attached')
+  -- Only the configured filetypes (here go) have their language server checked.
+  T.contains(text, 'language server go')
+  for _, other in ipairs({ 'python', 'typescript', 'c:', 'cpp', 'rust' }) do
+    assert(not text:find('language server ' .. other, 1, true), 'checked a language server for ' .. other .. ':\n' .. text)
+  end
   vim.cmd('bwipeout!')
 end)
 

@@ -214,6 +214,29 @@ T.test('lsp-router/answer opens a Markdown float; a second answer reuses it', fu
   T.eq({ '# Second', '', 'two' }, vim.api.nvim_buf_get_lines(buf, 0, -1, false))
 end)
 
+T.test('q in the code buffer closes the answer float; the buffer\'s own q comes back', function()
+  commands.opts = config.resolve({})
+  local code = vim.api.nvim_create_buf(true, false)
+  vim.api.nvim_set_current_buf(code)
+  vim.g.lsp_router_test_q = nil
+  vim.api.nvim_buf_set_keymap(code, 'n', 'q', '<cmd>let g:lsp_router_test_q = 1<CR>', { noremap = true })
+  commands.show_answer({ title = 'T', markdown = 'text' })
+  local w = ui.last.winid
+  T.eq(code, vim.api.nvim_get_current_buf(), 'the focus stays in the code')
+  vim.api.nvim_feedkeys('q', 'x', false)
+  T.eq(false, vim.api.nvim_win_is_valid(w), 'q closed the float')
+  T.eq(nil, vim.g.lsp_router_test_q, 'the buffer mapping did not run while the float was open')
+  vim.api.nvim_feedkeys('q', 'x', false)
+  T.eq(1, vim.g.lsp_router_test_q, 'the buffer q mapping is back')
+  -- Closed by other means (<C-w>o, :close), q is given back as well.
+  vim.g.lsp_router_test_q = nil
+  commands.show_answer({ title = 'T', markdown = 'again' })
+  vim.api.nvim_win_close(ui.last.winid, true)
+  vim.api.nvim_feedkeys('q', 'x', false)
+  T.eq(1, vim.g.lsp_router_test_q, 'q after the float was closed with :close')
+  vim.api.nvim_buf_delete(code, { force = true })
+end)
+
 T.test('answers can go to a split on request', function()
   commands.opts = config.resolve({ answer = { view = 'split' } })
   local wins = #vim.api.nvim_list_wins()
@@ -253,7 +276,16 @@ T.test('the help file has valid tags for every command and section', function()
   vim.cmd('helptags ' .. vim.fn.fnameescape(dir))
   T.eq('', vim.v.errmsg, 'helptags error')
   local tags = table.concat(vim.fn.readfile(dir .. '/tags'), '\n')
-  for _, tag in ipairs({ 'lsp-router-setup', 'lsp-router-health', 'lsp_router.statusline()', ':LspRouterExplain',
+  -- `:help lsp-router` must land on the top of the file, not mid-file.
+  local first_tag_line = nil
+  for i, l in ipairs(vim.fn.readfile(doc)) do
+    if l:find('*lsp-router*', 1, true) then
+      first_tag_line = i
+      break
+    end
+  end
+  assert(first_tag_line and first_tag_line <= 3, 'no *lsp-router* tag in the first lines of the help file')
+  for _, tag in ipairs({ 'lsp-router', 'lsp-router-setup', 'lsp-router-health', 'lsp_router.statusline()', ':LspRouterExplain',
     ':LspRouterRefactor', ':LspRouterDocument', ':LspRouterFix', ':LspRouterTests', ':LspRouterAsk',
     ':LspRouterModels', ':LspRouterCancel' }) do
     T.contains(tags, tag .. '\t', 'tags')

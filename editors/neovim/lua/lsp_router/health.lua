@@ -104,9 +104,27 @@ local function check_services(h, cmd)
   end
 end
 
-local function check_doctor(h, cmd)
+-- Filetypes of the loaded buffers: a missing language server matters for
+-- the files you have open, not for every filetype the plugin may serve.
+local function open_filetypes()
+  local fts = {}
+  for _, b in ipairs(vim.api.nvim_list_bufs()) do
+    if vim.api.nvim_buf_is_loaded(b) and vim.bo[b].filetype ~= '' then
+      fts[vim.bo[b].filetype] = true
+    end
+  end
+  return fts
+end
+
+local function check_doctor(h, cmd, filetypes)
   -- No --dns: :checkhealth must not make this machine look up an outside
   -- name. `lsp-router doctor --dns NAME` does that when the user asks.
+  local configured = {}
+  for _, ft in ipairs(filetypes or {}) do
+    configured[ft] = true
+  end
+  local open = open_filetypes()
+  local idle_missing = {}
   local code, out, err = M.run(with(cmd, 'doctor', '--json'), 20000)
   if code == nil then
     h.warn('doctor: ' .. out)
@@ -136,7 +154,20 @@ local function check_doctor(h, cmd)
       if name:lower():find('serena') then
         serena_seen = true
       end
-      if c.status == 'ok' then
+      -- Language servers (LSP language IDs are Neovim's filetype names):
+      -- only the configured filetypes are reported, and a missing server
+      -- warns only when a buffer of its filetype is open.
+      local lang = name:match('^language server (%S+)$')
+      local show = true
+      if lang and not configured[lang] then
+        show = false
+      elseif lang and c.status == 'warn' and not open[lang] then
+        table.insert(idle_missing, lang) -- one line for all of them, below
+        show = false
+      end
+      if not show then
+        -- nothing
+      elseif c.status == 'ok' then
         h.ok(msg)
       elseif c.status == 'fail' or c.status == 'error' then
         h.error(msg, fix)
@@ -146,6 +177,10 @@ local function check_doctor(h, cmd)
         h.info(msg)
       end
     end
+  end
+  if #idle_missing > 0 then
+    h.info('no language server found for ' .. table.concat(idle_missing, ', ')
+      .. ' (no such buffer is open; their files would get code context from the buffer only)')
   end
   if not serena_seen and type(v.serena) == 'table' then
     h.info('Serena: ' .. vim.inspect(v.serena):gsub('\n%s*', ' '))
@@ -196,7 +231,7 @@ function M.check()
   check_services(h, cmd)
 
   h.start('lsp-router: doctor (Serena, security)')
-  check_doctor(h, cmd)
+  check_doctor(h, cmd, cfg.filetypes)
 
   h.start('lsp-router: running server')
   local clients = compat.get_clients('lsp_router')

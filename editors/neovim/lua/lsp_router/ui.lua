@@ -70,13 +70,52 @@ local function float_size(lines, opts)
   return width, height
 end
 
+-- The float never takes the focus (an answer can arrive while you type), so
+-- while it is open `q` in the code buffer closes it: without this, `q` there
+-- would start recording a macro. The buffer's own `q` mapping, if any, comes
+-- back when the float closes.
+M.code_q = nil -- { bufnr, saved maparg or nil, winid of the float }
+
+local function release_code_q()
+  local cq = M.code_q
+  M.code_q = nil
+  if not cq or not vim.api.nvim_buf_is_valid(cq.bufnr) then
+    return
+  end
+  pcall(vim.api.nvim_buf_del_keymap, cq.bufnr, 'n', 'q')
+  local m = cq.saved
+  if m then
+    local rhs = m.rhs or ''
+    local opts = { noremap = m.noremap == 1, silent = m.silent == 1, nowait = m.nowait == 1, expr = m.expr == 1 }
+    if m.callback then
+      opts.callback = m.callback
+      rhs = ''
+    end
+    pcall(vim.api.nvim_buf_set_keymap, cq.bufnr, 'n', 'q', rhs, opts)
+  end
+end
+
+local function claim_code_q(bufnr, winid)
+  release_code_q()
+  local saved = vim.api.nvim_buf_call(bufnr, function()
+    return vim.fn.maparg('q', 'n', false, true)
+  end)
+  if type(saved) ~= 'table' or saved.buffer ~= 1 then
+    saved = nil
+  end
+  M.code_q = { bufnr = bufnr, saved = saved, winid = winid }
+  vim.api.nvim_buf_set_keymap(bufnr, 'n', 'q', '<cmd>lua require("lsp_router.ui").close()<CR>',
+    { noremap = true, silent = true, nowait = true, desc = 'lsp-router: close the answer' })
+end
+
 --- Closes the answer window, if open.
 function M.close()
   local w = M.last.winid
+  M.last.winid, M.last.bufnr = nil, nil
+  release_code_q()
   if w and vim.api.nvim_win_is_valid(w) then
     pcall(vim.api.nvim_win_close, w, true)
   end
-  M.last.winid, M.last.bufnr = nil, nil
 end
 
 --- Shows `answer` ({title, markdown, model, service}) in `view` ('float',
@@ -97,9 +136,14 @@ function M.show(answer, view, opts)
     end
     vim.api.nvim_win_set_cursor(w, { 1, 0 })
     M.last.bufnr = buf
+    local cur = vim.api.nvim_get_current_buf()
+    if view == 'float' and cur ~= buf and vim.bo[cur].buftype == '' and (not M.code_q or M.code_q.bufnr ~= cur) then
+      claim_code_q(cur, w)
+    end
     return buf, w
   end
   M.close()
+  local code_buf = vim.api.nvim_get_current_buf()
   local buf = scratch(lines)
   if view == 'float' then
     local width, height = float_size(lines, opts)
@@ -123,6 +167,20 @@ function M.show(answer, view, opts)
   vim.wo[w].linebreak = true
   vim.wo[w].conceallevel = 2
   M.last.bufnr, M.last.winid, M.last.view = buf, w, view
+  if view == 'float' and code_buf ~= buf and vim.bo[code_buf].buftype == '' then
+    claim_code_q(code_buf, w)
+    -- Closed another way (:close, :only, <C-w>o): give `q` back too.
+    local win = w
+    vim.api.nvim_create_autocmd('WinClosed', {
+      pattern = tostring(win),
+      once = true,
+      callback = function()
+        if M.code_q and M.code_q.winid == win then
+          release_code_q()
+        end
+      end,
+    })
+  end
   return buf, w
 end
 
