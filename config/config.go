@@ -32,6 +32,7 @@ type Config struct {
 	Context         Context                `toml:"context" json:"context"`
 	Security        Security               `toml:"security" json:"security"`
 	Prompts         map[string]string      `toml:"prompts" json:"prompts,omitempty"`
+	Gateway         Gateway                `toml:"gateway" json:"gateway"`
 
 	// Source names the files the configuration was read from ("" for defaults).
 	Source string `toml:"-" json:"-"`
@@ -146,6 +147,24 @@ type Security struct {
 	LogResponses        bool              `toml:"log_responses" json:"log_responses,omitempty"`
 	VerifyChecksums     bool              `toml:"verify_checksums" json:"verify_checksums,omitempty"`
 	ModelPins           map[string]string `toml:"model_pins" json:"model_pins,omitempty"`
+}
+
+// Gateway configures `lsp-router gateway`, the OpenAI-compatible endpoint
+// for coding agents and teams. Only the user's own file may set the
+// listening address and the keys file: a repository must not open a port or
+// choose who may use it.
+type Gateway struct {
+	// Listen is the address to serve on (default 127.0.0.1:4000); an address
+	// beyond loopback requires KeysFile.
+	Listen string `toml:"listen" json:"listen,omitempty"`
+	// KeysFile holds the bearer tokens' SHA-256 digests and owners, one
+	// "sha256:HEX OWNER" per line.
+	KeysFile string `toml:"keys_file" json:"keys_file,omitempty"`
+	// MaxRequestBytes caps a request body (default 4 MiB).
+	MaxRequestBytes int64 `toml:"max_request_bytes" json:"max_request_bytes,omitempty"`
+	// MaxConcurrentPerKey caps the requests one key has open at once
+	// (default 8); more get 429 with Retry-After.
+	MaxConcurrentPerKey int `toml:"max_concurrent_per_key" json:"max_concurrent_per_key,omitempty"`
 }
 
 // Duration is a time.Duration written as "30s" in TOML and JSON.

@@ -98,6 +98,12 @@ var keyRules = map[string]rule{
 	"security.model_pins.*":          {class: ClassLoosens},
 
 	"prompts.*": {class: ClassSafe},
+
+	// A repository must not open a port or choose who may use it.
+	"gateway.listen":                 {class: ClassLoosens},
+	"gateway.keys_file":              {class: ClassProgram},
+	"gateway.max_request_bytes":      {ClassLoosens, notAbove},
+	"gateway.max_concurrent_per_key": {ClassLoosens, notAbove},
 }
 
 // untrustedVerdict says whether an untrusted workspace may set the key at

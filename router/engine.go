@@ -72,7 +72,10 @@ type Deps struct {
 	SerenaAvailable func() bool
 	// Serena, when set, makes requests wait for a starting Serena before
 	// gathering context (see waitForSerena).
-	Serena          SerenaGate
+	Serena SerenaGate
+	// QueueDepth, when set, adds the servers' own queues to the balancer's
+	// load (QueueDepths.Depth).
+	QueueDepth      QueueDepthFunc
 	MaxAnswerTokens int
 	VRAMCeilingGB   float64
 	Temperature     *float64
@@ -122,6 +125,7 @@ func New(d Deps) (*Pipeline, error) {
 		d.Sources = []codectx.Source{codectx.BufferSource{}}
 	}
 	p := &Pipeline{d: d, exec: &selection.Executor{Breakers: d.Breakers}, log: d.Logger}
+	p.inflight.queue = d.QueueDepth
 	if p.d.Sessions == nil {
 		opts := d.SessionOptions
 		if opts.Summarize == nil {

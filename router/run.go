@@ -123,9 +123,10 @@ func (p *Pipeline) run(ctx context.Context, req Request, progress ProgressFunc) 
 	if len(avail) == 0 {
 		return nil, st, ErrNoServices
 	}
-	decision, release := p.inflight.reserve(decision)
-	defer release()
 	key := p.sessionKey(req, cctx)
+	// Requests on one symbol share their prompt's prefix: same endpoint.
+	decision, release := p.inflight.reserve(decision, AffinityKey([]Message{{Role: "user", Content: key.Path + "\x00" + key.Symbol}}))
+	defer release()
 	var answer strings.Builder
 	var usage llm.Usage
 	var sent []prompt.Message

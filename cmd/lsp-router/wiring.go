@@ -315,6 +315,9 @@ func wire(cfg *config.Config, workspace string, log *slog.Logger, withSources bo
 		Logger:          log,
 		Gather:          codectx.GatherOptions{ReferenceLimit: cfg.Context.MaxReferences},
 		Closers:         []func() error{func() error { w.cache.Close(); return nil }},
+		// vLLM and SGLang report their queues: a shared GPU host's load
+		// counts what other routers sent it.
+		QueueDepth: router.NewQueueDepths(w.http, time.Second).Depth,
 	}
 	if w.audit != nil {
 		deps.Audit = w.audit
