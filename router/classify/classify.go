@@ -227,7 +227,7 @@ var rules = sync.OnceValue(func() []rule {
 		r(Documentation, "comments", 2, `\b(add|write|update|rewrite|improve)\b.*\bcomments?\b|\bcomments? (explaining|describing|block)\b|\bheader comment\b|\bpackage comment\b`),
 		// An imperative whose object is prose is documentation, not coding: "write godoc",
 		// "add a comment block", "write a commit message".
-		r(Documentation, "write-prose", 4, `^(please |can you |could you )?(add|write|update|rewrite|generate|create|draft|improve|produce|fix|put)\b.*\b(comments?|doc ?strings?|doc|docs|documentation|summary|summaries|overview|explanation|readme|commit message|tutorial|changelog|release notes|godoc|jsdoc|javadoc|rustdoc|man ?page|help text|descriptions?|guide)\b`),
+		r(Documentation, "write-prose", 4, `^(please |can you |could you )?(add|write|update|rewrite|generate|create|draft|improve|produce|fix|put)\b.*\b(comments?|doc ?strings?|doc|docs|documentation|summary|summaries|overview|explanation|readme|commit message|tutorial|changelog|release notes|godoc|jsdoc|javadoc|rustdoc|man ?page|help text|descriptions?|guide|reference)\b`),
 		r(Documentation, "explain-this", 3, `^(please |can you |could you )?(explain|describe|summari[sz]e|walk me through|tell me (what|how) (this|the|it|these)\b|give me (a|an) (high-level |short |brief )?(explanation|overview|summary))\b`),
 		r(Documentation, "explain", 1.5, `\b(explain|explanation|describe|summari[sz]e|summary|overview|in plain english|line by line)\b`),
 		r(Documentation, "what-does-it-do", 3, `^what (does|do|is) .*\b(do|does|for|mean)( here)?\??$`),
@@ -268,6 +268,8 @@ var rules = sync.OnceValue(func() []rule {
 		r(Reasoning, "how-should", 3, `^how (should|would|could|can|do|might) (i|we|you|one)\b.*\b(design|approach|structure|model|choose|decide|pick|think|reason|estimate|split|guarantee|scale|break|handle|sort|prove|solve|version|make|keep|ensure|avoid|prevent)\b`),
 		r(Reasoning, "design-words", 2, `\b(design|architecture|strategy|approach|plan|trade|decide|choose|choosing|pick between|help me decide|abstraction|sharding|shard|consistency|scalab\w+|scale)\b`),
 		r(Reasoning, "problem-solving", 2, `\b(prove|proof|step by step|think through|reason about|walk me through how to solve|how many ways|expected number|estimate|break (this|the) problem down|dynamic programming|what would happen if)\b`),
+		// "compare SQLite and Postgres": two named options to choose between.
+		r(Reasoning, "compare-options", 3, `^compare \w+ (and|with|to|vs\.?|versus) \w+\b`),
 		r(Reasoning, "how-to-solve", 3, `\bhow to (solve|approach|design|decide|choose)\b|\bsolve the\b.*\bproblem\b`),
 		r(Reasoning, "general-complexity", 2, `\b(time|space) complexity of (finding|computing|sorting|searching|a|an)\b`),
 		r(Reasoning, "best-way", 2, `\b(best|cleanest|right|proper|recommended|simplest|good|sensible) (way|approach|strategy|practice)\b`),

@@ -37,11 +37,13 @@ func Conversation(turns []Turn, tools bool) Result {
 	texts := userTexts(turns)
 	for i := len(texts) - 1; i >= 0; i-- {
 		r := Classify(texts[i])
-		if r.Signals[0] != "default:no-signal" || i == 0 {
-			if r.Signals[0] == "default:no-signal" && tools {
-				r.Signals = []string{"default:agent-with-tools"}
-			}
+		if r.Signals[0] != "default:no-signal" {
 			return r
+		}
+		// Only a short follow-up ("go on", "yes, do that") continues the
+		// task of the turn before; a longer request is a new task.
+		if len(strings.Fields(texts[i])) > maxFollowUpWords {
+			break
 		}
 	}
 	r := Classify("")
@@ -50,6 +52,10 @@ func Conversation(turns []Turn, tools bool) Result {
 	}
 	return r
 }
+
+// maxFollowUpWords is the longest turn read as a follow-up of the turn
+// before when it carries no signal of its own.
+const maxFollowUpWords = 6
 
 // ClassifyConversation is Conversation with the optional LLM hook asked,
 // like Classify, when the patterns are unsure.
