@@ -6,7 +6,7 @@ BIN       := bin/lsp-router
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build run test test-go test-neovim test-vscode bench fuzz lint setup vsix clean
+.PHONY: all build run test test-go test-neovim test-vscode test-gateway bench fuzz lint setup vsix clean
 
 all: build
 
@@ -27,8 +27,9 @@ setup:
 	command -v gopls >/dev/null || $(GO) install golang.org/x/tools/gopls@v0.23.0
 	command -v nvim >/dev/null || (apt-get update -qq && apt-get install -y -qq neovim)
 	cd editors/vscode && npm ci --no-audit --no-fund
+	cd tools/gateway-client-test && npm ci --no-audit --no-fund
 
-test: setup test-go test-neovim test-vscode
+test: setup test-go test-neovim test-vscode test-gateway
 
 test-go:
 	$(GO) vet ./...
@@ -39,6 +40,11 @@ test-neovim:
 
 test-vscode:
 	cd editors/vscode && npm run compile && npm test
+
+# The official OpenAI Node client (and a coding agent) against the gateway
+# in front of the LLM double.
+test-gateway:
+	cd tools/gateway-client-test && npm test
 
 # Go micro-benchmarks (bench/go-bench.txt), then the end-to-end suite
 # (table on stdout, bench/results.json). About three minutes on 2 cores.
