@@ -17,6 +17,10 @@ import (
 // quarter above its share.
 const AffinityLoadFactor = 1.25
 
+// affinitySlack is how many requests above its share an endpoint may have
+// before a conversation leaves it, whatever the load factor says.
+const affinitySlack = 2
+
 // QueueDepthFunc reports how many requests wait in an endpoint's own queue
 // (vLLM's vllm:num_requests_waiting, SGLang's sglang:num_queue_reqs), or 0
 // when unknown. It must not block: see QueueDepths.
@@ -127,14 +131,19 @@ func (f *inflight) balanceLocked(d selection.Decision, affinity uint64, queued m
 // affinityPick returns the index in run of the endpoint the conversation
 // goes to: the endpoints in the conversation's rendezvous-hash order, the
 // first whose load after this request stays within AffinityLoadFactor of
-// the average (bounded-load consistent hashing). Rendezvous hashing moves
+// the average, or within affinitySlack requests of it (bounded-load
+// consistent hashing). Rendezvous hashing moves
 // only the conversations of an endpoint that leaves or joins.
 func affinityPick(run []selection.Choice, affinity uint64, load func(string) int) int {
 	total := 1 // the request being placed
 	for _, c := range run {
 		total += load(c.Endpoint)
 	}
-	bound := int(math.Ceil(AffinityLoadFactor * float64(total) / float64(len(run))))
+	avg := float64(total) / float64(len(run))
+	// At low load one or two requests are noise, not overload: the slack
+	// keeps a conversation home while its endpoint has at most two more
+	// than its share, which the server's cache reuse is worth.
+	bound := max(int(math.Ceil(AffinityLoadFactor*avg)), int(math.Ceil(avg))+affinitySlack)
 	order := make([]int, len(run))
 	for k := range order {
 		order[k] = k
