@@ -52,6 +52,7 @@ bench:
 	mkdir -p bench
 	( $(GO) test -run '^$$' -bench . -benchtime 200x ./router/ ./router/llm/ ./security/audit/ ./router/selection/ ./router/edits/ ./router/prompt/ && \
 	  $(GO) test -run '^$$' -bench . -benchtime 10x ./router/discovery/ ) 2>&1 | tee bench/go-bench.txt
+	$(GO) test -run '^$$' -bench . -benchtime 2000x ./gateway/ 2>&1 | tee -a bench/go-bench.txt
 	$(GO) run ./tools/bench -out bench/results.json
 
 # Fuzz the LSP framing and every handler's params (the seed corpus in
