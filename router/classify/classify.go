@@ -74,6 +74,9 @@ func Classify(text string) Result {
 	}
 	var hits []hit
 	for _, r := range rules() {
+		if r.lits != nil && !containsAny(t, r.lits) {
+			continue
+		}
 		if r.re.MatchString(t) {
 			scores[r.cat] += r.weight
 			hits = append(hits, hit{r.cat + ":" + r.name, r.weight})
@@ -202,10 +205,12 @@ type rule struct {
 	name   string
 	weight float64
 	re     *regexp.Regexp
+	// lits, when set, are strings one of which every match contains.
+	lits []string
 }
 
 func r(cat, name string, w float64, pattern string) rule {
-	return rule{cat: cat, name: name, weight: w, re: regexp.MustCompile(pattern)}
+	return rule{cat: cat, name: name, weight: w, re: regexp.MustCompile(pattern), lits: requiredLiterals(pattern)}
 }
 
 // Words that point at existing code in the request ("this function", "here").

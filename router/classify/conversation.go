@@ -100,11 +100,16 @@ func userTexts(turns []Turn) []string {
 // text without tagged context blocks, code fences and header lines, cut
 // to its first maxTaskChars characters.
 func TaskText(s string) string {
-	if m := taskTagRe.FindStringSubmatch(s); m != nil {
-		s = m[2]
+	// The substring checks spare the matchers on plain requests.
+	if strings.Contains(s, "</") {
+		if m := taskTagRe.FindStringSubmatch(s); m != nil {
+			s = m[2]
+		}
+		s = taggedBlockRe.ReplaceAllString(s, "\n")
 	}
-	s = taggedBlockRe.ReplaceAllString(s, "\n")
-	s = fenceRe.ReplaceAllString(s, "\n")
+	if strings.Contains(s, "```") {
+		s = fenceRe.ReplaceAllString(s, "\n")
+	}
 	var keep []string
 	for _, line := range strings.Split(s, "\n") {
 		if strings.TrimSpace(line) == "" || boilerLineRe.MatchString(line) {
