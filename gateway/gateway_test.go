@@ -60,10 +60,12 @@ func setup(t *testing.T, opts gateway.Options, mod func(*router.Deps), srvs ...l
 	t.Helper()
 	au := &memAudit{}
 	d := router.Deps{
-		Services:  &fixedServices{services: srvs},
-		NewClient: func(svc llm.Service) llm.Client { return llm.NewClient(svc, http.DefaultClient, llm.Options{MaxRetries: -1}) },
-		Breakers:  selection.NewBreakers(100, time.Hour, nil),
-		Audit:     au,
+		Services: &fixedServices{services: srvs},
+		NewClient: func(svc llm.Service) llm.Client {
+			return llm.NewClient(svc, http.DefaultClient, llm.Options{MaxRetries: -1})
+		},
+		Breakers: selection.NewBreakers(100, time.Hour, nil),
+		Audit:    au,
 	}
 	if mod != nil {
 		mod(&d)
@@ -260,35 +262,43 @@ func TestCompletionWithSuffixAsksForTheMiddle(t *testing.T) {
 }
 
 func TestFallbackOnlyBeforeTheFirstToken(t *testing.T) {
-	model := []llmtest.Model{{ID: "qwen2.5-coder:7b", ContextLength: 32768}}
-	// Before any token: the next endpoint serving the model answers.
-	bad := llmtest.New(llm.KindVLLM, llmtest.Options{FailWith: llmtest.FailInternal, Models: model})
+	// Two models: the catalog ranks the 32B first for coding, the 1.5B is
+	// the fallback (the same model on several endpoints would be ordered
+	// by the conversation's hash instead).
+	big := []llmtest.Model{{ID: "qwen2.5-coder:32b", ContextLength: 32768}}
+	small := []llmtest.Model{{ID: "qwen2.5-coder:1.5b", ContextLength: 32768}}
+	// Before any token: the fallback answers.
+	bad := llmtest.New(llm.KindVLLM, llmtest.Options{FailWith: llmtest.FailInternal, Models: big})
 	defer bad.Close()
-	good := llmtest.New(llm.KindVLLM, llmtest.Options{Reply: "fine", Models: model})
+	good := llmtest.New(llm.KindVLLM, llmtest.Options{Reply: "fine", Models: small})
 	defer good.Close()
 	hs, _ := setup(t, gateway.Options{}, nil, service(bad, "gpu1"), service(good, "gpu2"))
 	for range 3 {
-		resp := post(t, hs.URL+"/v1/chat/completions", "", `{"model":"qwen2.5-coder:7b","messages":[{"role":"user","content":"hi"}]}`)
-		var out struct{ Choices []struct{ Message struct{ Content string } } }
+		resp := post(t, hs.URL+"/v1/chat/completions", "", `{"model":"auto:coding","messages":[{"role":"user","content":"hi"}]}`)
+		var out struct {
+			Model   string
+			Choices []struct{ Message struct{ Content string } }
+		}
 		decodeBody(t, resp, &out)
-		if resp.StatusCode != 200 || out.Choices[0].Message.Content != "fine" {
+		if resp.StatusCode != 200 || out.Choices[0].Message.Content != "fine" || out.Model != "qwen2.5-coder:1.5b" {
 			t.Fatalf("%d %+v", resp.StatusCode, out)
 		}
 	}
+	if bad.ChatRequests() == 0 {
+		t.Fatal("the first choice was never tried")
+	}
 	m := metricsText(t, hs.URL)
-	if !strings.Contains(m, `lsp_router_gateway_fallbacks_total{model="qwen2.5-coder:7b",service="gpu2"}`) {
-		t.Errorf("no fallback counted:\n%s", m)
+	if !strings.Contains(m, `lsp_router_gateway_fallbacks_total{model="qwen2.5-coder:1.5b",service="gpu2"} 3`) {
+		t.Errorf("fallbacks not counted:\n%s", m)
 	}
 
 	// After a token went out: an error event, and no second model starts.
-	mid := llmtest.New(llm.KindVLLM, llmtest.Options{Reply: "one two three", FailWith: llmtest.FailMidStream, FailAfter: 1, Models: model})
+	mid := llmtest.New(llm.KindVLLM, llmtest.Options{Reply: "one two three", FailWith: llmtest.FailMidStream, FailAfter: 1, Models: big})
 	defer mid.Close()
-	spare := llmtest.New(llm.KindVLLM, llmtest.Options{Reply: "spare", Models: model})
+	spare := llmtest.New(llm.KindVLLM, llmtest.Options{Reply: "spare", Models: small})
 	defer spare.Close()
-	hs2, au := setup(t, gateway.Options{}, func(d *router.Deps) {
-		d.Services = &fixedServices{services: []llm.Service{withPriority(service(mid, "gpu1"), 0), withPriority(service(spare, "gpu2"), 5)}}
-	})
-	resp := post(t, hs2.URL+"/v1/chat/completions", "", `{"model":"qwen2.5-coder:7b","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
+	hs2, au := setup(t, gateway.Options{}, nil, service(mid, "gpu1"), service(spare, "gpu2"))
+	resp := post(t, hs2.URL+"/v1/chat/completions", "", `{"model":"auto:coding","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
 	body, _ := io.ReadAll(resp.Body)
 	if !strings.Contains(string(body), `"content":"one `) || !strings.Contains(string(body), `"error":{`) || strings.Contains(string(body), "[DONE]") {
 		t.Fatalf("stream:\n%s", body)
@@ -301,7 +311,6 @@ func TestFallbackOnlyBeforeTheFirstToken(t *testing.T) {
 	}
 }
 
-func withPriority(s llm.Service, p int) llm.Service { s.Priority = p; return s }
 
 func metricsText(t *testing.T, base string) string {
 	t.Helper()

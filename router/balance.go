@@ -39,7 +39,16 @@ type inflight struct {
 	n  map[string]int
 	// queue, when set, adds the servers' own queue depths to the load.
 	queue QueueDepthFunc
+	// home remembers where each conversation went last, so that its next
+	// request follows it even when the first went elsewhere (its hashed
+	// endpoint was busy, or it was placed by load). Bounded: forgotten
+	// wholesale at maxHomes, after which conversations fall back to their
+	// hash.
+	home map[uint64]string
 }
+
+// maxHomes bounds the conversations remembered per process.
+const maxHomes = 16384
 
 func (f *inflight) add(endpoint string, d int) {
 	f.mu.Lock()
@@ -55,9 +64,11 @@ func (f *inflight) add(endpoint string, d int) {
 
 // reserve balances d (see balanceLocked) and counts the request on the chosen
 // endpoint, in one step so that concurrent requests see each other. affinity
-// is the conversation's hash (AffinityKey), 0 for none. The returned func
-// ends the reservation.
-func (f *inflight) reserve(d selection.Decision, affinity uint64) (selection.Decision, func()) {
+// is the conversation's hash (AffinityKey), 0 for none; byHash says whether a
+// new conversation is placed by its hash (the gateway: every replica agrees)
+// or by load (editors: one process per user). The returned func ends the
+// reservation.
+func (f *inflight) reserve(d selection.Decision, affinity uint64, byHash bool) (selection.Decision, func()) {
 	// Queue depths are read before taking the lock: the function may take
 	// its own lock, and its values are a few hundred milliseconds old anyway.
 	var queued map[string]int
@@ -73,7 +84,7 @@ func (f *inflight) reserve(d selection.Decision, affinity uint64) (selection.Dec
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	d = f.balanceLocked(d, affinity, queued)
+	d = f.balanceLocked(d, affinity, byHash, queued)
 	if d.Model == "" {
 		return d, func() {}
 	}
@@ -82,6 +93,12 @@ func (f *inflight) reserve(d selection.Decision, affinity uint64) (selection.Dec
 		f.n = map[string]int{}
 	}
 	f.n[ep]++
+	if affinity != 0 {
+		if f.home == nil || len(f.home) >= maxHomes {
+			f.home = map[uint64]string{}
+		}
+		f.home[affinity] = ep
+	}
 	return d, func() { f.add(ep, -1) }
 }
 
@@ -90,7 +107,7 @@ func (f *inflight) reserve(d selection.Decision, affinity uint64) (selection.Dec
 // conversation's endpoint comes first when it is not overloaded, then the
 // others by fewest requests in flight (plus queued on the server). The
 // order of different models is not touched. f.mu is held.
-func (f *inflight) balanceLocked(d selection.Decision, affinity uint64, queued map[string]int) selection.Decision {
+func (f *inflight) balanceLocked(d selection.Decision, affinity uint64, byHash bool, queued map[string]int) selection.Decision {
 	cands := d.Candidates()
 	if len(cands) < 2 {
 		return d
@@ -111,7 +128,7 @@ func (f *inflight) balanceLocked(d selection.Decision, affinity uint64, queued m
 			run := cands[i:j]
 			slices.SortStableFunc(run, func(a, b selection.Choice) int { return load(a.Endpoint) - load(b.Endpoint) })
 			if affinity != 0 {
-				if k := affinityPick(run, affinity, load); k > 0 {
+				if k := affinityPick(run, affinity, f.home[affinity], byHash, load); k > 0 {
 					c := run[k]
 					copy(run[1:k+1], run[:k])
 					run[0] = c
@@ -129,12 +146,15 @@ func (f *inflight) balanceLocked(d selection.Decision, affinity uint64, queued m
 }
 
 // affinityPick returns the index in run of the endpoint the conversation
-// goes to: the endpoints in the conversation's rendezvous-hash order, the
-// first whose load after this request stays within AffinityLoadFactor of
-// the average, or within affinitySlack requests of it (bounded-load
-// consistent hashing). Rendezvous hashing moves
-// only the conversations of an endpoint that leaves or joins.
-func affinityPick(run []selection.Choice, affinity uint64, load func(string) int) int {
+// goes to: where it went last (home) when that endpoint is in run, else,
+// with byHash, the endpoints in the conversation's rendezvous-hash order;
+// the first whose load after this request stays within AffinityLoadFactor
+// of the average, or within affinitySlack requests of it (bounded-load
+// consistent hashing). Rendezvous hashing moves only the conversations of
+// an endpoint that leaves or joins. Without byHash, home only breaks ties
+// between the least loaded endpoints. 0 (run is ordered by load)
+// otherwise.
+func affinityPick(run []selection.Choice, affinity uint64, home string, byHash bool, load func(string) int) int {
 	total := 1 // the request being placed
 	for _, c := range run {
 		total += load(c.Endpoint)
@@ -144,20 +164,35 @@ func affinityPick(run []selection.Choice, affinity uint64, load func(string) int
 	// keeps a conversation home while its endpoint has at most two more
 	// than its share, which the server's cache reuse is worth.
 	bound := max(int(math.Ceil(AffinityLoadFactor*avg)), int(math.Ceil(avg))+affinitySlack)
-	order := make([]int, len(run))
-	for k := range order {
-		order[k] = k
-	}
-	slices.SortStableFunc(order, func(a, b int) int {
-		ha, hb := rendezvous(affinity, run[a].Endpoint), rendezvous(affinity, run[b].Endpoint)
-		switch {
-		case ha > hb:
-			return -1
-		case ha < hb:
-			return 1
+	var order []int
+	for k, c := range run {
+		if c.Endpoint != home {
+			continue
 		}
-		return 0
-	})
+		if !byHash && load(c.Endpoint) > load(run[0].Endpoint) {
+			// Placed by load (an editor): the conversation's endpoint
+			// breaks ties, it does not take a request off a freer one.
+			return 0
+		}
+		order = append(order, k)
+	}
+	if byHash {
+		hashed := make([]int, len(run))
+		for k := range hashed {
+			hashed[k] = k
+		}
+		slices.SortStableFunc(hashed, func(a, b int) int {
+			ha, hb := rendezvous(affinity, run[a].Endpoint), rendezvous(affinity, run[b].Endpoint)
+			switch {
+			case ha > hb:
+				return -1
+			case ha < hb:
+				return 1
+			}
+			return 0
+		})
+		order = append(order, hashed...)
+	}
 	for _, k := range order {
 		if load(run[k].Endpoint)+1 <= bound {
 			return k

@@ -36,7 +36,7 @@ func TestAffinityKeepsConversationsOnTheirEndpoint(t *testing.T) {
 	var releases []func()
 	spread := map[string]int{}
 	for i := range 400 {
-		got, rel := f.reserve(d, AffinityKey(conversation(i)))
+		got, rel := f.reserve(d, AffinityKey(conversation(i)), true)
 		first[i] = got.Chosen.Endpoint
 		spread[got.Chosen.Endpoint]++
 		releases = append(releases, rel)
@@ -52,7 +52,7 @@ func TestAffinityKeepsConversationsOnTheirEndpoint(t *testing.T) {
 	same := 0
 	for i := range 400 {
 		follow := append(conversation(i), Message{Role: "assistant", Content: "done"}, Message{Role: "user", Content: "now add tests"})
-		got, rel := f.reserve(d, AffinityKey(follow))
+		got, rel := f.reserve(d, AffinityKey(follow), true)
 		if got.Chosen.Endpoint == first[i] {
 			same++
 		}
@@ -67,13 +67,13 @@ func TestAffinityYieldsToAnOverloadedEndpoint(t *testing.T) {
 	var f inflight
 	d := fleet(3)
 	key := AffinityKey(conversation(7))
-	home, rel := f.reserve(d, key)
+	home, rel := f.reserve(d, key, true)
 	rel()
 	// The conversation's endpoint is busy with 20 requests, the others idle.
 	for range 20 {
 		f.add(home.Chosen.Endpoint, 1)
 	}
-	got, rel := f.reserve(d, key)
+	got, rel := f.reserve(d, key, true)
 	rel()
 	if got.Chosen.Endpoint == home.Chosen.Endpoint {
 		t.Fatalf("the request stayed on the overloaded endpoint %s", home.Chosen.Endpoint)
@@ -97,7 +97,7 @@ func TestQueueDepthCountsAsLoad(t *testing.T) {
 		}
 		return 0
 	}}
-	got, rel := f.reserve(d, 0)
+	got, rel := f.reserve(d, 0, true)
 	rel()
 	if got.Chosen.Endpoint == d.Chosen.Endpoint {
 		t.Fatalf("chose the endpoint with 9 queued requests")
@@ -110,7 +110,7 @@ func TestNoAffinityIsLeastOutstanding(t *testing.T) {
 	counts := map[string]int{}
 	var rels []func()
 	for range 9 {
-		got, rel := f.reserve(d, 0)
+		got, rel := f.reserve(d, 0, true)
 		counts[got.Chosen.Endpoint]++
 		rels = append(rels, rel)
 	}
@@ -191,5 +191,27 @@ func TestQueueDepthsPollsVLLMMetricsWithoutBlocking(t *testing.T) {
 	}
 	if len(hits) != 1 {
 		t.Errorf("%d polls within the TTL, want 1", len(hits))
+	}
+}
+
+func TestEditorConversationFollowsWhereItWent(t *testing.T) {
+	var f inflight
+	d := fleet(2)
+	busy, relBusy := f.reserve(d, 0, false) // another request keeps one endpoint busy
+	key := AffinityKey(conversation(3))
+	first, rel := f.reserve(d, key, false)
+	if first.Chosen.Endpoint == busy.Chosen.Endpoint {
+		t.Fatalf("a new editor conversation went to the busy endpoint")
+	}
+	rel()
+	relBusy()
+	// Both idle now: least outstanding would pick the first endpoint; the
+	// follow-up goes where its conversation went.
+	for range 3 {
+		got, rel := f.reserve(d, key, false)
+		rel()
+		if got.Chosen.Endpoint != first.Chosen.Endpoint {
+			t.Fatalf("follow-up on %s, conversation on %s", got.Chosen.Endpoint, first.Chosen.Endpoint)
+		}
 	}
 }

@@ -138,7 +138,7 @@ func (p *Pipeline) chat(ctx context.Context, req ChatRequest, onChunk func(ChatC
 		decision = p.selectModel(cat, tokens, avail)
 		decision.Skipped = append(decision.Skipped, refused...)
 	}
-	decision, release := p.inflight.reserve(decision, AffinityKey(req.Messages))
+	decision, release := p.inflight.reserve(decision, AffinityKey(req.Messages), true)
 	defer release()
 
 	// Once a chunk went out, a failure must not start another model's

@@ -124,8 +124,9 @@ func (p *Pipeline) run(ctx context.Context, req Request, progress ProgressFunc) 
 		return nil, st, ErrNoServices
 	}
 	key := p.sessionKey(req, cctx)
-	// Requests on one symbol share their prompt's prefix: same endpoint.
-	decision, release := p.inflight.reserve(decision, AffinityKey([]Message{{Role: "user", Content: key.Path + "\x00" + key.Symbol}}))
+	// A follow-up on a symbol repeats the conversation's prefix: it goes
+	// where the conversation went, while that endpoint is not overloaded.
+	decision, release := p.inflight.reserve(decision, AffinityKey([]Message{{Role: "user", Content: key.Path + "\x00" + key.Symbol}}), false)
 	defer release()
 	var answer strings.Builder
 	var usage llm.Usage
