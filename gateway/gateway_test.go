@@ -311,7 +311,6 @@ func TestFallbackOnlyBeforeTheFirstToken(t *testing.T) {
 	}
 }
 
-
 func metricsText(t *testing.T, base string) string {
 	t.Helper()
 	resp, err := http.Get(base + "/metrics")
