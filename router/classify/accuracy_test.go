@@ -59,7 +59,7 @@ func loadLabelled(t testing.TB) []labelled {
 		if l.Agent != (len(l.Messages) > 0) || l.Agent == (l.Text != "") {
 			t.Fatalf("labelled.jsonl:%d: a row has either text or (agent and messages)", line)
 		}
-		if !validCat(l.Category) || (l.Split != "tune" && l.Split != "heldout" && l.Split != "fresh1" && l.Split != "fresh2" && l.Split != "fresh3" && l.Split != "fresh4" && l.Split != "agent-tune" && l.Split != "agent-heldout") {
+		if !validCat(l.Category) || (l.Split != "tune" && l.Split != "heldout" && l.Split != "fresh1" && l.Split != "fresh2" && l.Split != "fresh3" && l.Split != "fresh4" && l.Split != "agent-tune" && l.Split != "agent-heldout" && l.Split != "agent-fresh" && l.Split != "agent-fresh2") {
 			t.Fatalf("labelled.jsonl:%d: bad category %q or split %q", line, l.Category, l.Split)
 		}
 		out = append(out, l)
@@ -140,6 +140,12 @@ func report(name string, m map[string]map[string]acc) string {
 //     <environment_details> wrappers, aider's file blocks), split by position like tune and
 //     heldout. agent-heldout measured 97.1% (34/35) before any tuning on agent rows, and
 //     again after it; classifying the last message as free text gets 80.0% (naive below).
+//   - agent-fresh (40): written after freezing the agent rules, measured once (82.5%, 33/40:
+//     analysis 60%), then used to tune.
+//   - agent-fresh2 (40): written after that freeze, never tuned on: 90.0% (36/40; reasoning
+//     80%, analysis and documentation 90%, coding 100%), the agent-shaped figure to quote.
+//
+// testdata/agent_rows.py writes the agent rows from one hand-written request each.
 //
 // The floors are the measured values rounded down, so a change that lowers accuracy fails.
 // CLASSIFY_SHOW_TUNE_ERRORS=1 prints misses of the tuning splits only.
@@ -149,10 +155,16 @@ func TestAccuracy(t *testing.T) {
 		t.Fatalf("labelled set has %d rows, want >= 240", len(set))
 	}
 	ours := measure(set, predict)
-	base := measure(set, func(l labelled) Result { return Baseline(l.Text) })
+	base := measure(set, func(l labelled) Result {
+		if l.Agent {
+			return Baseline(l.Messages[len(l.Messages)-1].Content)
+		}
+		return Baseline(l.Text)
+	})
 	unaware := measure(set, naive)
 	t.Logf("\n%s%s", report("classify", ours), report("baseline", base))
-	t.Logf("agent rows, last message classified as free text: agent-tune %.1f%%, agent-heldout %.1f%%", unaware["agent-tune"][""].pct(), unaware["agent-heldout"][""].pct())
+	t.Logf("agent rows, last message classified as free text: agent-tune %.1f%%, agent-heldout %.1f%%, agent-fresh2 %.1f%%",
+		unaware["agent-tune"][""].pct(), unaware["agent-heldout"][""].pct(), unaware["agent-fresh2"][""].pct())
 
 	for split, floor := range classifyFloors {
 		a, ok := ours[split][""]
@@ -197,7 +209,7 @@ func TestAccuracy(t *testing.T) {
 
 	if os.Getenv("CLASSIFY_SHOW_TUNE_ERRORS") != "" {
 		for _, l := range set {
-			if l.Split == "heldout" || l.Split == "fresh4" || l.Split == "agent-heldout" {
+			if l.Split == "heldout" || l.Split == "fresh4" || l.Split == "agent-heldout" || l.Split == "agent-fresh2" {
 				continue // never look at held-out rows while tuning
 			}
 			if r := predict(l); r.Category != l.Category {
@@ -214,7 +226,7 @@ func TestAccuracy(t *testing.T) {
 // Measured floors (see TestAccuracy).
 var classifyFloors = map[string]float64{
 	"tune": 99, "heldout": 98, "fresh1": 99, "fresh2": 99, "fresh3": 99, "fresh4": 88,
-	"agent-tune": 99, "agent-heldout": 97,
+	"agent-tune": 99, "agent-heldout": 97, "agent-fresh": 99, "agent-fresh2": 90,
 }
 
 const classifyFloorPerCategory = 95.0

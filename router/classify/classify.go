@@ -236,6 +236,8 @@ var rules = sync.OnceValue(func() []rule {
 		r(Documentation, "explain-this", 3, `^(please |can you |could you )?(explain|describe|summari[sz]e|walk me through|tell me (what|how) (this|the|it|these)\b|give me (a|an) (high-level |short |brief )?(explanation|overview|summary))\b`),
 		r(Documentation, "explain", 1.5, `\b(explain|explanation|describe|summari[sz]e|summary|overview|in plain english|line by line)\b`),
 		r(Documentation, "what-does-it-do", 3, `^what (does|do|is) .*\b(do|does|for|mean)( here)?\??$`),
+		// "what does the Backoff type do, and how is it configured?"
+		r(Documentation, "what-does-x-do-first", 3, `^what (does|do) [^,?]+? do\b[,;]`),
 		r(Documentation, "how-to-use", 3, `^how (do|can|should|would) (i|we|you|one) use\b`),
 		r(Documentation, "how-does-it-work", 3, `^how (does|do) `+deictic+`\b.*\bwork\??$`),
 		r(Documentation, "what-is-the-purpose", 2, `\b(purpose|meaning|responsible for|what .* is for|point of|supposed to|intended|accomplish\w*|what (is|are) (it|they) doing|what it does|contract|role of|responsibilit\w*|what'?s going on|what is going on|what'?s happening)\b`),
@@ -262,6 +264,12 @@ var rules = sync.OnceValue(func() []rule {
 		r(Analysis, "is-there-any", 3, `^(are there|is there|does (this|it|the \w+) have)\b.*\b(any|unused|problems?|issues?|risks?|bugs?)\b`),
 		r(Analysis, "find-where", 3, `^find (where|why|out (why|whether|if)|whether|if|all places)\b`),
 		r(Analysis, "what-happens-if", 2, `^what happens (if|when)\b`),
+		// Investigating a symptom: "dig through token.go", "look through the Terraform".
+		r(Analysis, "investigate", 2.5, `\b(dig (through|into)|look through|investigate|troubleshoot|root[- ]cause)\b`),
+		r(Analysis, "symptom", 1.5, `\b(randomly|intermittent\w*|sporadic\w*|every (now and then|few \w+)|got (\d+% )?(slower|faster|worse)|slowed down|regress\w*)\b`),
+		r(Analysis, "tell-me-why", 3, `\b(tell me|find out|figure out|work out) why\b`),
+		// A yes/no question about what a named artefact does at run time.
+		r(Analysis, "does-it-behave", 3, `^(does|do|will|would|can|could) (the|this|our|my|that|these) [\w.-]+( [\w.-]+)? (lock|block|leak|hold|hang|break|fail|race|deadlock|scale|retry|drop|overflow|time out|exhaust)\w*\b`),
 		r(Analysis, "correctness-of-this", 2, `\b(is|are) `+deictic+`\b.*\b(correct|right|valid)\b`),
 
 		// --- reasoning: decisions, designs, problems.
@@ -281,6 +289,7 @@ var rules = sync.OnceValue(func() []rule {
 		r(Reasoning, "how-should-open", 3, `^how should\b`),
 		r(Reasoning, "opinion", 2, `\b(thoughts\??$|torn between|risks of|downsides of|make more sense|sane way|smart(er|est)? way|smarter|do we (actually |really )?need|is it overkill|outline|roadmap|probability|backwards? compatib\w*|roll ?out|how do (we|i) keep|makes? (more )?sense|good idea|bad idea|implications)\b`),
 		r(Reasoning, "would-it-help", 2, `\bwould (a|an|the|it)\b.*\bhelp\b|\bis (a|an|the) .* enough\b`),
+		r(Reasoning, "weigh-and-recommend", 3, `\b(think about whether|think about how|weigh (up )?(the|whether)|recommend (one|an? \w+|the best|which)|which (one )?(would|do) you recommend|and recommend)\b`),
 		r(Reasoning, "what-algorithm", 2, `\bwhat (algorithm|data structure)\b|\b(algorithm|data structure) (should|would)\b`),
 		r(Reasoning, "when-is-it-worth", 2, `^(when|is) .*\b(worth|good fit|good idea|need)\b`),
 

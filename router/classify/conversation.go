@@ -36,6 +36,14 @@ var (
 func Conversation(turns []Turn, tools bool) Result {
 	texts := userTexts(turns)
 	for i := len(texts) - 1; i >= 0; i-- {
+		if goAheadRe.MatchString(normalize(texts[i])) {
+			// "yes, do it": the task is the turn before; with none, an
+			// agent told to go ahead changes code.
+			if i > 0 {
+				continue
+			}
+			return Result{Category: Coding, Confidence: 0.5, Signals: []string{"coding:go-ahead"}}
+		}
 		r := Classify(texts[i])
 		if r.Signals[0] != "default:no-signal" {
 			return r
@@ -52,6 +60,9 @@ func Conversation(turns []Turn, tools bool) Result {
 	}
 	return r
 }
+
+// goAheadRe is a turn that only tells the agent to proceed.
+var goAheadRe = regexp.MustCompile(`^(yes|yep|yeah|ok|okay|sure|go ahead|do it|please do|sounds good|lgtm|continue|proceed|go on|carry on|looks good)([ ,.!]+(yes|ok|please|go ahead|do it|do that|proceed|continue|apply it|thanks))*[ .!]*$`)
 
 // maxFollowUpWords is the longest turn read as a follow-up of the turn
 // before when it carries no signal of its own.
