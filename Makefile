@@ -27,7 +27,9 @@ setup:
 	command -v gopls >/dev/null || $(GO) install golang.org/x/tools/gopls@v0.23.0
 	command -v nvim >/dev/null || (apt-get update -qq && apt-get install -y -qq neovim)
 	cd editors/vscode && npm ci --no-audit --no-fund
-	cd tools/gateway-client-test && npm ci --no-audit --no-fund
+	# npm install, not ci: the lock pins every version, but ci also wants
+	# opencode's binaries for other systems, which the registry here lacks.
+	cd tools/gateway-client-test && npm install --no-audit --no-fund --no-save
 
 test: setup test-go test-neovim test-vscode test-gateway
 
