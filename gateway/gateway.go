@@ -23,6 +23,7 @@ import (
 	"github.com/lsp-router/lsp-router/router"
 	"github.com/lsp-router/lsp-router/router/classify"
 	"github.com/lsp-router/lsp-router/router/selection"
+	"github.com/lsp-router/lsp-router/security/audit"
 )
 
 // Engine is what the gateway needs of the router (*router.Pipeline).
@@ -312,6 +313,7 @@ func (e *sse) done() {
 func (s *Server) failure(w http.ResponseWriter, stream *sse, err error) {
 	status, typ, code := http.StatusBadGateway, "server_error", "upstream_error"
 	var ex *selection.ExhaustedError
+	var fe *audit.FailureError
 	switch {
 	case errors.Is(err, router.ErrUnknownModel):
 		status, typ, code = http.StatusNotFound, "invalid_request_error", "model_not_found"
@@ -321,7 +323,8 @@ func (s *Server) failure(w http.ResponseWriter, stream *sse, err error) {
 		status, code = http.StatusServiceUnavailable, "no_model"
 	case errors.As(err, &ex):
 		status, code = http.StatusBadGateway, "all_models_failed"
-	case strings.HasPrefix(err.Error(), "query refused"), strings.HasPrefix(err.Error(), "the answer is withheld"):
+	case errors.As(err, &fe):
+		// The audit record could not be written: nothing was answered.
 		status, code = http.StatusServiceUnavailable, "audit_failed"
 	}
 	msg := err.Error()

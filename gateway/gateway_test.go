@@ -4,9 +4,13 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -408,5 +412,37 @@ func TestKeysFileErrors(t *testing.T) {
 	}
 	if _, err := gateway.HashLine("short", "alice"); err == nil {
 		t.Error("a short token was accepted")
+	}
+}
+
+type failingAudit struct{}
+
+func (failingAudit) Write(audit.Event) error {
+	return &audit.FailureError{Path: "/var/log/audit.jsonl", Err: errors.New("no space left on device")}
+}
+
+func TestAuditFailureRefusesTheRequest(t *testing.T) {
+	a := llmtest.New(llm.KindOllama, llmtest.Options{Reply: "never", Models: []llmtest.Model{{ID: "qwen2.5-coder:7b", ContextLength: 32768}}})
+	defer a.Close()
+	hs, _ := setup(t, gateway.Options{}, func(d *router.Deps) { d.Audit = failingAudit{} }, service(a, "Ollama"))
+	wantError(t, post(t, hs.URL+"/v1/chat/completions", "", `{"model":"auto","messages":[{"role":"user","content":"hi"}]}`), 503, "audit_failed", "nothing was sent")
+	if a.ChatRequests() != 0 {
+		t.Error("the model was asked although the audit record failed")
+	}
+}
+
+func TestWorldWritableKeysFileIsRefused(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no POSIX modes")
+	}
+	path := filepath.Join(t.TempDir(), "keys")
+	line, _ := gateway.HashLine("0123456789abcdef0123", "alice")
+	os.WriteFile(path, []byte(line+"\n"), 0o600)
+	if _, err := gateway.LoadKeys(path); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(path, 0o666)
+	if _, err := gateway.LoadKeys(path); err == nil || !strings.Contains(err.Error(), "chmod o-w") {
+		t.Errorf("world-writable keys file: %v", err)
 	}
 }

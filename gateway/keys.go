@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"runtime"
 	"strings"
 )
 
@@ -31,6 +32,10 @@ func LoadKeys(path string) (*Keys, error) {
 		return nil, fmt.Errorf("gateway.keys_file: %w", err)
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err == nil && runtime.GOOS != "windows" && st.Mode().Perm()&0o002 != 0 {
+		// Whoever can write the file can let anyone in.
+		return nil, fmt.Errorf("gateway.keys_file %s is writable by everyone (%v): fix it with chmod o-w %s", path, st.Mode().Perm(), path)
+	}
 	k, err := ParseKeys(io.LimitReader(f, maxKeysFileBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("gateway.keys_file %s: %w", path, err)
