@@ -115,6 +115,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 func (w *statusWriter) Flush() {
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
@@ -152,6 +155,9 @@ func (s *Server) api(endpoint string, h func(http.ResponseWriter, *http.Request,
 		s.metrics.addInflight(1)
 		defer s.metrics.addInflight(-1)
 		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxRequestBytes)
+		// A slow sender must not hold a slot: the body has a deadline,
+		// lifted once it is read (decode) so the answer can stream.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(BodyReadTimeout))
 		h(w, r, c)
 	})
 }
@@ -197,10 +203,15 @@ func writeJSON(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
+// BodyReadTimeout bounds the reading of a request body.
+const BodyReadTimeout = time.Minute
+
 // decode reads a JSON body, answering the error itself when it fails.
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(r.Body)
-	if err := dec.Decode(v); err != nil {
+	err := dec.Decode(v)
+	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
+	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			writeError(w, http.StatusRequestEntityTooLarge, "invalid_request_error", "request_too_large",

@@ -102,7 +102,10 @@ func runGateway(e *env, listen, keysFile string) int {
 	}
 	h := gateway.New(w.engine, gateway.Options{Keys: keys, MaxRequestBytes: cfg.Gateway.RequestLimit(),
 		MaxConcurrentPerKey: cfg.Gateway.PerKeyLimit(), Logger: e.log})
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 64 << 10}
+	// No read or write timeout on the server: a read deadline that expires
+	// while an answer streams cancels the request. The handler bounds the
+	// body's read itself (gateway.BodyReadTimeout).
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 	fmt.Fprintf(e.stderr, "lsp-router gateway: serving the OpenAI API on http://%s/v1 (%d keys)\n", ln.Addr(), keys.Len())
 
 	sigs := make(chan os.Signal, 2)
