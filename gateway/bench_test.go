@@ -18,8 +18,7 @@ import (
 func BenchmarkChatAuto(b *testing.B) {
 	d := llmtest.New(llm.KindOllama, llmtest.Options{Reply: "It reverses the words.", Models: []llmtest.Model{{ID: "qwen2.5-coder:7b", ContextLength: 32768, Loaded: true}}})
 	defer d.Close()
-	t := &testing.T{}
-	hs, _ := setup(t, gateway.Options{MaxConcurrentPerKey: 1000}, func(dp *router.Deps) { dp.Audit = nil }, service(d, "Ollama"))
+	hs, _ := setup(b, gateway.Options{MaxConcurrentPerKey: 1000}, func(dp *router.Deps) { dp.Audit = nil }, service(d, "Ollama"))
 	body := `{"model":"auto","messages":[{"role":"system","content":"You are a coding agent."},{"role":"user","content":"write a function that reverses the words of a string"}]}`
 	b.ReportAllocs()
 	for b.Loop() {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -60,7 +61,7 @@ func service(srv *llmtest.Server, name string) llm.Service {
 }
 
 // setup serves a gateway over a pipeline over the doubles.
-func setup(t *testing.T, opts gateway.Options, mod func(*router.Deps), srvs ...llm.Service) (*httptest.Server, *memAudit) {
+func setup(t testing.TB, opts gateway.Options, mod func(*router.Deps), srvs ...llm.Service) (*httptest.Server, *memAudit) {
 	t.Helper()
 	au := &memAudit{}
 	d := router.Deps{
@@ -444,5 +445,36 @@ func TestWorldWritableKeysFileIsRefused(t *testing.T) {
 	os.Chmod(path, 0o666)
 	if _, err := gateway.LoadKeys(path); err == nil || !strings.Contains(err.Error(), "chmod o-w") {
 		t.Errorf("world-writable keys file: %v", err)
+	}
+}
+
+func TestConversationsStayOnTheirEndpoint(t *testing.T) {
+	model := []llmtest.Model{{ID: "Qwen/Qwen2.5-Coder-32B-Instruct", ContextLength: 32768}}
+	var svcs []llm.Service
+	for i := range 3 {
+		d := llmtest.New(llm.KindVLLM, llmtest.Options{Reply: "ok", Models: model})
+		defer d.Close()
+		svcs = append(svcs, service(d, fmt.Sprintf("gpu%d", i+1)))
+	}
+	hs, _ := setup(t, gateway.Options{}, nil, svcs...)
+	served := func(msgs string) string {
+		resp := post(t, hs.URL+"/v1/chat/completions", "", `{"model":"auto","messages":`+msgs+`}`)
+		io.Copy(io.Discard, resp.Body)
+		return resp.Header.Get("X-LSP-Router-Service")
+	}
+	seen := map[string]bool{}
+	for i := range 30 {
+		first := fmt.Sprintf(`[{"role":"system","content":"You are a coding agent."},{"role":"user","content":"task %d: add a flag"}`, i)
+		home := served(first + "]")
+		seen[home] = true
+		for turn := range 3 {
+			follow := fmt.Sprintf(`%s,{"role":"assistant","content":"done"},{"role":"user","content":"now step %d"}]`, first, turn)
+			if got := served(follow); got != home {
+				t.Fatalf("conversation %d turn %d went to %s, its first request to %s", i, turn, got, home)
+			}
+		}
+	}
+	if len(seen) < 2 {
+		t.Errorf("30 conversations all went to %v: no spread", seen)
 	}
 }
