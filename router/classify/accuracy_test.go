@@ -59,7 +59,7 @@ func loadLabelled(t testing.TB) []labelled {
 		if l.Agent != (len(l.Messages) > 0) || l.Agent == (l.Text != "") {
 			t.Fatalf("labelled.jsonl:%d: a row has either text or (agent and messages)", line)
 		}
-		if !validCat(l.Category) || (l.Split != "tune" && l.Split != "heldout" && l.Split != "fresh1" && l.Split != "fresh2" && l.Split != "fresh3" && l.Split != "fresh4" && l.Split != "agent-tune" && l.Split != "agent-heldout" && l.Split != "agent-fresh" && l.Split != "agent-fresh2") {
+		if !validCat(l.Category) || (l.Split != "tune" && l.Split != "heldout" && l.Split != "fresh1" && l.Split != "fresh2" && l.Split != "fresh3" && l.Split != "fresh4" && l.Split != "agent-tune" && l.Split != "agent-heldout" && l.Split != "agent-fresh" && l.Split != "agent-fresh2" && l.Split != "agent-fresh3") {
 			t.Fatalf("labelled.jsonl:%d: bad category %q or split %q", line, l.Category, l.Split)
 		}
 		out = append(out, l)
@@ -142,8 +142,10 @@ func report(name string, m map[string]map[string]acc) string {
 //     again after it; classifying the last message as free text gets 80.0% (naive below).
 //   - agent-fresh (40): written after freezing the agent rules, measured once (82.5%, 33/40:
 //     analysis 60%), then used to tune.
-//   - agent-fresh2 (40): written after that freeze, never tuned on: 90.0% (36/40; reasoning
-//     80%, analysis and documentation 90%, coding 100%), the agent-shaped figure to quote.
+//   - agent-fresh2 (40): written after that freeze, measured once (90.0%, 36/40; reasoning
+//     80%), then used to tune.
+//   - agent-fresh3 (40): written after the last freeze, never tuned on: 87.5% (35/40; coding
+//     100%, reasoning 90%, analysis and documentation 80%), the agent-shaped figure to quote.
 //
 // testdata/agent_rows.py writes the agent rows from one hand-written request each.
 //
@@ -163,8 +165,8 @@ func TestAccuracy(t *testing.T) {
 	})
 	unaware := measure(set, naive)
 	t.Logf("\n%s%s", report("classify", ours), report("baseline", base))
-	t.Logf("agent rows, last message classified as free text: agent-tune %.1f%%, agent-heldout %.1f%%, agent-fresh2 %.1f%%",
-		unaware["agent-tune"][""].pct(), unaware["agent-heldout"][""].pct(), unaware["agent-fresh2"][""].pct())
+	t.Logf("agent rows, last message classified as free text: agent-tune %.1f%%, agent-heldout %.1f%%, agent-fresh3 %.1f%%",
+		unaware["agent-tune"][""].pct(), unaware["agent-heldout"][""].pct(), unaware["agent-fresh3"][""].pct())
 
 	for split, floor := range classifyFloors {
 		a, ok := ours[split][""]
@@ -209,7 +211,7 @@ func TestAccuracy(t *testing.T) {
 
 	if os.Getenv("CLASSIFY_SHOW_TUNE_ERRORS") != "" {
 		for _, l := range set {
-			if l.Split == "heldout" || l.Split == "fresh4" || l.Split == "agent-heldout" || l.Split == "agent-fresh2" {
+			if l.Split == "heldout" || l.Split == "fresh4" || l.Split == "agent-heldout" || l.Split == "agent-fresh3" {
 				continue // never look at held-out rows while tuning
 			}
 			if r := predict(l); r.Category != l.Category {
@@ -226,7 +228,7 @@ func TestAccuracy(t *testing.T) {
 // Measured floors (see TestAccuracy).
 var classifyFloors = map[string]float64{
 	"tune": 99, "heldout": 98, "fresh1": 99, "fresh2": 99, "fresh3": 99, "fresh4": 88,
-	"agent-tune": 99, "agent-heldout": 97, "agent-fresh": 99, "agent-fresh2": 90,
+	"agent-tune": 99, "agent-heldout": 97, "agent-fresh": 99, "agent-fresh2": 99, "agent-fresh3": 87,
 }
 
 const classifyFloorPerCategory = 95.0

@@ -226,7 +226,7 @@ const deictic = `(this|these|that|the|my|our|here)`
 var rules = sync.OnceValue(func() []rule {
 	return []rule{
 		// --- documentation: prose about code.
-		r(Documentation, "doc-artifact", 3, `\b(godoc|docstrings?|doc ?comments?|jsdoc|javadoc|rustdoc|pydoc|readme|changelog|release notes|man ?page|help text|api (docs|documentation|reference)|openapi descriptions?|adr|contributing guide|docs? page|wiki|faq|onboarding|bullet points?|paragraph|markdown|tl;?dr)`),
+		r(Documentation, "doc-artifact", 3, `\b(godoc|docstrings?|doc ?comments?|jsdoc|javadoc|rustdoc|pydoc|readme|changelog|release notes|man ?page|help text|api (docs|documentation|reference)|openapi descriptions?|adr|contributing guide|docs? page|wiki|faq|onboarding|bullet points?|paragraph|markdown|tl;?dr|how-?tos?|runbooks?|playbooks?|cheat ?sheets?)`),
 		r(Documentation, "document-verb", 3, `\b(document|annotate)\b`),
 		r(Documentation, "documentation-noun", 2, `\b(documentation|docs)\b`),
 		r(Documentation, "comments", 2, `\b(add|write|update|rewrite|improve)\b.*\bcomments?\b|\bcomments? (explaining|describing|block)\b|\bheader comment\b|\bpackage comment\b`),
@@ -269,11 +269,12 @@ var rules = sync.OnceValue(func() []rule {
 		r(Analysis, "symptom", 1.5, `\b(randomly|intermittent\w*|sporadic\w*|every (now and then|few \w+)|got (\d+% )?(slower|faster|worse)|slowed down|regress\w*)\b`),
 		r(Analysis, "tell-me-why", 3, `\b(tell me|find out|figure out|work out) why\b`),
 		// A yes/no question about what a named artefact does at run time.
-		r(Analysis, "does-it-behave", 3, `^(does|do|will|would|can|could) (the|this|our|my|that|these) [\w.-]+( [\w.-]+)? (lock|block|leak|hold|hang|break|fail|race|deadlock|scale|retry|drop|overflow|time out|exhaust)\w*\b`),
+		r(Analysis, "does-it-behave", 3, `^(does|do|will|would|can|could) (the|this|our|my|that|these) [\w.-]+( [\w.-]+){0,5}? (lock|block|leak|hold|hang|break|fail|race|deadlock|scale|retry|drop|overflow|time out|exhaust|respect|honou?r|handle|close|release|propagate|validate|escape|check|stop)\w*\b`),
 		r(Analysis, "correctness-of-this", 2, `\b(is|are) `+deictic+`\b.*\b(correct|right|valid)\b`),
 
 		// --- reasoning: decisions, designs, problems.
-		r(Reasoning, "should-i", 3, `^(should|shall|would|do) (i|we|you|it|this|the)\b|\bshould (i|we)\b`),
+		// "do the retries respect the deadline?" asks about code, not for a decision.
+		r(Reasoning, "should-i", 3, `^(should|shall|would) (i|we|you|it|this|the)\b|^do (i|we|you)\b|\bshould (i|we)\b`),
 		r(Reasoning, "better-or-worth", 3, `\b(is it|would it be) (better|worth|reasonable|a good idea|wise|ok)\b|\bworth it\b`),
 		r(Reasoning, "tradeoff", 3, `\b(trade-?offs?|pros and cons|versus|vs\.?|compared? (to|with)|compare the approaches)\b`),
 		r(Reasoning, "x-or-y", 1.5, `\b\w+ or \w+\b.*\?`),
@@ -282,13 +283,14 @@ var rules = sync.OnceValue(func() []rule {
 		r(Reasoning, "design-words", 2, `\b(design|architecture|strategy|approach|plan|trade|decide|choose|choosing|pick between|help me decide|abstraction|sharding|shard|consistency|scalab\w+|scale)\b`),
 		r(Reasoning, "problem-solving", 2, `\b(prove|proof|step by step|think through|reason about|walk me through how to solve|how many ways|expected number|estimate|break (this|the) problem down|dynamic programming|what would happen if)\b`),
 		// "compare SQLite and Postgres": two named options to choose between.
-		r(Reasoning, "compare-options", 3, `^compare \w+ (and|with|to|vs\.?|versus) \w+\b`),
+		r(Reasoning, "compare-options", 3, `^compare (\w+ ){1,3}?(and|with|to|vs\.?|versus) \w+\b`),
 		r(Reasoning, "how-to-solve", 3, `\bhow to (solve|approach|design|decide|choose)\b|\bsolve the\b.*\bproblem\b`),
 		r(Reasoning, "general-complexity", 2, `\b(time|space) complexity of (finding|computing|sorting|searching|a|an)\b`),
 		r(Reasoning, "best-way", 2, `\b(best|cleanest|right|proper|recommended|simplest|good|sensible) (way|approach|strategy|practice)\b`),
 		r(Reasoning, "how-should-open", 3, `^how should\b`),
 		r(Reasoning, "opinion", 2, `\b(thoughts\??$|torn between|risks of|downsides of|make more sense|sane way|smart(er|est)? way|smarter|do we (actually |really )?need|is it overkill|outline|roadmap|probability|backwards? compatib\w*|roll ?out|how do (we|i) keep|makes? (more )?sense|good idea|bad idea|implications)\b`),
 		r(Reasoning, "would-it-help", 2, `\bwould (a|an|the|it)\b.*\bhelp\b|\bis (a|an|the) .* enough\b`),
+		r(Reasoning, "prioritise", 3, `\b(prioriti[sz]e|justify (it|your|the|that)|rank (these|the options|them))\b`),
 		r(Reasoning, "weigh-and-recommend", 3, `\b(think about whether|think about how|weigh (up )?(the|whether)|recommend (one|an? \w+|the best|which)|which (one )?(would|do) you recommend|and recommend)\b`),
 		r(Reasoning, "what-algorithm", 2, `\bwhat (algorithm|data structure)\b|\b(algorithm|data structure) (should|would)\b`),
 		r(Reasoning, "when-is-it-worth", 2, `^(when|is) .*\b(worth|good fit|good idea|need)\b`),

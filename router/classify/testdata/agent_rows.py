@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the agent-shaped rows of labelled.jsonl (agent-tune, agent-heldout, agent-fresh, agent-fresh2).
+"""Writes the agent-shaped rows of labelled.jsonl (agent-tune, agent-heldout, agent-fresh, agent-fresh2, agent-fresh3).
 
 Run from this directory: python3 agent_rows.py. It keeps the text rows and rewrites the agent rows.
 Each row is one hand-written request wrapped the way coding agents send it; the agents' system
@@ -214,6 +214,51 @@ FRESH2 = [
 ("documentation", "Write a README for the examples directory explaining each example."),
 ]
 
+# agent-fresh3: written after the rules were frozen a third time (after
+# tuning on agent-fresh2); measured once, never tuned on.
+FRESH3 = [
+("coding", "Split the giant utils.go into smaller files by topic and fix the imports."),
+("reasoning", "Our Postgres is at 80% CPU. Read replicas, caching, or a bigger instance: where would you start?"),
+("analysis", "Users report duplicate emails after the deploy. Check the mailer for double sends."),
+("documentation", "Draft the section of the handbook that explains our branching model."),
+("coding", "Add a --json output option to the status command."),
+("reasoning", "Is it reasonable to keep business logic in stored procedures for this project?"),
+("analysis", "Go through the PR and point out anything that could break existing clients."),
+("documentation", "Write JSDoc for the exported hooks in src/hooks."),
+("coding", "Replace moment.js with date-fns across the frontend."),
+("reasoning", "Which is better for our search: Elasticsearch, Meilisearch, or Postgres full-text? We have 2M documents."),
+("analysis", "Why is the container image 1.2 GB? Look at the Dockerfile layers."),
+("documentation", "Explain the difference between the two config loaders and when each one is used."),
+("coding", "Implement rate limiting per API key using the token bucket in pkg/limit."),
+("reasoning", "How do we migrate user passwords from SHA1 to argon2 without forcing everyone to reset?"),
+("analysis", "Is the signal handler in main.go racy?"),
+("documentation", "Add a usage section with examples to the CLI's README."),
+("coding", "Make the importer idempotent so running it twice doesn't duplicate rows."),
+("reasoning", "Think through what breaks if we switch the job queue from at-least-once to at-most-once."),
+("analysis", "Which of these endpoints is missing input validation?"),
+("documentation", "Write a one-page summary of the incident for the postmortem."),
+("coding", "Generate TypeScript types from the OpenAPI spec and use them in the API client."),
+("reasoning", "Given the budget, should we self-host the models or use a managed GPU cluster?"),
+("analysis", "Measure where the startup time goes; it takes 4 seconds before the first request."),
+("documentation", "Document how to run the integration tests locally, including the docker compose setup."),
+("coding", "ok go ahead"),
+("reasoning", "Propose an approach for multi-region failover of the API with an RPO under a minute."),
+("analysis", "The CPU profile is in the tool output. What's hot?"),
+("documentation", "Rewrite the package docs so they read well on pkg.go.dev."),
+("coding", "Add a CHECK constraint so quantity can't go negative and a test for it."),
+("reasoning", "Would a read-through cache or write-through cache suit the pricing service better?"),
+("analysis", "Does the batch job handle a partial failure in the middle of a chunk?"),
+("documentation", "Tell me what each field of the Settings struct controls."),
+("coding", "Port the tests from mocha to vitest."),
+("reasoning", "We have three weeks. Rewrite the billing module or patch it? Lay out the risks of each."),
+("analysis", "Check the regex in sanitize.js for catastrophic backtracking."),
+("documentation", "Write a glossary of the domain terms used in the codebase."),
+("coding", "Wire up the new metrics to the Grafana dashboard JSON in deploy/."),
+("reasoning", "What's a good strategy for versioning the database schema alongside the app releases?"),
+("analysis", "Spot the memory leak in the image cache; RSS grows by 50 MB an hour."),
+("documentation", "Describe the threading model of the server in the architecture notes."),
+]
+
 SYS_CLI = ("You are an interactive command-line agent for software engineering tasks. You help users fix bugs, add features, "
  "refactor code, explain code, review changes for security and performance, design systems and write documentation and tests. "
  "# Tone\nBe concise. Should you be unsure, ask. Think step by step before large changes, and prefer small diffs.\n"
@@ -270,6 +315,9 @@ def main():
     for i, (cat, text) in enumerate(FRESH2):
         msgs, tools = conv(i + 1, cat, text)
         rows.append({"category": cat, "split": "agent-fresh2", "agent": True, "tools": tools, "messages": msgs})
+    for i, (cat, text) in enumerate(FRESH3):
+        msgs, tools = conv(i + 5, cat, text)
+        rows.append({"category": cat, "split": "agent-fresh3", "agent": True, "tools": tools, "messages": msgs})
     with open("labelled.jsonl", "w") as f:
         f.writelines(keep)
         for r in rows:
