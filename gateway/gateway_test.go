@@ -478,3 +478,30 @@ func TestConversationsStayOnTheirEndpoint(t *testing.T) {
 		t.Errorf("30 conversations all went to %v: no spread", seen)
 	}
 }
+
+func TestPinsApplyToTheGateway(t *testing.T) {
+	a := llmtest.New(llm.KindOllama, llmtest.Options{Reply: "pinned", Models: []llmtest.Model{{ID: "qwen2.5-coder:7b", ContextLength: 32768}, {ID: "unpinned:7b", ContextLength: 32768}}})
+	defer a.Close()
+	policy := func(svc llm.Service, m llm.Model) (bool, string) {
+		if m.ID == "unpinned:7b" {
+			return false, "no pin in security.model_pins"
+		}
+		return true, ""
+	}
+	hs, _ := setup(t, gateway.Options{}, func(d *router.Deps) { d.ModelPolicy = policy }, service(a, "Ollama"))
+	resp, err := http.Get(hs.URL + "/v1/models")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.Contains(string(b), "unpinned") || !strings.Contains(string(b), "qwen2.5-coder:7b") {
+		t.Errorf("models: %s", b)
+	}
+	wantError(t, post(t, hs.URL+"/v1/chat/completions", "", `{"model":"unpinned:7b","messages":[{"role":"user","content":"hi"}]}`), 404, "model_not_found", "no pin in security.model_pins")
+	for _, c := range a.Chats() {
+		if c.Model == "unpinned:7b" {
+			t.Fatal("a refused model was asked")
+		}
+	}
+}
