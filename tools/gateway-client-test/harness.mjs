@@ -3,7 +3,7 @@
 // temporary directory. Used by gateway.test.mjs.
 import { spawn, execFileSync } from "node:child_process";
 import { createInterface } from "node:readline";
-import { mkdtempSync, writeFileSync, readFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -52,6 +52,10 @@ export async function start({ fakellmArgs = ["--kind", "ollama", "--echo", "--mo
   return {
     dir, token, baseURL: gwURL, llmURL,
     audit: () => readFileSync(join(dir, "audit.jsonl"), "utf8"),
-    stop: () => { gw.kill("SIGTERM"); fake.kill("SIGTERM"); },
+    stop: () => {
+      gw.kill("SIGTERM");
+      fake.kill("SIGTERM");
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
