@@ -6,7 +6,7 @@ BIN       := bin/lsp-router
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build run test test-go test-neovim test-emacs test-vscode test-vscode-e2e test-mcp bench fuzz lint setup vsix clean
+.PHONY: all build run test test-go test-neovim test-emacs test-vscode test-vscode-e2e test-mcp test-gateway bench fuzz lint setup vsix clean
 
 all: build
 
@@ -39,8 +39,11 @@ setup:
 	# often carry only this platform's opencode binary package, and ci
 	# refuses a lock without the other platforms' entries.
 	cd tools/mcp-conformance && npm install --no-audit --no-fund
+	# npm install, not ci: the lock pins every version, but ci also wants
+	# opencode's binaries for other systems, which the registry here lacks.
+	cd tools/gateway-client-test && npm install --no-audit --no-fund --no-save
 
-test: setup lint test-go test-neovim test-emacs test-vscode test-vscode-e2e test-mcp
+test: setup lint test-go test-neovim test-emacs test-vscode test-vscode-e2e test-mcp test-gateway
 
 test-go:
 	$(GO) test -race -count=1 ./...
@@ -68,6 +71,11 @@ test-mcp: build
 	bash tools/mcp-conformance/run.sh $(BIN)
 	LSP_ROUTER_OPENCODE=$(CURDIR)/tools/mcp-conformance/node_modules/.bin/opencode $(GO) test -count=1 -run '^TestMCPOpencodeListsTheTools$$' ./cmd/lsp-router
 
+# The official OpenAI Node client (and a coding agent) against the gateway
+# in front of the LLM double.
+test-gateway:
+	cd tools/gateway-client-test && npm test
+
 # Go micro-benchmarks (bench/go-bench.txt: relay cost, memory under endless
 # streams, reasoning stripping of 1 MB, ...), then the end-to-end suite
 # (table on stdout, bench/results.json). About three minutes on 2 cores.
@@ -75,6 +83,7 @@ bench:
 	mkdir -p bench
 	( $(GO) test -run '^$$' -bench . -benchtime 200x ./router/ ./router/llm/ ./security/audit/ ./router/selection/ ./router/edits/ ./router/prompt/ ./router/answertext/ ./security/redact/ && \
 	  $(GO) test -run '^$$' -bench . -benchtime 10x ./router/discovery/ ) 2>&1 | tee bench/go-bench.txt
+	$(GO) test -run '^$$' -bench . -benchtime 2000x ./gateway/ 2>&1 | tee -a bench/go-bench.txt
 	$(GO) run ./tools/bench -out bench/results.json
 
 # Fuzz the LSP framing and every handler's params (the seed corpus in

@@ -35,7 +35,8 @@ type Config struct {
 	MCP             MCP                    `toml:"mcp" json:"mcp"`
 	// Agents tunes routing per coding agent, by the name the agent gives
 	// over MCP (clientInfo), lower-cased: [agents.qwen-code.task_routing.coding].
-	Agents map[string]Agent `toml:"agents" json:"agents,omitempty"`
+	Agents  map[string]Agent `toml:"agents" json:"agents,omitempty"`
+	Gateway Gateway          `toml:"gateway" json:"gateway"`
 
 	// Source names the files the configuration was read from ("" for defaults).
 	Source string `toml:"-" json:"-"`
@@ -183,6 +184,24 @@ type Redaction struct {
 	// ExtraPatterns are Go (RE2) regular expressions replaced as
 	// "[REDACTED:custom]" in addition to the built-in rules.
 	ExtraPatterns []string `toml:"extra_patterns" json:"extra_patterns,omitempty"`
+}
+
+// Gateway configures `lsp-router gateway`, the OpenAI-compatible endpoint
+// for coding agents and teams. Only the user's own file may set the
+// listening address and the keys file: a repository must not open a port or
+// choose who may use it.
+type Gateway struct {
+	// Listen is the address to serve on (default 127.0.0.1:4000); an address
+	// beyond loopback requires KeysFile.
+	Listen string `toml:"listen" json:"listen,omitempty"`
+	// KeysFile holds the bearer tokens' SHA-256 digests and owners, one
+	// "sha256:HEX OWNER" per line.
+	KeysFile string `toml:"keys_file" json:"keys_file,omitempty"`
+	// MaxRequestBytes caps a request body (default 4 MiB).
+	MaxRequestBytes int64 `toml:"max_request_bytes" json:"max_request_bytes,omitempty"`
+	// MaxConcurrentPerKey caps the requests one key has open at once
+	// (default 8); more get 429 with Retry-After.
+	MaxConcurrentPerKey int `toml:"max_concurrent_per_key" json:"max_concurrent_per_key,omitempty"`
 }
 
 // Duration is a time.Duration written as "30s" in TOML and JSON.

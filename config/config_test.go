@@ -189,3 +189,23 @@ func TestMaxFileBytes(t *testing.T) {
 		t.Errorf("negative: %v", err)
 	}
 }
+
+func TestGatewayConfigValidation(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "c.toml")
+	os.WriteFile(path, []byte("[gateway]\nlisten = \"4000\"\nmax_request_bytes = -1\nmax_concurrent_per_key = 100000\nkeys_fil = \"x\"\n"), 0o600)
+	_, err := Load(path, "")
+	if err == nil {
+		t.Fatal("a bad [gateway] table loaded")
+	}
+	for _, want := range []string{"gateway.listen", "host:port", "gateway.max_request_bytes", "gateway.max_concurrent_per_key", "keys_file"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	for addr, loop := range map[string]bool{"127.0.0.1:4000": true, "localhost:1": true, "[::1]:4000": true, "0.0.0.0:4000": false, ":4000": false, "192.0.2.1:4000": false} {
+		if IsLoopbackAddr(addr) != loop {
+			t.Errorf("IsLoopbackAddr(%q) = %v", addr, !loop)
+		}
+	}
+}

@@ -115,6 +115,12 @@ var keyRules = map[string]rule{
 	"agents.*.task_routing.*.fallback_models": {class: ClassSafe},
 	"agents.*.task_routing.*.min_context":     {class: ClassSafe},
 	"agents.*.task_routing.*.require_serena":  {class: ClassSafe},
+
+	// A repository must not open a port or choose who may use it.
+	"gateway.listen":                 {class: ClassLoosens},
+	"gateway.keys_file":              {class: ClassProgram},
+	"gateway.max_request_bytes":      {ClassLoosens, notAbove},
+	"gateway.max_concurrent_per_key": {ClassLoosens, notAbove},
 }
 
 // untrustedVerdict says whether an untrusted workspace may set the key at

@@ -319,7 +319,7 @@ func parentReported(ps []Problem, key string) bool {
 
 // sections lists the valid keys of each table, for "did you mean" messages.
 var sections = map[string][]string{
-	"":                        {"services", "custom_endpoints", "task_routing", "routing", "generation", "serena", "language_servers", "context", "security", "prompts", "mcp", "agents"},
+	"":                        {"services", "custom_endpoints", "task_routing", "routing", "generation", "serena", "language_servers", "context", "security", "prompts", "mcp", "agents", "gateway"},
 	"services.*":              {"enabled", "endpoint", "priority", "timeout", "max_retries", "api_key_env", "api_key_file", "context_length"},
 	"custom_endpoints":        {"name", "endpoint", "priority", "api_style", "api_key_env", "api_key_file", "context_length"},
 	"task_routing.*":          {"primary_models", "fallback_models", "min_context", "require_serena"},
@@ -329,6 +329,7 @@ var sections = map[string][]string{
 	"language_servers.*":      {"command", "enabled"},
 	"context":                 {"compaction_threshold", "compaction_target", "preserve_recent_messages", "max_tool_output_tokens", "max_references", "max_file_bytes"},
 	"mcp":                     {"allow_apply"},
+	"gateway":                 {"listen", "keys_file", "max_request_bytes", "max_concurrent_per_key"},
 	"agents.*":                {"task_routing"},
 	"agents.*.task_routing.*": {"primary_models", "fallback_models", "min_context", "require_serena"},
 	"security":                {"allow_external", "allowed_hosts", "allowed_cidrs", "allow_proxy", "audit_enabled", "audit_log_path", "audit_max_bytes", "audit_on_failure", "audit_key_file", "log_queries", "log_queries_plaintext", "log_responses", "verify_checksums", "model_pins", "redaction"},
@@ -445,6 +446,7 @@ func (c *Config) validate() []Problem {
 	if ctx.MaxFileBytes < 0 || ctx.MaxFileBytes > 1<<30 {
 		bad("context.max_file_bytes", "must be between 0 (the default, 8 MB) and 1073741824, got %d", ctx.MaxFileBytes)
 	}
+	ps = append(ps, c.Gateway.validate()...)
 	if c.Serena.Enabled && len(c.Serena.Command) == 0 && c.Serena.URL == "" {
 		bad("serena.command", "serena is enabled but has neither command nor url")
 	}

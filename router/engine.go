@@ -82,7 +82,10 @@ type Deps struct {
 	DisableRedaction bool
 	// AllowExternal lets models that run outside the network (Ollama cloud
 	// models) be used (security.allow_external).
-	AllowExternal   bool
+	AllowExternal bool
+	// QueueDepth, when set, adds the servers' own queues to the balancer's
+	// load (QueueDepths.Depth).
+	QueueDepth      QueueDepthFunc
 	MaxAnswerTokens int
 	VRAMCeilingGB   float64
 	Temperature     *float64
@@ -141,6 +144,7 @@ func New(d Deps) (*Pipeline, error) {
 		d.NewClient = func(svc llm.Service) llm.Client { return redactingClient{next: next(svc), r: r} }
 	}
 	p := &Pipeline{d: d, exec: &selection.Executor{Breakers: d.Breakers}, log: d.Logger}
+	p.inflight.queue = d.QueueDepth
 	if p.d.Sessions == nil {
 		opts := d.SessionOptions
 		if opts.Summarize == nil {

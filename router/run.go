@@ -143,9 +143,11 @@ func (p *Pipeline) run(ctx context.Context, req Request, progress ProgressFunc) 
 	if len(avail) == 0 {
 		return nil, st, noModels(refused)
 	}
-	decision, release := p.inflight.reserve(decision)
-	defer release()
 	key := p.sessionKey(req, cctx)
+	// A follow-up on a symbol repeats the conversation's prefix: it goes
+	// where the conversation went, while that endpoint is not overloaded.
+	decision, release := p.inflight.reserve(decision, AffinityKey([]Message{{Role: "user", Content: key.Path + "\x00" + key.Symbol}}), false)
+	defer release()
 	var answer strings.Builder
 	var usage llm.Usage
 	var sent []prompt.Message

@@ -326,6 +326,9 @@ func wire(cfg *config.Config, workspace string, log *slog.Logger, withSources bo
 		Closers:         []func() error{func() error { w.cache.Close(); return nil }},
 		// Turning redaction off loosens security.
 		DisableRedaction: !cfg.Security.Redaction.Enabled,
+		// vLLM and SGLang report their queues: a shared GPU host's load
+		// counts what other routers sent it.
+		QueueDepth: router.NewQueueDepths(w.http, time.Second).Depth,
 	}
 	if w.audit != nil {
 		deps.Audit = w.audit

@@ -74,6 +74,9 @@ func Classify(text string) Result {
 	}
 	var hits []hit
 	for _, r := range rules() {
+		if r.lits != nil && !containsAny(t, r.lits) {
+			continue
+		}
 		if r.re.MatchString(t) {
 			scores[r.cat] += r.weight
 			hits = append(hits, hit{r.cat + ":" + r.name, r.weight})
@@ -202,10 +205,12 @@ type rule struct {
 	name   string
 	weight float64
 	re     *regexp.Regexp
+	// lits, when set, are strings one of which every match contains.
+	lits []string
 }
 
 func r(cat, name string, w float64, pattern string) rule {
-	return rule{cat: cat, name: name, weight: w, re: regexp.MustCompile(pattern)}
+	return rule{cat: cat, name: name, weight: w, re: regexp.MustCompile(pattern), lits: requiredLiterals(pattern)}
 }
 
 // Words that point at existing code in the request ("this function", "here").
@@ -221,16 +226,18 @@ const deictic = `(this|these|that|the|my|our|here)`
 var rules = sync.OnceValue(func() []rule {
 	return []rule{
 		// --- documentation: prose about code.
-		r(Documentation, "doc-artifact", 3, `\b(godoc|docstrings?|doc ?comments?|jsdoc|javadoc|rustdoc|pydoc|readme|changelog|release notes|man ?page|help text|api (docs|documentation|reference)|openapi descriptions?|adr|contributing guide|docs? page|wiki|faq|onboarding|bullet points?|paragraph|markdown|tl;?dr)`),
+		r(Documentation, "doc-artifact", 3, `\b(godoc|docstrings?|doc ?comments?|jsdoc|javadoc|rustdoc|pydoc|readme|changelog|release notes|man ?page|help text|api (docs|documentation|reference)|openapi descriptions?|adr|contributing guide|docs? page|wiki|faq|onboarding|bullet points?|paragraph|markdown|tl;?dr|how-?tos?|runbooks?|playbooks?|cheat ?sheets?)`),
 		r(Documentation, "document-verb", 3, `\b(document|annotate)\b`),
 		r(Documentation, "documentation-noun", 2, `\b(documentation|docs)\b`),
 		r(Documentation, "comments", 2, `\b(add|write|update|rewrite|improve)\b.*\bcomments?\b|\bcomments? (explaining|describing|block)\b|\bheader comment\b|\bpackage comment\b`),
 		// An imperative whose object is prose is documentation, not coding: "write godoc",
 		// "add a comment block", "write a commit message".
-		r(Documentation, "write-prose", 4, `^(please |can you |could you )?(add|write|update|rewrite|generate|create|draft|improve|produce|fix|put)\b.*\b(comments?|doc ?strings?|doc|docs|documentation|summary|summaries|overview|explanation|readme|commit message|tutorial|changelog|release notes|godoc|jsdoc|javadoc|rustdoc|man ?page|help text|descriptions?|guide)\b`),
+		r(Documentation, "write-prose", 4, `^(please |can you |could you )?(add|write|update|rewrite|generate|create|draft|improve|produce|fix|put)\b.*\b(comments?|doc ?strings?|doc|docs|documentation|summary|summaries|overview|explanation|readme|commit message|tutorial|changelog|release notes|godoc|jsdoc|javadoc|rustdoc|man ?page|help text|descriptions?|guide|reference)\b`),
 		r(Documentation, "explain-this", 3, `^(please |can you |could you )?(explain|describe|summari[sz]e|walk me through|tell me (what|how) (this|the|it|these)\b|give me (a|an) (high-level |short |brief )?(explanation|overview|summary))\b`),
 		r(Documentation, "explain", 1.5, `\b(explain|explanation|describe|summari[sz]e|summary|overview|in plain english|line by line)\b`),
 		r(Documentation, "what-does-it-do", 3, `^what (does|do|is) .*\b(do|does|for|mean)( here)?\??$`),
+		// "what does the Backoff type do, and how is it configured?"
+		r(Documentation, "what-does-x-do-first", 3, `^what (does|do) [^,?]+? do\b[,;]`),
 		r(Documentation, "how-to-use", 3, `^how (do|can|should|would) (i|we|you|one) use\b`),
 		r(Documentation, "how-does-it-work", 3, `^how (does|do) `+deictic+`\b.*\bwork\??$`),
 		r(Documentation, "what-is-the-purpose", 2, `\b(purpose|meaning|responsible for|what .* is for|point of|supposed to|intended|accomplish\w*|what (is|are) (it|they) doing|what it does|contract|role of|responsibilit\w*|what'?s going on|what is going on|what'?s happening)\b`),
@@ -257,10 +264,17 @@ var rules = sync.OnceValue(func() []rule {
 		r(Analysis, "is-there-any", 3, `^(are there|is there|does (this|it|the \w+) have)\b.*\b(any|unused|problems?|issues?|risks?|bugs?)\b`),
 		r(Analysis, "find-where", 3, `^find (where|why|out (why|whether|if)|whether|if|all places)\b`),
 		r(Analysis, "what-happens-if", 2, `^what happens (if|when)\b`),
+		// Investigating a symptom: "dig through token.go", "look through the Terraform".
+		r(Analysis, "investigate", 2.5, `\b(dig (through|into)|look through|investigate|troubleshoot|root[- ]cause)\b`),
+		r(Analysis, "symptom", 1.5, `\b(randomly|intermittent\w*|sporadic\w*|every (now and then|few \w+)|got (\d+% )?(slower|faster|worse)|slowed down|regress\w*)\b`),
+		r(Analysis, "tell-me-why", 3, `\b(tell me|find out|figure out|work out) why\b`),
+		// A yes/no question about what a named artefact does at run time.
+		r(Analysis, "does-it-behave", 3, `^(does|do|will|would|can|could) (the|this|our|my|that|these) [\w.-]+( [\w.-]+){0,5}? (lock|block|leak|hold|hang|break|fail|race|deadlock|scale|retry|drop|overflow|time out|exhaust|respect|honou?r|handle|close|release|propagate|validate|escape|check|stop)\w*\b`),
 		r(Analysis, "correctness-of-this", 2, `\b(is|are) `+deictic+`\b.*\b(correct|right|valid)\b`),
 
 		// --- reasoning: decisions, designs, problems.
-		r(Reasoning, "should-i", 3, `^(should|shall|would|do) (i|we|you|it|this|the)\b|\bshould (i|we)\b`),
+		// "do the retries respect the deadline?" asks about code, not for a decision.
+		r(Reasoning, "should-i", 3, `^(should|shall|would) (i|we|you|it|this|the)\b|^do (i|we|you)\b|\bshould (i|we)\b`),
 		r(Reasoning, "better-or-worth", 3, `\b(is it|would it be) (better|worth|reasonable|a good idea|wise|ok)\b|\bworth it\b`),
 		r(Reasoning, "tradeoff", 3, `\b(trade-?offs?|pros and cons|versus|vs\.?|compared? (to|with)|compare the approaches)\b`),
 		r(Reasoning, "x-or-y", 1.5, `\b\w+ or \w+\b.*\?`),
@@ -268,12 +282,16 @@ var rules = sync.OnceValue(func() []rule {
 		r(Reasoning, "how-should", 3, `^how (should|would|could|can|do|might) (i|we|you|one)\b.*\b(design|approach|structure|model|choose|decide|pick|think|reason|estimate|split|guarantee|scale|break|handle|sort|prove|solve|version|make|keep|ensure|avoid|prevent)\b`),
 		r(Reasoning, "design-words", 2, `\b(design|architecture|strategy|approach|plan|trade|decide|choose|choosing|pick between|help me decide|abstraction|sharding|shard|consistency|scalab\w+|scale)\b`),
 		r(Reasoning, "problem-solving", 2, `\b(prove|proof|step by step|think through|reason about|walk me through how to solve|how many ways|expected number|estimate|break (this|the) problem down|dynamic programming|what would happen if)\b`),
+		// "compare SQLite and Postgres": two named options to choose between.
+		r(Reasoning, "compare-options", 3, `^compare (\w+ ){1,3}?(and|with|to|vs\.?|versus) \w+\b`),
 		r(Reasoning, "how-to-solve", 3, `\bhow to (solve|approach|design|decide|choose)\b|\bsolve the\b.*\bproblem\b`),
 		r(Reasoning, "general-complexity", 2, `\b(time|space) complexity of (finding|computing|sorting|searching|a|an)\b`),
 		r(Reasoning, "best-way", 2, `\b(best|cleanest|right|proper|recommended|simplest|good|sensible) (way|approach|strategy|practice)\b`),
 		r(Reasoning, "how-should-open", 3, `^how should\b`),
 		r(Reasoning, "opinion", 2, `\b(thoughts\??$|torn between|risks of|downsides of|make more sense|sane way|smart(er|est)? way|smarter|do we (actually |really )?need|is it overkill|outline|roadmap|probability|backwards? compatib\w*|roll ?out|how do (we|i) keep|makes? (more )?sense|good idea|bad idea|implications)\b`),
 		r(Reasoning, "would-it-help", 2, `\bwould (a|an|the|it)\b.*\bhelp\b|\bis (a|an|the) .* enough\b`),
+		r(Reasoning, "prioritise", 3, `\b(prioriti[sz]e|justify (it|your|the|that)|rank (these|the options|them))\b`),
+		r(Reasoning, "weigh-and-recommend", 3, `\b(think about whether|think about how|weigh (up )?(the|whether)|recommend (one|an? \w+|the best|which)|which (one )?(would|do) you recommend|and recommend)\b`),
 		r(Reasoning, "what-algorithm", 2, `\bwhat (algorithm|data structure)\b|\b(algorithm|data structure) (should|would)\b`),
 		r(Reasoning, "when-is-it-worth", 2, `^(when|is) .*\b(worth|good fit|good idea|need)\b`),
 

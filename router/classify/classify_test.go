@@ -107,3 +107,29 @@ func BenchmarkBaseline(b *testing.B) {
 		Baseline("is it safe to pass user input into this SQL string?")
 	}
 }
+
+// TestPrefilterNeverChangesAResult runs every rule with and without its
+// literal prefilter on the labelled set's texts: a rule the prefilter
+// skips must not match.
+func TestPrefilterNeverChangesAResult(t *testing.T) {
+	skipped := 0
+	for _, l := range loadLabelled(t) {
+		text := l.Text
+		if l.Agent {
+			texts := userTexts(l.Messages)
+			text = texts[len(texts)-1]
+		}
+		n := normalize(text)
+		for _, r := range rules() {
+			if r.lits != nil && !containsAny(n, r.lits) {
+				skipped++
+				if r.re.MatchString(n) {
+					t.Errorf("rule %s:%s matches %q but its literals %q are absent", r.cat, r.name, n, r.lits)
+				}
+			}
+		}
+	}
+	if skipped == 0 {
+		t.Error("the prefilter skipped nothing")
+	}
+}

@@ -1,0 +1,328 @@
+#!/usr/bin/env python3
+"""Writes the agent-shaped rows of labelled.jsonl (agent-tune, agent-heldout, agent-fresh, agent-fresh2, agent-fresh3).
+
+Run from this directory: python3 agent_rows.py. It keeps the text rows and rewrites the agent rows.
+Each row is one hand-written request wrapped the way coding agents send it; the agents' system
+prompts are paraphrased, not copied."""
+import json
+
+TASKS = [
+("coding", "Add a --dry-run flag to the deploy command that prints the plan without applying it."),
+("reasoning", "We need to pick between Postgres advisory locks and a Redis lock for the job scheduler. Which one would you go with, given we already run both?"),
+("analysis", "The integration test TestUploadResumes fails about one run in twenty on CI. Look at the upload code and tell me what could make it flaky."),
+("documentation", "Write a README section for the ingest service: what it does, how to run it locally, and the environment variables it reads."),
+("coding", "Implement retry with exponential backoff in internal/httpclient/client.go, max 5 attempts, and make the tests pass."),
+("reasoning", "I'm torn between keeping the monolith and splitting billing out into its own service. What are the trade-offs for a team of four?"),
+("analysis", "Review the changes in this branch for security problems before I open the PR."),
+("documentation", "Add doc comments to every exported function in pkg/ratelimit."),
+("coding", "Rename the UserStore interface to AccountStore everywhere and update the mocks."),
+("reasoning", "How should we version the public API so that old mobile clients keep working while we change the pagination?"),
+("analysis", "Why does the memory of the worker keep growing after each batch? Here is the heap profile summary I got."),
+("documentation", "Summarize what the migration scripts in db/migrations do, one line each, for the release notes."),
+("coding", "Convert the callback-based file watcher in src/watch.js to async/await."),
+("reasoning", "Should the cache invalidation happen in the write path or in a background job? Think through consistency and latency."),
+("analysis", "Find where we leak goroutines in the websocket hub; the count climbs under load."),
+("documentation", "Explain how the request pipeline in server/middleware fits together, for a new teammate."),
+("coding", "Write unit tests for parseDuration covering empty input, negative values and overflow."),
+("reasoning", "What's a sensible sharding strategy for the events table once it passes a billion rows?"),
+("analysis", "Is the token comparison in auth/verify.go vulnerable to timing attacks?"),
+("documentation", "Write a commit message for the staged changes."),
+("coding", "The build is broken after the dependency bump: undefined: grpc.WithInsecure. Fix it."),
+("reasoning", "Design the data model for recurring invoices with proration. Don't write code yet, I want the approach first."),
+("analysis", "Check the SQL in repository/orders.go for injection risks and missing indexes."),
+("documentation", "Generate a CHANGELOG entry for version 2.4.0 from the commits since the last tag."),
+("coding", "Make the config loader thread-safe; two goroutines reload it at the same time and we get a data race."),
+("reasoning", "Is it worth moving from REST to gRPC for the internal services, or is that overkill for our traffic?"),
+("analysis", "What's wrong with this retry loop? It sometimes never gives up."),
+("documentation", "Document the CLI flags of the backup tool in docs/backup.md with an example for each."),
+("coding", "Add pagination to the /api/projects endpoint using cursor-based tokens."),
+("reasoning", "Which consistency model do we actually need for the shopping cart: strong, or is eventual fine?"),
+("analysis", "Profile the image resize handler and tell me where the time goes; p99 is 2 seconds."),
+("documentation", "Write the package comment for package scheduler describing its guarantees."),
+("coding", "Replace the hand-written JSON parsing in config.py with pydantic models."),
+("reasoning", "How would you approach migrating 40 cron jobs to a queue without downtime? Give me a plan."),
+("analysis", "Does the new cleanup function handle the case where the directory was already removed?"),
+("documentation", "Describe what the reconcile loop in controller.go does, step by step, in plain English."),
+("coding", "Extract the validation logic from handlers/signup.go into its own function and reuse it in handlers/invite.go."),
+("reasoning", "Should we store money as integer cents or as decimal in the new ledger? Pros and cons, please."),
+("analysis", "Audit the Dockerfile for anything insecure or bloated."),
+("documentation", "Add docstrings to the public methods of the Client class in sdk/client.py."),
+("coding", "Port the bash script scripts/release.sh to a Go program under cmd/release."),
+("reasoning", "What algorithm would you use to detect near-duplicate documents at our scale, and why?"),
+("analysis", "The p95 latency doubled after yesterday's deploy. Compare the two versions of the query builder and tell me what changed in the generated SQL."),
+("documentation", "Write an onboarding guide section explaining how our feature flags work."),
+("coding", "Implement the TODO in pkg/merge/merge.go: three-way merge of the settings maps."),
+("reasoning", "We keep arguing about monorepo vs polyrepo. Help me decide for our 12 services."),
+("analysis", "Are there any race conditions in the session manager?"),
+("documentation", "Explain what this regular expression in validate.ts matches."),
+("coding", "Remove the deprecated v1 endpoints and everything only they use."),
+("reasoning", "How many shards would we need for 50k writes per second if each node handles 8k? Estimate with some headroom."),
+("analysis", "Look at the stack trace in the last tool output and find the root cause."),
+("documentation", "Update the API reference for the /search endpoint to mention the new filters."),
+("coding", "Add OpenTelemetry tracing to the HTTP handlers and the database calls."),
+("reasoning", "Would an event-sourced design make sense for the audit trail, or is an append-only table enough?"),
+("analysis", "Go over the error handling in the payment module and point out swallowed errors."),
+("documentation", "Write a short overview of the repository layout for CONTRIBUTING.md."),
+("coding", "Make the failing test TestParseHeaders pass without changing the test."),
+("reasoning", "What's the best way to roll out the new auth flow gradually without breaking existing sessions?"),
+("analysis", "Tell me if the LRU cache implementation is correct under concurrent access."),
+("documentation", "Give me a high-level summary of how the build pipeline works."),
+("coding", "Scaffold a new React component UserAvatar with props for size and fallback initials, plus a story."),
+("reasoning", "Think through whether we should use optimistic or pessimistic locking for seat reservations."),
+("analysis", "Scan the repo for hard-coded credentials or tokens."),
+("documentation", "Write release notes for the customers about the new export feature, non-technical tone."),
+("coding", "Use the new logger everywhere in services/notify instead of fmt.Printf."),
+("reasoning", "Given our SLOs, is a single-region deployment with backups acceptable or do we need multi-region?"),
+("analysis", "Why does the CLI hang when stdin is not a terminal?"),
+("documentation", "Add comments explaining the tricky bit-manipulation in hash.go."),
+("coding", "Fix the off-by-one in the pagination helper; the last page is missing one item."),
+("reasoning", "Which data structure should back the rate limiter: a sliding window log or a token bucket?"),
+("analysis", "Identify the bottleneck in the CSV import; it takes 10 minutes for 100 MB."),
+("documentation", "Document the architecture decision we just made in docs/adr/0007-queue.md."),
+("coding", "Write a migration that adds a nullable archived_at column to projects and backfills it from the status column."),
+("reasoning", "Plan the steps to upgrade from Python 3.8 to 3.12 across the services, in what order and with which risks."),
+("analysis", "Is there any dead code in the reporting package?"),
+("documentation", "Explain to me what the function at the cursor returns and when it errors."),
+("coding", "Wire the new PaymentProvider interface into the checkout service and register the Stripe implementation."),
+("reasoning", "Should I split this 2,000-line file into packages now, or wait until the feature is done?"),
+("analysis", "Evaluate whether the new index actually gets used by the slow query; here's the EXPLAIN output."),
+("documentation", "Write a docstring for compute_score that documents the weighting."),
+("coding", "Parallelize the thumbnail generation with a worker pool of size GOMAXPROCS."),
+("reasoning", "Prove that the scheduling algorithm in the design doc never starves low-priority jobs, or find a counterexample."),
+("analysis", "Check whether the websocket server validates the Origin header."),
+("documentation", "Summarize the discussion in the last few messages into a design note I can share."),
+("coding", "Add a GitHub Actions workflow that runs go test and golangci-lint on pull requests."),
+("reasoning", "What would happen to our error budget if we drop the retry layer? Reason it through before we change anything."),
+("analysis", "What caused the panic in the logs above?"),
+("documentation", "Write the help text for the new `sync` subcommand."),
+("coding", "Implement a Trie with insert, search and prefix search in trie.rs, with tests."),
+("reasoning", "How should we structure the plugin system so third parties can't crash the host?"),
+("analysis", "Look at the diff and check it for edge cases I missed."),
+("documentation", "Describe the public interface of the storage package in the docs folder."),
+("coding", "Handle SIGTERM in the worker so it finishes the current job before exiting."),
+("reasoning", "Compare SQLite and Postgres for the desktop app's local storage; we need full-text search and sync later."),
+("analysis", "Verify that every database transaction in the billing code is committed or rolled back on all paths."),
+("documentation", "Tell me what the purpose of the Reconciler type is and who calls it."),
+("coding", "Regenerate the protobuf code and update the callers for the renamed fields."),
+("reasoning", "Is a bloom filter a good idea in front of the user lookup, given a 1% false positive rate?"),
+("analysis", "Diagnose why the Kubernetes pod restarts every few hours; the events and logs are in the tool results."),
+("documentation", "Write a tutorial that walks through adding a new provider, for the docs site."),
+("coding", "go ahead and apply that change to all three handlers"),
+("reasoning", "We could cache per user or per tenant. Which approach scales better as tenants grow to 10k users?"),
+("analysis", "Double-check the new rate limiter for off-by-one errors at the window boundary."),
+("documentation", "Write a docs page that explains the retry policy and its defaults."),
+("coding", "Create a Makefile target that builds the Docker image with the git SHA as tag."),
+("reasoning", "Outline a roadmap for deprecating the XML API over the next two quarters."),
+("analysis", "Is the file upload path safe against path traversal?"),
+("documentation", "Annotate the config struct fields with comments explaining each setting."),
+("coding", "Delete the feature flag new_checkout and keep only the new code path."),
+("reasoning", "What are the implications of switching the primary keys from integers to UUIDv7?"),
+("analysis", "Spot anything suspicious in the auth middleware changes."),
+("documentation", "Write a paragraph for the README explaining how to configure the gateway with Continue."),
+("coding", "Support YAML as well as JSON in the config loader, selected by file extension."),
+("reasoning", "How do we keep the mobile app and the web app's validation rules from drifting apart? Think about the options."),
+("analysis", "Why is this test slower on ARM runners than on x86?"),
+("documentation", "Describe the retry and timeout behaviour of the HTTP client in the package docs."),
+]
+
+# agent-fresh: written after the agent rules were frozen; measured once.
+FRESH = [
+("coding", "Hook the new metrics exporter into main.go and expose it on :9102."),
+("reasoning", "Would it be smarter to denormalize the order totals or compute them on read? We have 5 reads per write."),
+("analysis", "Something in the auth refresh flow logs users out randomly. Dig through token.go and tell me what's going on."),
+("documentation", "Write up how the retry queue works so the on-call person understands it at 3am."),
+("coding", "Swap the hand-rolled LRU in cache/lru.go for hashicorp's golang-lru and keep the same API."),
+("reasoning", "Is Kafka overkill for our 200 events per minute, or should we just use Postgres LISTEN/NOTIFY?"),
+("analysis", "Can this goroutine outlive the request context? Check handlers/stream.go."),
+("documentation", "Please produce a markdown table of all the env vars the service reads, with defaults."),
+("coding", "Get rid of the global db variable and pass a *sql.DB through the constructors instead."),
+("reasoning", "Help me choose a pagination scheme for the public API: offset, cursor or keyset."),
+("analysis", "Is the HMAC check in webhook.go done in constant time?"),
+("documentation", "Explain the lifecycle of a job in the worker, from enqueue to ack."),
+("coding", "Bump the Go version to 1.26 in go.mod and the CI config, and fix whatever breaks."),
+("reasoning", "How would you split this service's responsibilities if we had to hand half of it to another team?"),
+("analysis", "Tell me why the benchmark got 30% slower between these two commits."),
+("documentation", "Write a docstring for every function in utils/strings.py."),
+("coding", "Create a CLI subcommand `export` that dumps the projects table as CSV."),
+("reasoning", "What are the risks of turning on HTTP/2 for the internal gRPC gateway?"),
+("analysis", "Look through the Terraform for anything publicly exposed that shouldn't be."),
+("documentation", "Give me an overview of what each package in internal/ is responsible for."),
+("coding", "Add input validation to the /users POST handler: email format, name length under 100."),
+("reasoning", "Should feature flags live in the database or in a config file checked into the repo?"),
+("analysis", "Does the migration lock the table for long on a 50M row table?"),
+("documentation", "Comment the state machine transitions in order/state.go."),
+("coding", "Implement graceful degradation: when the recommendations service times out, return the cached list."),
+("reasoning", "Estimate how much RAM we need for the in-memory index of 30M user ids, and whether a bitmap would be better."),
+("analysis", "Why does go vet complain about a copied lock in this file?"),
+("documentation", "Write the migration guide from v1 to v2 of our SDK for users."),
+("coding", "yes, do it"),
+("reasoning", "Think about whether retries belong in the client library or in the service mesh, and recommend one."),
+("analysis", "Verify the pagination code never returns duplicates when rows are inserted during iteration."),
+("documentation", "Summarize this PR for the reviewers in a few bullet points."),
+("coding", "Refactor the 300-line ProcessOrder into smaller functions without changing behaviour."),
+("reasoning", "Which queueing discipline should the scheduler use so that short jobs aren't stuck behind long ones?"),
+("analysis", "Is there any path where the file handle isn't closed in loader.go?"),
+("documentation", "Write a short paragraph describing the caching layer for the architecture doc."),
+("coding", "Write a property-based test for the merge function using rapid."),
+("reasoning", "Is it a good idea to run the migrations automatically at startup in production?"),
+("analysis", "Find out whether the slow endpoint is CPU-bound or waiting on the database, using the trace in the tool output."),
+("documentation", "What does the Backoff type in retry.go do, and how is it configured?"),
+]
+
+# agent-fresh2: written after the rules were frozen again (after tuning on
+# agent-fresh); measured once, never tuned on.
+FRESH2 = [
+("coding", "Introduce a Clock interface in the scheduler so tests can control time."),
+("reasoning", "If we move sessions to JWTs, how do we handle revocation? Walk through the options."),
+("analysis", "The nightly export job failed with 'too many open files'. Figure out where the descriptors leak."),
+("documentation", "Describe the data flow from the webhook to the database for the design review."),
+("coding", "Add a health check endpoint that pings the database and the cache."),
+("reasoning", "Single table or one table per tenant for the analytics events? Consider 2k tenants."),
+("analysis", "Is the JSON decoder here vulnerable to huge payloads?"),
+("documentation", "Write inline comments for the tricky parts of the diff algorithm."),
+("coding", "Translate the Python data-cleaning script to TypeScript for the frontend."),
+("reasoning", "What's the right trade-off between batch size and latency for the ingestion pipeline?"),
+("analysis", "Review the concurrency in the fan-out code and flag anything unsafe."),
+("documentation", "Write a how-to for rotating the API keys."),
+("coding", "continue with the remaining two files"),
+("reasoning", "Should the mobile app talk to the microservices directly or through a BFF?"),
+("analysis", "Check the query plan output in the tool results and tell me why the index is skipped."),
+("documentation", "Explain what the generics in collections.go are doing, in simple terms."),
+("coding", "Make the logger configurable via LOG_LEVEL and default to info."),
+("reasoning", "Decide how we should shard the cache keys so resharding doesn't invalidate everything."),
+("analysis", "Do the retries in the HTTP client respect the context deadline?"),
+("documentation", "Write the FAQ entry for 'why is my build slow'."),
+("coding", "Rewrite the recursive directory walk iteratively to avoid stack overflows."),
+("reasoning", "Is CRDT-based sync worth the complexity for our note-taking app's offline mode?"),
+("analysis", "What in this stack trace points to the actual bug?"),
+("documentation", "Generate the man page for the tool from the flag definitions."),
+("coding", "Fix the flaky test by waiting on the channel instead of sleeping."),
+("reasoning", "Work out a capacity plan for Black Friday: we expect 8x normal traffic."),
+("analysis", "Audit the permissions the service account has and flag any that are broader than needed."),
+("documentation", "Document the error codes the API returns and when."),
+("coding", "Support reading the config from stdin when the path is '-'."),
+("reasoning", "How should we model permissions: RBAC, ABAC, or something simpler for now?"),
+("analysis", "Look at the goroutine dump and tell me which lock everyone is waiting on."),
+("documentation", "Summarize the changes since v3.1 for the changelog."),
+("coding", "Add a retry decorator to the Python client with jitter."),
+("reasoning", "Compare gRPC streaming and WebSockets for the live dashboard."),
+("analysis", "Why would this function return nil without an error?"),
+("documentation", "Tell me how the plugin loader discovers plugins."),
+("coding", "Move the SQL strings into a queries package and use embed for the files."),
+("reasoning", "What would you prioritise first: the flaky tests, the slow build, or the missing docs? Justify it."),
+("analysis", "Scan the handlers for missing authorization checks."),
+("documentation", "Write a README for the examples directory explaining each example."),
+]
+
+# agent-fresh3: written after the rules were frozen a third time (after
+# tuning on agent-fresh2); measured once, never tuned on.
+FRESH3 = [
+("coding", "Split the giant utils.go into smaller files by topic and fix the imports."),
+("reasoning", "Our Postgres is at 80% CPU. Read replicas, caching, or a bigger instance: where would you start?"),
+("analysis", "Users report duplicate emails after the deploy. Check the mailer for double sends."),
+("documentation", "Draft the section of the handbook that explains our branching model."),
+("coding", "Add a --json output option to the status command."),
+("reasoning", "Is it reasonable to keep business logic in stored procedures for this project?"),
+("analysis", "Go through the PR and point out anything that could break existing clients."),
+("documentation", "Write JSDoc for the exported hooks in src/hooks."),
+("coding", "Replace moment.js with date-fns across the frontend."),
+("reasoning", "Which is better for our search: Elasticsearch, Meilisearch, or Postgres full-text? We have 2M documents."),
+("analysis", "Why is the container image 1.2 GB? Look at the Dockerfile layers."),
+("documentation", "Explain the difference between the two config loaders and when each one is used."),
+("coding", "Implement rate limiting per API key using the token bucket in pkg/limit."),
+("reasoning", "How do we migrate user passwords from SHA1 to argon2 without forcing everyone to reset?"),
+("analysis", "Is the signal handler in main.go racy?"),
+("documentation", "Add a usage section with examples to the CLI's README."),
+("coding", "Make the importer idempotent so running it twice doesn't duplicate rows."),
+("reasoning", "Think through what breaks if we switch the job queue from at-least-once to at-most-once."),
+("analysis", "Which of these endpoints is missing input validation?"),
+("documentation", "Write a one-page summary of the incident for the postmortem."),
+("coding", "Generate TypeScript types from the OpenAPI spec and use them in the API client."),
+("reasoning", "Given the budget, should we self-host the models or use a managed GPU cluster?"),
+("analysis", "Measure where the startup time goes; it takes 4 seconds before the first request."),
+("documentation", "Document how to run the integration tests locally, including the docker compose setup."),
+("coding", "ok go ahead"),
+("reasoning", "Propose an approach for multi-region failover of the API with an RPO under a minute."),
+("analysis", "The CPU profile is in the tool output. What's hot?"),
+("documentation", "Rewrite the package docs so they read well on pkg.go.dev."),
+("coding", "Add a CHECK constraint so quantity can't go negative and a test for it."),
+("reasoning", "Would a read-through cache or write-through cache suit the pricing service better?"),
+("analysis", "Does the batch job handle a partial failure in the middle of a chunk?"),
+("documentation", "Tell me what each field of the Settings struct controls."),
+("coding", "Port the tests from mocha to vitest."),
+("reasoning", "We have three weeks. Rewrite the billing module or patch it? Lay out the risks of each."),
+("analysis", "Check the regex in sanitize.js for catastrophic backtracking."),
+("documentation", "Write a glossary of the domain terms used in the codebase."),
+("coding", "Wire up the new metrics to the Grafana dashboard JSON in deploy/."),
+("reasoning", "What's a good strategy for versioning the database schema alongside the app releases?"),
+("analysis", "Spot the memory leak in the image cache; RSS grows by 50 MB an hour."),
+("documentation", "Describe the threading model of the server in the architecture notes."),
+]
+
+SYS_CLI = ("You are an interactive command-line agent for software engineering tasks. You help users fix bugs, add features, "
+ "refactor code, explain code, review changes for security and performance, design systems and write documentation and tests. "
+ "# Tone\nBe concise. Should you be unsure, ask. Think step by step before large changes, and prefer small diffs.\n"
+ "# Conventions\nFollow the project's style. Never commit unless asked. Check whether a library is used before adding it. "
+ "Why and how questions get answers, not edits.\n# Tools\nUse the read, edit, bash, grep and glob tools. Run the tests after edits.\n") * 3
+SYS_CLINE = ("You are a highly skilled software engineer with extensive knowledge in many programming languages, frameworks, design patterns, and best practices.\n"
+ "TOOL USE\nYou have access to tools that are executed upon the user's approval: read_file, write_to_file, replace_in_file, search_files, execute_command, attempt_completion.\n"
+ "RULES\n- Review the environment_details before acting.\n- Analyze the task and set clear goals.\n- Do not ask unnecessary questions.\n") * 4
+SYS_AIDER = ("Act as an expert software developer. Always use best practices when coding. Respect and use existing conventions, libraries, etc that are already present in the code base.\n"
+ "Take requests for changes to the supplied code. If the request is ambiguous, ask questions.\n"
+ "Once you understand the request you MUST: 1. Decide if you need to propose edits. 2. Think step-by-step and explain the needed changes in a few short sentences. 3. Describe each change with a SEARCH/REPLACE block.\n")
+SYS_CODEX = "You are a coding agent running in a terminal on the user's computer. Keep going until the query is completely resolved. " * 6
+ENV = "<environment_details>\n# VSCode Visible Files\nsrc/server/handler.go\n\n# VSCode Open Tabs\nsrc/server/handler.go\nREADME.md\n\n# Current Time\n11/30/2026, 9:14:02 AM (UTC)\n\n# Current Working Directory (/home/dev/repo) Files\ncmd/\ninternal/\ndocs/\nMakefile\n</environment_details>"
+CODE = "internal/cache/cache.go\n```go\npackage cache\n\n// Get returns the value or an error.\nfunc (c *Cache) Get(k string) (string, error) {\n\tc.mu.Lock()\n\tdefer c.mu.Unlock()\n\tv, ok := c.m[k]\n\tif !ok {\n\t\treturn \"\", fmt.Errorf(\"missing %s: review the design\", k)\n\t}\n\treturn v, nil\n}\n```\n"
+TOOLOUT = "--- FAIL: TestUpload (0.31s)\npanic: runtime error: invalid memory address or nil pointer dereference\ngoroutine 17 [running]:\nmain.(*Hub).run(0xc000124000)\n\t/repo/hub.go:88 +0x1a4\nwhy: security review pending, documentation missing\nexit status 2"
+
+def conv(i, cat, text):
+    prev = TASKS[(i + 37) % len(TASKS)][1]
+    s = i % 6
+    if s == 0:
+        return [{"role": "system", "content": SYS_CLI}, {"role": "user", "content": text}], True
+    if s == 1:
+        return [{"role": "system", "content": SYS_CLINE}, {"role": "user", "content": "<task>\n" + text + "\n</task>\n\n" + ENV}], True
+    if s == 2:
+        return [{"role": "system", "content": SYS_AIDER},
+                {"role": "user", "content": "I have *added these files to the chat* so you can go ahead and edit them.\n\n" + CODE},
+                {"role": "assistant", "content": "Ok, any changes I propose will be to those files."},
+                {"role": "user", "content": text}], False
+    if s == 3:
+        return [{"role": "system", "content": SYS_CLI}, {"role": "user", "content": prev},
+                {"role": "assistant", "content": "Done. I changed two files and the tests pass."},
+                {"role": "tool", "content": TOOLOUT},
+                {"role": "user", "content": text}], True
+    if s == 4:
+        return [{"role": "system", "content": SYS_CODEX}, {"role": "developer", "content": "Approval policy: on-request. Sandbox: workspace-write."},
+                {"role": "user", "content": "<environment_context>\n  <cwd>/home/dev/repo</cwd>\n  <shell>bash</shell>\n</environment_context>"},
+                {"role": "user", "content": text}], True
+    return [{"role": "system", "content": SYS_CLI}, {"role": "user", "content": text},
+            {"role": "assistant", "content": "Let me look at the code first."},
+            {"role": "tool", "content": TOOLOUT},
+            {"role": "user", "content": "<function_results>\n" + TOOLOUT + "\n</function_results>"}], True
+
+
+def main():
+    keep = [l for l in open("labelled.jsonl") if l.strip() and not json.loads(l).get("agent")]
+    rows = []
+    for i, (cat, text) in enumerate(TASKS):
+        msgs, tools = conv(i, cat, text)
+        split = "agent-heldout" if i % 10 in (2, 5, 8) else "agent-tune"
+        rows.append({"category": cat, "split": split, "agent": True, "tools": tools, "messages": msgs})
+    for i, (cat, text) in enumerate(FRESH):
+        msgs, tools = conv(i + 3, cat, text)
+        rows.append({"category": cat, "split": "agent-fresh", "agent": True, "tools": tools, "messages": msgs})
+    for i, (cat, text) in enumerate(FRESH2):
+        msgs, tools = conv(i + 1, cat, text)
+        rows.append({"category": cat, "split": "agent-fresh2", "agent": True, "tools": tools, "messages": msgs})
+    for i, (cat, text) in enumerate(FRESH3):
+        msgs, tools = conv(i + 5, cat, text)
+        rows.append({"category": cat, "split": "agent-fresh3", "agent": True, "tools": tools, "messages": msgs})
+    with open("labelled.jsonl", "w") as f:
+        f.writelines(keep)
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    main()
