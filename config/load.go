@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 
@@ -327,7 +328,7 @@ var sections = map[string][]string{
 	"generation":         {"connect_timeout", "first_token_timeout", "idle_timeout", "total_timeout", "max_answer_tokens", "keep_alive"},
 	"serena":             {"enabled", "command", "url", "workspace", "timeout", "start_timeout"},
 	"language_servers.*": {"command", "enabled"},
-	"context":            {"compaction_threshold", "compaction_target", "preserve_recent_messages", "max_tool_output_tokens", "max_references", "max_file_bytes"},
+	"context":            {"compaction_threshold", "compaction_target", "preserve_recent_messages", "max_tool_output_tokens", "max_references", "max_file_bytes", "editor_timeout", "language_servers_idle_timeout"},
 	"security":           {"allow_external", "allowed_hosts", "allowed_cidrs", "allow_proxy", "audit_enabled", "audit_log_path", "audit_max_bytes", "audit_on_failure", "audit_key_file", "log_queries", "log_queries_plaintext", "log_responses", "verify_checksums", "model_pins", "redaction"},
 	"security.redaction": {"enabled", "extra_patterns"},
 }
@@ -418,6 +419,12 @@ func (c *Config) validate() []Problem {
 	}
 	if ctx.MaxFileBytes < 0 || ctx.MaxFileBytes > 1<<30 {
 		bad("context.max_file_bytes", "must be between 0 (the default, 8 MB) and 1073741824, got %d", ctx.MaxFileBytes)
+	}
+	if d := ctx.EditorTimeout.Duration; d < 0 || d > time.Minute {
+		bad("context.editor_timeout", "must be between 0 (the default, 2s) and 1m, got %s", d)
+	}
+	if d := ctx.LanguageServersIdleTimeout.Duration; d < 0 || d > 0 && d < time.Second {
+		bad("context.language_servers_idle_timeout", "must be 0 (the default, 10m) or at least 1s, got %s", d)
 	}
 	if c.Serena.Enabled && len(c.Serena.Command) == 0 && c.Serena.URL == "" {
 		bad("serena.command", "serena is enabled but has neither command nor url")

@@ -449,15 +449,27 @@ func (b *Backend) Symbol(ctx context.Context, q codectx.Query) (*codectx.Symbol,
 	if q.Selection != nil {
 		pos = q.Selection.Start
 	}
+	sym := SymbolAt(res, q.Path, pos, text)
+	if sym == nil {
+		return nil, fmt.Errorf("%s: no symbol at %s:%d:%d", s.command[0], filepath.Base(q.Path), pos.Line+1, pos.Character+1)
+	}
+	return sym, nil
+}
+
+// SymbolAt is the innermost symbol of a documentSymbol answer for path
+// (either form) that contains pos, with its body taken from text, or nil.
+// Language servers that do not report function literals (gopls) yield the
+// function or method that encloses a closure.
+func SymbolAt(res protocol.DocumentSymbolResult, path string, pos codectx.Position, text string) *codectx.Symbol {
 	var chain []namedRange
 	switch r := res.(type) {
 	case protocol.DocumentSymbolSlice:
 		chain = innermostDocumentSymbol(r, pos, nil)
 	case protocol.SymbolInformationSlice:
-		chain = innermostSymbolInformation(r, q.Path, pos)
+		chain = innermostSymbolInformation(r, path, pos)
 	}
 	if len(chain) == 0 {
-		return nil, fmt.Errorf("%s: no symbol at %s:%d:%d", s.command[0], filepath.Base(q.Path), pos.Line+1, pos.Character+1)
+		return nil
 	}
 	last := chain[len(chain)-1]
 	var names []string
@@ -465,9 +477,9 @@ func (b *Backend) Symbol(ctx context.Context, q codectx.Query) (*codectx.Symbol,
 		names = append(names, namePathElems(c.name)...)
 	}
 	sym := &codectx.Symbol{Name: shortName(last.name), NamePath: strings.Join(names, "/"), Kind: kindName(last.kind),
-		Path: q.Path, Range: last.rng, SelectionRange: last.sel}
+		Path: path, Range: last.rng, SelectionRange: last.sel}
 	sym.Body = codectx.TextInRange(text, sym.Range)
-	return sym, nil
+	return sym
 }
 
 type namedRange struct {
@@ -572,6 +584,10 @@ func (b *Backend) Hover(ctx context.Context, q codectx.Query, sym *codectx.Symbo
 	}
 	return hoverText(h.Contents), nil
 }
+
+// HoverText is the text of a hover answer in any of its forms, code
+// blocks fenced.
+func HoverText(c protocol.HoverContents) string { return hoverText(c) }
 
 func hoverText(c protocol.HoverContents) string {
 	switch v := c.(type) {
@@ -691,6 +707,10 @@ func (b *Backend) textOf(path, root string) string {
 	return string(data)
 }
 
+// Snippet is line of lines with around lines either side, the way
+// references carry their context.
+func Snippet(lines []string, line, around int) string { return snippet(lines, line, around) }
+
 func snippet(lines []string, line, around int) string {
 	if line < 0 || line >= len(lines) {
 		return ""
@@ -778,6 +798,11 @@ func (b *Backend) awaitPublished(ctx context.Context, s *server, path string, u 
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// ConvertDiagnostics turns a document's LSP diagnostics into the router's.
+func ConvertDiagnostics(path string, ds []protocol.Diagnostic) []codectx.Diagnostic {
+	return convertDiagnostics(path, ds)
 }
 
 func convertDiagnostics(path string, ds []protocol.Diagnostic) []codectx.Diagnostic {
