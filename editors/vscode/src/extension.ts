@@ -15,6 +15,7 @@ import {
   ServerOptions,
   State,
 } from "vscode-languageclient/node";
+import { CONTEXT_CAPABILITY, registerEditorContext, vscodeApi } from "./editorContext";
 import {
   Action,
   actionOfCommand,
@@ -312,7 +313,11 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
   // not also open the answer as a document or a message.
   client.registerFeature({
     fillClientCapabilities(capabilities) {
-      capabilities.experimental = { ...((capabilities.experimental as object | undefined) ?? {}), ...experimentalCapabilities() };
+      capabilities.experimental = {
+        ...((capabilities.experimental as object | undefined) ?? {}),
+        ...experimentalCapabilities(),
+        [CONTEXT_CAPABILITY]: true, // editorContext.ts answers lsp-router/context/*
+      };
     },
     initialize() {},
     getState() {
@@ -320,6 +325,7 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
     },
     clear() {},
   });
+  registerEditorContext(client, vscodeApi(vscode));
   client.onNotification("lsp-router/status", (params: unknown) => {
     status = mergeStatus(status, params);
     updateStatusBar();
