@@ -90,6 +90,9 @@ func (p *Pipeline) run(ctx context.Context, req Request, progress ProgressFunc) 
 		if err := ctx.Err(); err != nil {
 			return nil, st, err
 		}
+		from := cctx.AnsweredSummary()
+		p.log.Info("context gathered", "action", req.Action, "from", from)
+		progress(Progress{Stage: StageGathering, Message: "context: " + from})
 		if err := p.checkSerenaAnswered(cat, cctx); err != nil {
 			return nil, st, err
 		}

@@ -121,20 +121,24 @@ func Gather(ctx context.Context, sources []Source, q Query, opts GatherOptions) 
 		}
 	}
 
-	var out Context
+	out := Context{Answered: map[string]string{}}
 	for i := range results {
 		r := &results[i]
 		if !r.asked {
 			continue
 		}
+		name := sources[i].Name()
 		if out.Symbol == nil && r.errs[0] == nil && r.symbol != nil {
 			out.Symbol = r.symbol
+			out.Answered[PartSymbol] = name
 		}
 		if out.Hover == "" && r.errs[1] == nil && r.hover != "" {
 			out.Hover = r.hover
+			out.Answered[PartHover] = name
 		}
 		if out.References == nil && r.errs[2] == nil && len(r.refs) > 0 {
 			out.References = r.refs
+			out.Answered[PartReferences] = name
 		}
 		out.Sources = append(out.Sources, r.reports[:]...)
 	}
@@ -148,6 +152,7 @@ func Gather(ctx context.Context, sources []Source, q Query, opts GatherOptions) 
 		}
 		if near := nearDiagnostics(r.diags, q, out.Symbol, opts.NearLines); len(near) > 0 {
 			out.Diagnostics = near
+			out.Answered[PartDiagnostics] = sources[i].Name()
 			break
 		}
 	}
@@ -282,8 +287,10 @@ func gatherSurrounding(ctx context.Context, sources []Source, q Query, opts Gath
 		})
 		out.Sources = append(out.Sources, rep)
 		if err == nil && text != "" {
+			out.Answered[PartSurrounding] = s.Name()
 			return text
 		}
 	}
+	out.Answered[PartSurrounding] = "buffer"
 	return Surrounding(q, opts.SurroundingLines, opts.SurroundingLines)
 }

@@ -38,6 +38,9 @@ func TestGatherSkipsLazySourceWhenEditorAnswered(t *testing.T) {
 		if r, ok := findReport(c, EditorSourceName, PartHover); !ok || !r.OK {
 			t.Fatalf("editor hover report = %+v, %v", r, ok)
 		}
+		if got := c.AnsweredSummary(); got != "symbol editor, hover editor, references editor" {
+			t.Fatalf("answered = %q", got)
+		}
 	}
 }
 
@@ -52,6 +55,9 @@ func TestGatherAsksLazySourceForWhatTheEditorMissed(t *testing.T) {
 	}
 	if c.Hover != "own hover" || len(c.References) != 1 {
 		t.Fatalf("context = %+v, want the own server's answers", c)
+	}
+	if c.Answered[PartHover] != "langserver" || c.Answered[PartSymbol] != "langserver" {
+		t.Fatalf("answered = %v", c.Answered)
 	}
 	if r, ok := findReport(c, EditorSourceName, PartSymbol); !ok || r.OK || r.Error == "" {
 		t.Fatalf("the editor's missing answer must be reported: %+v", c.Sources)
