@@ -44,6 +44,9 @@ type server struct {
 	exited   bool
 
 	used atomic.Int64 // unix nanoseconds of the last request that needed it
+	// cancelStart aborts a start in progress; the start then kills the
+	// process itself (s.cmd and s.conn belong to the starting goroutine).
+	cancelStart context.CancelFunc
 }
 
 // touch records that a request used the server now.
@@ -84,8 +87,9 @@ func startServer(lang, root string, command []string, log *slog.Logger, initTime
 		ready: make(chan struct{}), diags: map[uri.URI]*published{}, changed: make(chan struct{}),
 		opened: map[string]sentDoc{}, lastPull: map[uri.URI][]protocol.Diagnostic{}}
 	s.touch()
+	ctx, cancel := context.WithTimeout(context.Background(), initTimeout)
+	s.cancelStart = cancel
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), initTimeout)
 		defer cancel()
 		s.err = s.start(ctx)
 		if s.err != nil {
@@ -213,7 +217,15 @@ func (s *server) kill() {
 
 // shutdown asks the server to exit, then kills it if it does not.
 func (s *server) shutdown(ctx context.Context) {
-	if s.wait(ctx) != nil || s.srv == nil {
+	select {
+	case <-s.ready:
+	default:
+		// Still starting: it holds nothing worth a graceful exit, and
+		// waiting for its handshake would hold up the editor's exit.
+		s.cancelStart()
+		return
+	}
+	if s.err != nil || s.srv == nil {
 		s.kill()
 		return
 	}

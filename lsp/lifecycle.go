@@ -206,6 +206,7 @@ func (s *Server) Shutdown(context.Context) error {
 
 // Exit ends the process: code 0 after shutdown, 1 without.
 func (s *Server) Exit(context.Context) error {
+	s.exitedByRequest.Store(true)
 	s.finish(s.cleanExitCode())
 	return nil
 }
