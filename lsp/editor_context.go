@@ -242,4 +242,3 @@ func (e *editorSource) textOf(path string, q codectx.Query, root string) string 
 	}
 	return string(data)
 }
-
