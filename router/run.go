@@ -270,6 +270,13 @@ func (p *Pipeline) fitExactly(ctx context.Context, client llm.Client, in prompt.
 	if level.Reduced() {
 		limit /= 2
 	}
+	count := prompt.Estimator(prompt.FamilyOf(c.Model))
+	estimate := prompt.CountMessages(msgs, count)
+	if !nearWindow(estimate+p.d.MaxAnswerTokens, limit) {
+		// Far below the window the estimate's error cannot matter: do not
+		// send the whole prompt twice.
+		return msgs, nil
+	}
 	n, exact, err := client.CountTokens(ctx, c.Model, joinContents(msgs))
 	if err != nil || !exact {
 		return msgs, nil
@@ -278,14 +285,23 @@ func (p *Pipeline) fitExactly(ctx context.Context, client llm.Client, in prompt.
 	if exactTotal+p.d.MaxAnswerTokens <= limit {
 		return msgs, nil
 	}
-	count := prompt.Estimator(prompt.FamilyOf(c.Model))
-	estimate := prompt.CountMessages(msgs, count)
 	scaled := int(float64(limit-p.d.MaxAnswerTokens)*float64(estimate)/float64(exactTotal)) + p.d.MaxAnswerTokens
 	pr, err := p.d.Prompts.Build(in, prompt.Budget{ContextLength: scaled, AnswerReserve: p.d.MaxAnswerTokens, Count: count})
 	if err != nil {
 		return nil, selection.Mark(selection.KindContextTooLong, err)
 	}
 	return pr.Messages, nil
+}
+
+// tokenizeMargin is how close to the window (as a share of it) an
+// estimated prompt must come before the server's tokenizer is asked: the
+// estimate errs by a few percent on ordinary code, by more on unusual text.
+const tokenizeMargin = 0.2
+
+// nearWindow reports whether tokens, an estimate, is within tokenizeMargin
+// of limit.
+func nearWindow(tokens, limit int) bool {
+	return float64(tokens) >= float64(limit)*(1-tokenizeMargin)
 }
 
 func joinContents(msgs []prompt.Message) string {
