@@ -116,7 +116,7 @@ func Gather(ctx context.Context, sources []Source, q Query, opts GatherOptions) 
 		wg.Wait()
 	}
 	for i, s := range sources {
-		if isLazy(s) && !answeredBefore(results, i) && ctx.Err() == nil {
+		if isLazy(s) && !answeredBefore(sources, results, i) && ctx.Err() == nil {
 			ask(i, !opts.Sequential)
 		}
 	}

@@ -12,6 +12,12 @@ type Lazy interface {
 	Lazy() bool
 }
 
+// PartsProvider is implemented by Lazy sources that can answer only some
+// parts: such a source is asked only when one of those is unanswered.
+type PartsProvider interface {
+	LazyParts() []string
+}
+
 // Optional is implemented by sources that exist for some requests only:
 // Gather leaves out, without a report, a source whose Available is false
 // for the request's context.
@@ -110,19 +116,40 @@ func isAbsent(ctx context.Context, s Source) bool {
 	return ok && !o.Available(ctx)
 }
 
-// answeredBefore reports whether the sources before index i answered the
-// symbol, the hover and the references (an empty but successful answer
-// counts: the editor's server said there is nothing).
-func answeredBefore(results []sourceResult, i int) bool {
-	var sym, hover, refs bool
+// answeredBefore reports whether the sources before index i answered every
+// part the source at i could give of the symbol, the hover and the
+// references (an empty but successful answer counts: the editor's server
+// said there is nothing).
+func answeredBefore(sources []Source, results []sourceResult, i int) bool {
+	var answered [3]bool
 	for j := range i {
 		r := &results[j]
 		if !r.asked {
 			continue
 		}
-		sym = sym || r.errs[0] == nil && r.symbol != nil
-		hover = hover || r.errs[1] == nil && r.reports[1].OK
-		refs = refs || r.errs[2] == nil && r.reports[2].OK
+		answered[0] = answered[0] || r.errs[0] == nil && r.symbol != nil
+		answered[1] = answered[1] || r.errs[1] == nil && r.reports[1].OK
+		answered[2] = answered[2] || r.errs[2] == nil && r.reports[2].OK
 	}
-	return sym && hover && refs
+	parts := []string{PartSymbol, PartHover, PartReferences}
+	if p, ok := sources[i].(PartsProvider); ok {
+		parts = p.LazyParts()
+	}
+	for _, part := range parts {
+		switch part {
+		case PartSymbol:
+			if !answered[0] {
+				return false
+			}
+		case PartHover:
+			if !answered[1] {
+				return false
+			}
+		case PartReferences:
+			if !answered[2] {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -74,3 +74,26 @@ func TestGatherLeavesOutAbsentEditor(t *testing.T) {
 		t.Fatalf("without the editor the own server must answer: calls=%d ctx=%+v", own.calls.Load(), c)
 	}
 }
+
+// symbolOnlyLazy is a lazy source that can give only the symbol, like the
+// syntax fallback.
+type symbolOnlyLazy struct{ lazyFake }
+
+func (*symbolOnlyLazy) LazyParts() []string { return []string{PartSymbol} }
+
+func TestGatherAsksSymbolOnlySourceOnlyWithoutSymbol(t *testing.T) {
+	syntax := &symbolOnlyLazy{lazyFake{gatherFake: gatherFake{name: "syntax", sym: gatherSymA()}}}
+	// The editor found the symbol but has no hover: the syntax source,
+	// which could not help with hover, is not asked.
+	editor := &gatherFake{name: EditorSourceName, sym: gatherSymA()}
+	ctx := WithEditor(context.Background(), editor)
+	Gather(ctx, []Source{EditorSlot{}, syntax, BufferSource{}}, gatherQuery(), GatherOptions{})
+	if n := syntax.calls.Load(); n != 0 {
+		t.Fatalf("the syntax source was asked %d times although the symbol was known", n)
+	}
+	// Without the editor it is.
+	c := Gather(context.Background(), []Source{EditorSlot{}, syntax, BufferSource{}}, gatherQuery(), GatherOptions{})
+	if syntax.calls.Load() != 1 || c.Answered[PartSymbol] != "syntax" {
+		t.Fatalf("calls=%d answered=%v", syntax.calls.Load(), c.Answered)
+	}
+}
