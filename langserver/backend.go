@@ -185,6 +185,14 @@ func (b *Backend) running(lang, path string) *server {
 	return best
 }
 
+// Running reports whether a server of lang runs (or starts) for the
+// workspace that holds path.
+func (b *Backend) Running(lang, path string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.running(lang, path) != nil
+}
+
 // ensure returns the running (or starting) server for lang whose
 // workspace holds path, starting one for root when there is none; a
 // server that died is replaced. One server serves a workspace whether it

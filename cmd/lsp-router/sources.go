@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -137,6 +138,12 @@ var verifyVersion atomic.Int32
 func init() { verifyVersion.Store(1 << 30) }
 
 func (v verifier) Diagnose(ctx context.Context, path, languageID, original, edited string) (before, after []codectx.Diagnostic, err error) {
+	if codectx.EditorFrom(ctx) != nil && !v.b.Running(languageID, path) {
+		// The editor's language servers gave the context; starting one of
+		// our own only to check the edit would cost what editor context
+		// saves. The editor shows the edit's diagnostics at once anyway.
+		return nil, nil, errors.New("not verified: the editor's language servers provide context and lsp-router runs none for this workspace")
+	}
 	q := codectx.Query{Path: path, Text: original, LanguageID: languageID, Version: verifyVersion.Add(1)}
 	if before, err = v.b.Diagnostics(ctx, q, nil); err != nil {
 		return nil, nil, err
