@@ -61,6 +61,30 @@ local function user_gopls(root)
   })
 end
 
+T.test('context diagnostics: what the editor shows, in LSP shape with UTF-16 columns', function()
+  local context = require('lsp_router.context')
+  local buf = vim.api.nvim_create_buf(true, false)
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, { 'package p', 'var s = "héllo" + x' })
+  local ns = vim.api.nvim_create_namespace('editorctx_test')
+  -- "x" is at byte 19 but UTF-16 column 18 (é is two bytes, one unit).
+  vim.diagnostic.set(ns, buf, {
+    { lnum = 1, col = 19, end_lnum = 1, end_col = 20, severity = vim.diagnostic.severity.ERROR, message = 'undefined: x', source = 'compiler' },
+  })
+  local got = context.diagnostics(buf)
+  T.eq(1, #got, 'one diagnostic')
+  T.eq({ start = { line = 1, character = 18 }, ['end'] = { line = 1, character = 19 } }, got[1].range, 'range in UTF-16')
+  T.eq('undefined: x', got[1].message)
+  T.eq(1, got[1].severity)
+  vim.api.nvim_buf_delete(buf, { force = true })
+end)
+
+T.test('context requests about a file that is not open are answered with null', function()
+  local context = require('lsp_router.context')
+  local h = context.handlers()['lsp-router/context/hover']
+  T.eq(vim.NIL, h(nil, { textDocument = { uri = vim.uri_from_fname(H.tmp .. '/not-open.go') }, position = { line = 0, character = 0 } }))
+  T.eq(vim.NIL, h(nil, {}))
+end)
+
 T.test('Explain uses the editor gopls: body, hover and references in the prompt, no own server', function()
   if vim.fn.executable('gopls') ~= 1 then
     T.skip('gopls not on PATH')
