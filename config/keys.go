@@ -75,14 +75,17 @@ var keyRules = map[string]rule{
 	"language_servers.*.command": {class: ClassProgram},
 	"language_servers.*.enabled": {ClassProgram, onlyFalse},
 
-	"context.compaction_threshold":          {class: ClassSafe},
-	"context.compaction_target":             {class: ClassSafe},
-	"context.preserve_recent_messages":      {class: ClassSafe},
-	"context.max_tool_output_tokens":        {class: ClassSafe},
-	"context.max_references":                {class: ClassSafe},
+	"context.compaction_threshold":     {class: ClassSafe},
+	"context.compaction_target":        {class: ClassSafe},
+	"context.preserve_recent_messages": {class: ClassSafe},
+	"context.max_tool_output_tokens":   {class: ClassSafe},
+	"context.max_references":           {class: ClassSafe},
+	"context.max_file_bytes":           {ClassLoosens, notAbove},
+
+	// The lean request path (issue 16): how long to wait for the editor's
+	// context answers, and when to stop lsp-router's own language servers.
 	"context.editor_timeout":                {class: ClassSafe},
 	"context.language_servers_idle_timeout": {class: ClassSafe},
-	"context.max_file_bytes":                {ClassLoosens, notAbove},
 
 	"security.allow_external":   {ClassLoosens, onlyFalse},
 	"security.allowed_hosts":    {ClassLoosens, subset},
