@@ -182,3 +182,27 @@ func TestEditorContextStartsNoLanguageServerOfItsOwn(t *testing.T) {
 		t.Errorf("the log does not say the editor answered:\n%s", p.stderr)
 	}
 }
+
+// TestDryRunNamesTheSourceOfEachPart: ask --dry-run says which source
+// answered each part; with lsp-router's own Go server switched off the
+// symbol comes from the syntax fallback, which is asked only then.
+func TestDryRunNamesTheSourceOfEachPart(t *testing.T) {
+	srv := llmtest.New(llm.KindOllama, llmtest.Options{Reply: "x"})
+	defer srv.Close()
+	dir := t.TempDir()
+	cfg := onlyService(t, dir, llm.KindOllama, srv.URL)
+	f, err := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("\n[language_servers.go]\nenabled = false\n")
+	f.Close()
+	file := filepath.Join(dir, "list.go")
+	if err := os.WriteFile(file, []byte(listGo), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := runCLI(t, dir, "--config", cfg, "ask", "--dry-run", "--action", "explain", "--file", file, "--line", "8", "--col", "3")
+	if code != 0 || !strings.Contains(out, "  answered: symbol syntax") {
+		t.Fatalf("%d\n%s\n%s", code, out, errOut)
+	}
+}
