@@ -6,7 +6,7 @@ BIN       := bin/lsp-router
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build run test test-go test-neovim test-emacs test-vscode test-vscode-e2e test-mcp test-gateway bench fuzz lint setup vsix clean
+.PHONY: all build run test test-go test-neovim test-emacs test-vscode test-vscode-e2e test-mcp test-gateway bench bench-lean fuzz lint setup vsix clean
 
 all: build
 
@@ -85,6 +85,13 @@ bench:
 	  $(GO) test -run '^$$' -bench . -benchtime 10x ./router/discovery/ ) 2>&1 | tee bench/go-bench.txt
 	$(GO) test -run '^$$' -bench . -benchtime 2000x ./gateway/ 2>&1 | tee -a bench/go-bench.txt
 	$(GO) run ./tools/bench -out bench/results.json
+
+# The lean request path only (issue 16): process-tree memory with the
+# editor's context vs lsp-router's own gopls, refactor overhead at 1k/10k/100k
+# tokens minus the LLM double's time, CPU per keystroke with 50 KB open.
+bench-lean:
+	mkdir -p bench
+	$(GO) run ./tools/bench -only lean -out bench/lean.json
 
 # Fuzz the LSP framing and every handler's params (the seed corpus in
 # lsp/testdata/fuzz also runs in `go test`). FUZZTIME per target.

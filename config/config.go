@@ -156,6 +156,12 @@ type Context struct {
 	MaxReferences          int     `toml:"max_references" json:"max_references,omitempty"`
 	// MaxFileBytes caps every workspace file read for context (8 MB).
 	MaxFileBytes int64 `toml:"max_file_bytes" json:"max_file_bytes,omitempty"`
+	// EditorTimeout bounds each context answer from an editor that offers
+	// its own language servers (2s when zero).
+	EditorTimeout Duration `toml:"editor_timeout" json:"editor_timeout,omitzero"`
+	// LanguageServersIdleTimeout stops a language server lsp-router started
+	// itself after this long without a request (10m when zero).
+	LanguageServersIdleTimeout Duration `toml:"language_servers_idle_timeout" json:"language_servers_idle_timeout,omitzero"`
 }
 
 // Security holds the air-gap settings.

@@ -87,6 +87,11 @@ var keyRules = map[string]rule{
 	"context.max_references":           {class: ClassSafe},
 	"context.max_file_bytes":           {ClassLoosens, notAbove},
 
+	// The lean request path (issue 16): how long to wait for the editor's
+	// context answers, and when to stop lsp-router's own language servers.
+	"context.editor_timeout":                {class: ClassSafe},
+	"context.language_servers_idle_timeout": {class: ClassSafe},
+
 	"security.allow_external":   {ClassLoosens, onlyFalse},
 	"security.allowed_hosts":    {ClassLoosens, subset},
 	"security.allowed_cidrs":    {ClassLoosens, subset},

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 
@@ -327,7 +328,7 @@ var sections = map[string][]string{
 	"generation":              {"connect_timeout", "first_token_timeout", "idle_timeout", "total_timeout", "max_answer_tokens", "keep_alive"},
 	"serena":                  {"enabled", "command", "url", "workspace", "timeout", "start_timeout"},
 	"language_servers.*":      {"command", "enabled"},
-	"context":                 {"compaction_threshold", "compaction_target", "preserve_recent_messages", "max_tool_output_tokens", "max_references", "max_file_bytes"},
+	"context":                 {"compaction_threshold", "compaction_target", "preserve_recent_messages", "max_tool_output_tokens", "max_references", "max_file_bytes", "editor_timeout", "language_servers_idle_timeout"},
 	"mcp":                     {"allow_apply"},
 	"gateway":                 {"listen", "keys_file", "max_request_bytes", "max_concurrent_per_key"},
 	"agents.*":                {"task_routing"},
@@ -445,6 +446,12 @@ func (c *Config) validate() []Problem {
 	}
 	if ctx.MaxFileBytes < 0 || ctx.MaxFileBytes > 1<<30 {
 		bad("context.max_file_bytes", "must be between 0 (the default, 8 MB) and 1073741824, got %d", ctx.MaxFileBytes)
+	}
+	if d := ctx.EditorTimeout.Duration; d < 0 || d > time.Minute {
+		bad("context.editor_timeout", "must be between 0 (the default, 2s) and 1m, got %s", d)
+	}
+	if d := ctx.LanguageServersIdleTimeout.Duration; d < 0 || d > 0 && d < time.Second {
+		bad("context.language_servers_idle_timeout", "must be 0 (the default, 10m) or at least 1s, got %s", d)
 	}
 	ps = append(ps, c.Gateway.validate()...)
 	if c.Serena.Enabled && len(c.Serena.Command) == 0 && c.Serena.URL == "" {

@@ -92,6 +92,8 @@ const Template = `# lsp-router configuration. Every value shown is the built-in 
 # max_tool_output_tokens = 2000
 # max_references = 10
 # max_file_bytes = 8388608      # largest workspace file read for context (8 MB)
+# editor_timeout = "2s"         # wait for each context answer from the editor's own language servers
+# language_servers_idle_timeout = "10m"  # stop a language server lsp-router started after this idle time
 
 [security]
 # allow_external = false         # only loopback unless listed below

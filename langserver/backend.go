@@ -45,6 +45,9 @@ type Config struct {
 	// ContextLines is how many lines above and below a reference its
 	// snippet keeps (default 2).
 	ContextLines int
+	// IdleTimeout stops a server no request has used for this long
+	// (default 10m); the next request that needs it starts it again.
+	IdleTimeout time.Duration
 }
 
 // Backend runs language servers and answers code-context queries with
@@ -57,6 +60,8 @@ type Backend struct {
 	servers map[serverKey]*server
 	docs    map[string]*document // by absolute path
 	closed  bool
+	reaping bool          // the idle reaper runs
+	stop    chan struct{} // closed by Close
 }
 
 type serverKey struct{ lang, root string }
@@ -87,12 +92,58 @@ func New(cfg Config) *Backend {
 	if cfg.ContextLines <= 0 {
 		cfg.ContextLines = 2
 	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 10 * time.Minute
+	}
 	return &Backend{cfg: cfg, log: cfg.Logger.With("component", "langserver"),
-		servers: map[serverKey]*server{}, docs: map[string]*document{}}
+		servers: map[serverKey]*server{}, docs: map[string]*document{}, stop: make(chan struct{})}
 }
 
 // Name implements codectx.Source.
 func (b *Backend) Name() string { return "langserver" }
+
+// Lazy implements codectx.Lazy: starting a language server costs hundreds
+// of megabytes, so it is asked only for what Serena and the editor's own
+// language servers did not answer.
+func (b *Backend) Lazy() bool { return true }
+
+// reap stops servers that no request used for IdleTimeout. It runs while
+// any server does; b.mu is not held.
+func (b *Backend) reap() {
+	every := max(b.cfg.IdleTimeout/4, 10*time.Millisecond)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.stop:
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		var idle []*server
+		b.mu.Lock()
+		for k, s := range b.servers {
+			if now.Sub(s.lastUsed()) >= b.cfg.IdleTimeout {
+				idle = append(idle, s)
+				delete(b.servers, k)
+			}
+		}
+		done := len(b.servers) == 0
+		if done {
+			b.reaping = false
+		}
+		b.mu.Unlock()
+		for _, s := range idle {
+			s.log.Info("stopping idle language server", "idle_timeout", b.cfg.IdleTimeout)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			s.shutdown(ctx)
+			cancel()
+		}
+		if done {
+			return
+		}
+	}
+}
 
 // rootMarkers identify a project root, nearest first.
 var rootMarkers = []string{"go.work", "go.mod", "pyproject.toml", "setup.py", "package.json", "tsconfig.json",
@@ -118,9 +169,35 @@ func RootFor(path string) string {
 	}
 }
 
-// ensure returns the running (or starting) server for lang and root,
-// starting it when needed; a server that died is replaced.
-func (b *Backend) ensure(lang, root string) (*server, error) {
+// running returns the live server of lang whose workspace holds path
+// (the outermost root wins: a module inside the editor's folder is the
+// same workspace), or nil. b.mu is held.
+func (b *Backend) running(lang, path string) *server {
+	var best *server
+	for k, s := range b.servers {
+		if k.lang != lang || !within(k.root, path) || !s.alive() {
+			continue
+		}
+		if best == nil || len(k.root) < len(best.root) {
+			best = s
+		}
+	}
+	return best
+}
+
+// Running reports whether a server of lang runs (or starts) for the
+// workspace that holds path.
+func (b *Backend) Running(lang, path string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.running(lang, path) != nil
+}
+
+// ensure returns the running (or starting) server for lang whose
+// workspace holds path, starting one for root when there is none; a
+// server that died is replaced. One server serves a workspace whether it
+// was started for the editor's folder or for the module inside it.
+func (b *Backend) ensure(lang, root, path string) (*server, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
@@ -130,35 +207,37 @@ func (b *Backend) ensure(lang, root string) (*server, error) {
 	if !ok || len(cmds) == 0 {
 		return nil, fmt.Errorf("langserver: %w %q", errNoServer, lang)
 	}
-	key := serverKey{lang, root}
-	if s := b.servers[key]; s != nil && s.alive() {
+	if s := b.running(lang, path); s != nil {
+		s.touch()
 		return s, nil
 	}
+	key := serverKey{lang, root}
 	res := lookupOne(lang, cmds)
 	if !res.Found {
 		return nil, fmt.Errorf("langserver: %s is not on PATH: install it or set the %s server command in the configuration", res.Command[0], lang)
 	}
 	s := startServer(lang, root, res.Command, b.log, b.cfg.InitTimeout)
 	b.servers[key] = s
+	if !b.reaping {
+		b.reaping = true
+		go b.reap()
+	}
 	return s, nil
 }
 
-// DidOpen records a document the editor opened and forwards it to the
-// running server of its language; the server is started in the
-// background so that it is warm by the first request.
+// DidOpen records a document the editor opened and forwards it to a
+// server of its language that already runs for its workspace. It never
+// starts one: a server starts when a request needs it (prepare).
 func (b *Backend) DidOpen(ctx context.Context, path, languageID string, version int32, text string) error {
 	b.mu.Lock()
 	b.docs[path] = &document{lang: languageID, version: version, text: text}
+	s := b.running(languageID, path)
 	b.mu.Unlock()
-	if _, ok := b.cfg.Table[languageID]; !ok {
-		return nil // nothing serves it; the buffer source still will
-	}
-	s, err := b.ensure(languageID, RootFor(path))
-	if err != nil {
-		return err
+	if s == nil {
+		return nil
 	}
 	go func() {
-		// Opening waits for the server; the editor must not.
+		// Opening waits for a starting server; the editor must not.
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.InitTimeout)
 		defer cancel()
 		if err := b.sync(wctx, s, path); err != nil {
@@ -256,9 +335,13 @@ func (b *Backend) sync(ctx context.Context, s *server, path string) error {
 			v = sent.version + 1
 		}
 		s.opened[path] = sentDoc{v, doc.text}
+		var change protocol.TextDocumentContentChangeEvent = &protocol.TextDocumentContentChangeWholeDocument{Text: doc.text}
+		if s.incremental() {
+			change = changeBetween(sent.text, doc.text)
+		}
 		return s.srv.DidChange(ctx, &protocol.DidChangeTextDocumentParams{
 			TextDocument:   protocol.VersionedTextDocumentIdentifier{TextDocumentIdentifier: protocol.TextDocumentIdentifier{URI: u}, Version: v},
-			ContentChanges: []protocol.TextDocumentContentChangeEvent{&protocol.TextDocumentContentChangeWholeDocument{Text: doc.text}}})
+			ContentChanges: []protocol.TextDocumentContentChangeEvent{change}})
 	}
 	return nil
 }
@@ -298,7 +381,7 @@ func (b *Backend) prepare(ctx context.Context, q codectx.Query) (*server, string
 	if root == "" || !within(root, q.Path) {
 		root = RootFor(q.Path)
 	}
-	s, err := b.ensure(lang, root)
+	s, err := b.ensure(lang, root, q.Path)
 	if err != nil {
 		return nil, "", err
 	}
@@ -316,6 +399,9 @@ func within(root, path string) bool {
 // Close shuts every server down.
 func (b *Backend) Close() error {
 	b.mu.Lock()
+	if !b.closed {
+		close(b.stop)
+	}
 	b.closed = true
 	servers := make([]*server, 0, len(b.servers))
 	for _, s := range b.servers {
@@ -371,15 +457,27 @@ func (b *Backend) Symbol(ctx context.Context, q codectx.Query) (*codectx.Symbol,
 	if q.Selection != nil {
 		pos = q.Selection.Start
 	}
+	sym := SymbolAt(res, q.Path, pos, text)
+	if sym == nil {
+		return nil, fmt.Errorf("%s: no symbol at %s:%d:%d", s.command[0], filepath.Base(q.Path), pos.Line+1, pos.Character+1)
+	}
+	return sym, nil
+}
+
+// SymbolAt is the innermost symbol of a documentSymbol answer for path
+// (either form) that contains pos, with its body taken from text, or nil.
+// Language servers that do not report function literals (gopls) yield the
+// function or method that encloses a closure.
+func SymbolAt(res protocol.DocumentSymbolResult, path string, pos codectx.Position, text string) *codectx.Symbol {
 	var chain []namedRange
 	switch r := res.(type) {
 	case protocol.DocumentSymbolSlice:
 		chain = innermostDocumentSymbol(r, pos, nil)
 	case protocol.SymbolInformationSlice:
-		chain = innermostSymbolInformation(r, q.Path, pos)
+		chain = innermostSymbolInformation(r, path, pos)
 	}
 	if len(chain) == 0 {
-		return nil, fmt.Errorf("%s: no symbol at %s:%d:%d", s.command[0], filepath.Base(q.Path), pos.Line+1, pos.Character+1)
+		return nil
 	}
 	last := chain[len(chain)-1]
 	var names []string
@@ -387,9 +485,9 @@ func (b *Backend) Symbol(ctx context.Context, q codectx.Query) (*codectx.Symbol,
 		names = append(names, namePathElems(c.name)...)
 	}
 	sym := &codectx.Symbol{Name: shortName(last.name), NamePath: strings.Join(names, "/"), Kind: kindName(last.kind),
-		Path: q.Path, Range: last.rng, SelectionRange: last.sel}
+		Path: path, Range: last.rng, SelectionRange: last.sel}
 	sym.Body = codectx.TextInRange(text, sym.Range)
-	return sym, nil
+	return sym
 }
 
 type namedRange struct {
@@ -494,6 +592,10 @@ func (b *Backend) Hover(ctx context.Context, q codectx.Query, sym *codectx.Symbo
 	}
 	return hoverText(h.Contents), nil
 }
+
+// HoverText is the text of a hover answer in any of its forms, code
+// blocks fenced.
+func HoverText(c protocol.HoverContents) string { return hoverText(c) }
 
 func hoverText(c protocol.HoverContents) string {
 	switch v := c.(type) {
@@ -613,6 +715,10 @@ func (b *Backend) textOf(path, root string) string {
 	return string(data)
 }
 
+// Snippet is line of lines with around lines either side, the way
+// references carry their context.
+func Snippet(lines []string, line, around int) string { return snippet(lines, line, around) }
+
 func snippet(lines []string, line, around int) string {
 	if line < 0 || line >= len(lines) {
 		return ""
@@ -700,6 +806,11 @@ func (b *Backend) awaitPublished(ctx context.Context, s *server, path string, u 
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// ConvertDiagnostics turns a document's LSP diagnostics into the router's.
+func ConvertDiagnostics(path string, ds []protocol.Diagnostic) []codectx.Diagnostic {
+	return convertDiagnostics(path, ds)
 }
 
 func convertDiagnostics(path string, ds []protocol.Diagnostic) []codectx.Diagnostic {

@@ -3,6 +3,7 @@ package langserver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -58,8 +59,12 @@ type fakeLS struct {
 }
 
 func (f *fakeLS) Initialize(context.Context, *protocol.InitializeParams) (*protocol.InitializeResult, error) {
+	sync := protocol.TextDocumentSyncKindFull
+	if os.Getenv("FAKELS_INCREMENTAL") == "1" {
+		sync = protocol.TextDocumentSyncKindIncremental
+	}
 	return &protocol.InitializeResult{Capabilities: protocol.ServerCapabilities{
-		TextDocumentSync:       protocol.TextDocumentSyncKindFull,
+		TextDocumentSync:       sync,
 		HoverProvider:          protocol.Boolean(true),
 		DocumentSymbolProvider: protocol.Boolean(true),
 		DiagnosticProvider:     &protocol.DiagnosticOptions{},
@@ -81,8 +86,20 @@ func (f *fakeLS) DidChange(_ context.Context, p *protocol.DidChangeTextDocumentP
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, c := range p.ContentChanges {
-		if w, ok := c.(*protocol.TextDocumentContentChangeWholeDocument); ok {
-			f.docs[p.TextDocument.URI] = w.Text
+		switch c := c.(type) {
+		case *protocol.TextDocumentContentChangeWholeDocument:
+			if os.Getenv("FAKELS_INCREMENTAL") == "1" {
+				continue // it announced ranged changes: a whole text is a client bug
+			}
+			f.docs[p.TextDocument.URI] = c.Text
+		case *protocol.TextDocumentContentChangePartial:
+			text := f.docs[p.TextDocument.URI]
+			start, err1 := codectx.Offset(text, codectx.Position{Line: int(c.Range.Start.Line), Character: int(c.Range.Start.Character)})
+			end, err2 := codectx.Offset(text, codectx.Position{Line: int(c.Range.End.Line), Character: int(c.Range.End.Character)})
+			if err1 != nil || err2 != nil || end < start {
+				return fmt.Errorf("bad range %+v", c.Range)
+			}
+			f.docs[p.TextDocument.URI] = text[:start] + c.Text + text[end:]
 		}
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.lsp.dev/jsonrpc2"
@@ -41,6 +42,29 @@ type server struct {
 	opened   map[string]sentDoc     // path -> what the server was last sent
 	lastPull map[uri.URI][]protocol.Diagnostic
 	exited   bool
+
+	used atomic.Int64 // unix nanoseconds of the last request that needed it
+	// cancelStart aborts a start in progress; the start then kills the
+	// process itself (s.cmd and s.conn belong to the starting goroutine).
+	cancelStart context.CancelFunc
+}
+
+// touch records that a request used the server now.
+func (s *server) touch() { s.used.Store(time.Now().UnixNano()) }
+
+// lastUsed is when a request last used the server.
+func (s *server) lastUsed() time.Time { return time.Unix(0, s.used.Load()) }
+
+// incremental reports whether the server takes ranged changes
+// (textDocumentSync change kind Incremental); it is read after ready.
+func (s *server) incremental() bool {
+	switch k := s.caps.TextDocumentSync.(type) {
+	case protocol.TextDocumentSyncKind:
+		return k == protocol.TextDocumentSyncKindIncremental
+	case *protocol.TextDocumentSyncOptions:
+		return k != nil && k.Change != nil && *k.Change == protocol.TextDocumentSyncKindIncremental
+	}
+	return false
 }
 
 // sentDoc is the version and text of a document as the server has it.
@@ -62,8 +86,10 @@ func startServer(lang, root string, command []string, log *slog.Logger, initTime
 	s := &server{lang: lang, root: root, command: command, log: log.With("language", lang, "root", root),
 		ready: make(chan struct{}), diags: map[uri.URI]*published{}, changed: make(chan struct{}),
 		opened: map[string]sentDoc{}, lastPull: map[uri.URI][]protocol.Diagnostic{}}
+	s.touch()
+	ctx, cancel := context.WithTimeout(context.Background(), initTimeout)
+	s.cancelStart = cancel
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), initTimeout)
 		defer cancel()
 		s.err = s.start(ctx)
 		if s.err != nil {
@@ -191,7 +217,15 @@ func (s *server) kill() {
 
 // shutdown asks the server to exit, then kills it if it does not.
 func (s *server) shutdown(ctx context.Context) {
-	if s.wait(ctx) != nil || s.srv == nil {
+	select {
+	case <-s.ready:
+	default:
+		// Still starting: it holds nothing worth a graceful exit, and
+		// waiting for its handshake would hold up the editor's exit.
+		s.cancelStart()
+		return
+	}
+	if s.err != nil || s.srv == nil {
 		s.kill()
 		return
 	}

@@ -321,7 +321,7 @@ func (s *Server) runAction(run *actionRun, engine router.Engine, req router.Requ
 	// Without a response to carry it, an error must reach the user.
 	tell := !caps.answerNotification || !reply
 
-	result, err := engine.Run(ctx, req, func(pr router.Progress) { p.report(ctx, pr) })
+	result, err := engine.Run(s.withEditorContext(ctx, caps), req, func(pr router.Progress) { p.report(ctx, pr) })
 	if err != nil {
 		if ctx.Err() != nil {
 			p.end(ctx, "cancelled")

@@ -35,6 +35,10 @@ type clientCaps struct {
 	// lspRouterExecuteCommandWaits, or initializationOptions
 	// executeCommandWaits); by default the response comes at once.
 	executeCommandWaits bool
+	// editorContext: the editor answers lsp-router/context/* requests
+	// from its own language servers (experimental capability
+	// lspRouterContext; editor_context.go).
+	editorContext bool
 }
 
 func readCaps(c protocol.ClientCapabilities) clientCaps {
@@ -56,10 +60,12 @@ func readCaps(c protocol.ClientCapabilities) clientCaps {
 		var exp struct {
 			Answers bool `json:"lspRouterAnswers"`
 			Waits   bool `json:"lspRouterExecuteCommandWaits"`
+			Context bool `json:"lspRouterContext"`
 		}
 		if json.Unmarshal(c.Experimental, &exp) == nil {
 			cc.answerNotification = exp.Answers
 			cc.executeCommandWaits = exp.Waits
+			cc.editorContext = exp.Context
 		}
 	}
 	return cc
@@ -200,6 +206,7 @@ func (s *Server) Shutdown(context.Context) error {
 
 // Exit ends the process: code 0 after shutdown, 1 without.
 func (s *Server) Exit(context.Context) error {
+	s.exitedByRequest.Store(true)
 	s.finish(s.cleanExitCode())
 	return nil
 }

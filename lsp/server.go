@@ -82,6 +82,9 @@ type Server struct {
 	exitOnce sync.Once
 	exitCode int
 	exited   chan struct{}
+	// exitedByRequest: the editor sent exit (not a closed stream or dead
+	// parent), so the session ends without waiting for the stream.
+	exitedByRequest atomic.Bool
 }
 
 const (
@@ -117,18 +120,31 @@ func Serve(ctx context.Context, stream jsonrpc2.Stream, opts Options) int {
 		s.finish(1)
 	}
 	s.jobs.cancelAll()
-	s.closeEngine()
+	s.closeEngineAfterExit()
 	// Close waits for the reader, which may sit in a read of stdin that
 	// only the editor can end: never let that keep the process alive.
+	// After exit nothing is left to read or write (exit is a notification
+	// and every response went out before it was read), so the process
+	// ends at once instead of waiting for an editor that keeps stdin open.
 	closed := make(chan struct{})
 	go func() {
 		_ = conn.Close()
 		close(closed)
 	}()
+	grace := 500 * time.Millisecond
+	select {
+	case <-s.exited:
+		if s.exitedByRequest.Load() {
+			grace = 0
+		}
+	default:
+	}
 	select {
 	case <-closed:
-	case <-time.After(500 * time.Millisecond):
-		s.log.Debug("connection did not close; exiting anyway")
+	case <-time.After(grace):
+		if grace > 0 {
+			s.log.Debug("connection did not close; exiting anyway")
+		}
 	}
 	return s.exitCode
 }
@@ -278,6 +294,26 @@ func (s *Server) currentEngine(ctx context.Context) (router.Engine, *config.Conf
 		return nil, s.cfg, errors.New(msg + "; fix the configuration and restart, or run lsp-router doctor")
 	}
 	return s.engine, s.cfg, nil
+}
+
+// closeEngineAfterExit closes the engine, but after the editor's exit
+// waits only briefly: language servers and Serena it started read our
+// pipes and end on their own when this process does.
+func (s *Server) closeEngineAfterExit() {
+	if !s.exitedByRequest.Load() {
+		s.closeEngine()
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		s.closeEngine()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Millisecond):
+		s.log.Debug("engine still closing at exit; its helpers end with this process")
+	}
 }
 
 func (s *Server) closeEngine() {

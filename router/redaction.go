@@ -38,11 +38,20 @@ func (c redactingClient) CountTokens(ctx context.Context, model, text string) (i
 	return c.next.CountTokens(ctx, model, redactText(ctx, c.r, text))
 }
 
-// redactText redacts s and adds what it found to the run's tally.
+// redactText redacts s and adds what it found to the run's tally. A run
+// redacts the same large prompt twice (its audit copy, then the request):
+// the tally remembers the last result, so the second costs a comparison.
 func redactText(ctx context.Context, r *redact.Redactor, s string) string {
+	t, ok := ctx.Value(tallyKey{}).(*tally)
+	if ok {
+		if out, hit := t.recall(r, s); hit {
+			return out
+		}
+	}
 	out, found := r.Redact(s)
-	if t, ok := ctx.Value(tallyKey{}).(*tally); ok {
+	if ok {
 		t.add(found)
+		t.remember(r, s, out)
 	}
 	return out
 }
@@ -53,6 +62,36 @@ func redactText(ctx context.Context, r *redact.Redactor, s string) string {
 type tally struct {
 	mu   sync.Mutex
 	seen map[[sha256.Size]byte]struct{}
+	// last is the latest large text redacted in this run and its result.
+	last struct {
+		r       *redact.Redactor
+		in, out string
+	}
+}
+
+// memoMin is the smallest text worth remembering: short messages redact
+// faster than a comparison would save.
+const memoMin = 4096
+
+func (t *tally) recall(r *redact.Redactor, s string) (string, bool) {
+	if len(s) < memoMin {
+		return "", false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.last.r == r && t.last.in == s {
+		return t.last.out, true
+	}
+	return "", false
+}
+
+func (t *tally) remember(r *redact.Redactor, in, out string) {
+	if len(in) < memoMin {
+		return
+	}
+	t.mu.Lock()
+	t.last.r, t.last.in, t.last.out = r, in, out
+	t.mu.Unlock()
 }
 
 type tallyKey struct{}

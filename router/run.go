@@ -97,6 +97,9 @@ func (p *Pipeline) run(ctx context.Context, req Request, progress ProgressFunc) 
 		if err := ctx.Err(); err != nil {
 			return nil, st, err
 		}
+		from := cctx.AnsweredSummary()
+		p.log.Info("context gathered", "action", req.Action, "from", from)
+		progress(Progress{Stage: StageGathering, Message: "context: " + from})
 		if err := p.checkSerenaAnswered(cat, cctx); err != nil {
 			return nil, st, err
 		}
@@ -278,6 +281,13 @@ func (p *Pipeline) fitExactly(ctx context.Context, client llm.Client, in prompt.
 		limit /= 2
 	}
 	reserve := answerReserve(p.d.MaxAnswerTokens, c)
+	count := prompt.Estimator(prompt.FamilyOf(c.Model))
+	estimate := prompt.CountMessages(msgs, count)
+	if !nearWindow(estimate+reserve, limit) {
+		// Far below the window the estimate's error cannot matter: do not
+		// send the whole prompt twice.
+		return msgs, nil
+	}
 	n, exact, err := client.CountTokens(ctx, c.Model, joinContents(msgs))
 	if err != nil || !exact {
 		return msgs, nil
@@ -286,8 +296,6 @@ func (p *Pipeline) fitExactly(ctx context.Context, client llm.Client, in prompt.
 	if exactTotal+reserve <= limit {
 		return msgs, nil
 	}
-	count := prompt.Estimator(prompt.FamilyOf(c.Model))
-	estimate := prompt.CountMessages(msgs, count)
 	scaled := int(float64(limit-reserve)*float64(estimate)/float64(exactTotal)) + reserve
 	pr, err := p.d.Prompts.Build(in, prompt.Budget{ContextLength: scaled, AnswerReserve: reserve, Count: count})
 	if err != nil {
@@ -299,6 +307,17 @@ func (p *Pipeline) fitExactly(ctx context.Context, client llm.Client, in prompt.
 // answerReserve is the answer's share of c's window (selection.AnswerReserve).
 func answerReserve(maxAnswer int, c selection.Choice) int {
 	return selection.AnswerReserve(maxAnswer, c.ContextLength)
+}
+
+// tokenizeMargin is how close to the window (as a share of it) an
+// estimated prompt must come before the server's tokenizer is asked: the
+// estimate errs by a few percent on ordinary code, by more on unusual text.
+const tokenizeMargin = 0.2
+
+// nearWindow reports whether tokens, an estimate, is within tokenizeMargin
+// of limit.
+func nearWindow(tokens, limit int) bool {
+	return float64(tokens) >= float64(limit)*(1-tokenizeMargin)
 }
 
 func joinContents(msgs []prompt.Message) string {

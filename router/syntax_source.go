@@ -38,6 +38,13 @@ var _ codectx.Source = (*SyntaxSource)(nil)
 // Name implements codectx.Source.
 func (*SyntaxSource) Name() string { return "syntax" }
 
+// Lazy implements codectx.Lazy: parsing a large buffer is wasted when a
+// source before it (the editor's language servers) found the symbol.
+func (*SyntaxSource) Lazy() bool { return true }
+
+// LazyParts implements codectx.PartsProvider: only the symbol.
+func (*SyntaxSource) LazyParts() []string { return []string{codectx.PartSymbol} }
+
 // Symbol implements codectx.Source.
 func (s *SyntaxSource) Symbol(_ context.Context, q codectx.Query) (*codectx.Symbol, error) {
 	key := syntaxKey{text: maphash.String(syntaxSeed, q.Text), line: q.Position.Line, path: q.Path}

@@ -450,6 +450,7 @@ func printDryRun(e *env, res *router.Result) int {
 			}
 			fmt.Fprintf(e.stdout, "  %-8s %-12s %s (%s)\n", s.Source, s.Part, status, s.Duration.Round(time.Millisecond))
 		}
+		fmt.Fprintf(e.stdout, "  answered: %s\n", res.Context.AnsweredSummary())
 	}
 	fmt.Fprintf(e.stdout, "== routing\n  category %s; model %s on %s; about %d prompt tokens\n", res.Category, orDash(res.Model), orDash(res.Service), res.TokensIn)
 	for _, n := range res.Notes {

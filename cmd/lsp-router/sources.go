@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -16,11 +17,15 @@ import (
 	"github.com/lsp-router/lsp-router/serena"
 )
 
-// contextSources starts the code-context backends in the "Serena first"
-// order. Serena and the built-in language servers start in the background
-// (language servers lazily, on the first document of their language), so
-// building them here never blocks the editor; requests then wait for a
-// starting Serena up to serena.start_timeout (deps.Serena).
+// contextSources builds the code-context backends in their order: Serena
+// when configured, then the editor's own language servers when the editor
+// offers them (codectx.EditorSlot: the LSP server attaches the editor to
+// each request), then the language servers lsp-router runs itself. Serena
+// starts in the background; the own language servers start only when a
+// request needs what the sources before them did not answer, and stop
+// after context.language_servers_idle_timeout. Building them never blocks
+// the editor; requests wait for a starting Serena up to
+// serena.start_timeout (deps.Serena).
 func contextSources(cfg *config.Config, workspace string, log *slog.Logger, w *wired, deps *router.Deps) []codectx.Source {
 	var out []codectx.Source
 	if cfg.Serena.Enabled {
@@ -31,7 +36,9 @@ func contextSources(cfg *config.Config, workspace string, log *slog.Logger, w *w
 		deps.Serena = sc
 		deps.Closers = append(deps.Closers, func() error { return sc.Close() })
 	}
-	backend := langserver.New(langserver.Config{Table: languageTable(cfg), Logger: log})
+	out = append(out, codectx.EditorSlot{})
+	backend := langserver.New(langserver.Config{Table: languageTable(cfg), Logger: log,
+		IdleTimeout: cfg.Context.LanguageServersIdleTimeout.Duration})
 	deps.Closers = append(deps.Closers, func() error { return backend.Close() })
 	deps.Verifier = verifier{backend}
 	return append(out, syncedBackend{backend})
@@ -95,6 +102,8 @@ func languageTable(cfg *config.Config) langserver.Table {
 // not wait for a language server.
 type syncedBackend struct{ *langserver.Backend }
 
+var _ codectx.Lazy = syncedBackend{}
+
 const syncTimeout = 30 * time.Second
 
 func (b syncedBackend) DidOpen(path, languageID string, version int32, text string) {
@@ -129,6 +138,12 @@ var verifyVersion atomic.Int32
 func init() { verifyVersion.Store(1 << 30) }
 
 func (v verifier) Diagnose(ctx context.Context, path, languageID, original, edited string) (before, after []codectx.Diagnostic, err error) {
+	if codectx.EditorFrom(ctx) != nil && !v.b.Running(languageID, path) {
+		// The editor's language servers gave the context; starting one of
+		// our own only to check the edit would cost what editor context
+		// saves. The editor shows the edit's diagnostics at once anyway.
+		return nil, nil, errors.New("not verified: the editor's language servers provide context and lsp-router runs none for this workspace")
+	}
 	q := codectx.Query{Path: path, Text: original, LanguageID: languageID, Version: verifyVersion.Add(1)}
 	if before, err = v.b.Diagnostics(ctx, q, nil); err != nil {
 		return nil, nil, err

@@ -47,6 +47,13 @@ func engineFactory(e *env) lsp.EngineFactory {
 		if err != nil {
 			return nil, err
 		}
+		// Warm discovery now (the engine is built right after initialize,
+		// off its path), so the first command finds the services known.
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			_, _ = w.cache.Refresh(ctx)
+		}()
 		return w.engine, nil
 	}
 }

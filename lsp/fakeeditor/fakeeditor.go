@@ -43,6 +43,10 @@ type Caps struct {
 	// it). Without it the fake editor opts in, as our own plugins do, and
 	// Execute returns the command's result.
 	NoExecuteWait bool
+	// Context, when set, advertises experimental.lspRouterContext and
+	// answers the server's lsp-router/context/* requests, as the editor's
+	// own language servers would.
+	Context func(ctx context.Context, method string, params json.RawMessage) (any, error)
 }
 
 // FullCaps is what a modern editor advertises.
@@ -157,6 +161,9 @@ func (e *Editor) Initialize(ctx context.Context, root string, initOptions any) (
 	}
 	if !e.caps.NoExecuteWait {
 		exp["lspRouterExecuteCommandWaits"] = true
+	}
+	if e.caps.Context != nil {
+		exp["lspRouterContext"] = true
 	}
 	if len(exp) > 0 {
 		b, err := json.Marshal(exp)
@@ -359,6 +366,9 @@ func (e *Editor) custom(ctx context.Context, req *jsonrpc2.Request) (any, error)
 		e.statuses = append(e.statuses, params)
 		e.mu.Unlock()
 	default:
+		if e.caps.Context != nil && strings.HasPrefix(req.Method(), "lsp-router/context/") {
+			return e.caps.Context(ctx, req.Method(), params)
+		}
 		return jsonrpc2.MethodNotFoundHandler(ctx, req)
 	}
 	e.signal()

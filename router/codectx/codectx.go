@@ -105,6 +105,31 @@ type Context struct {
 	Surrounding string `json:"surrounding,omitempty"`
 	// Sources reports, per source and part, whether it answered.
 	Sources []SourceReport `json:"sources"`
+	// Answered names, per part ("symbol", "hover", ...), the source whose
+	// answer the context holds.
+	Answered map[string]string `json:"answered,omitempty"`
+}
+
+// AnsweredSummary says which source answered each part, in a fixed order,
+// for progress messages and logs: "symbol editor, hover editor, ...".
+func (c Context) AnsweredSummary() string {
+	var b []byte
+	for _, part := range []string{PartSymbol, PartHover, PartReferences, PartDiagnostics, PartSurrounding} {
+		src, ok := c.Answered[part]
+		if !ok {
+			continue
+		}
+		if len(b) > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, part...)
+		b = append(b, ' ')
+		b = append(b, src...)
+	}
+	if len(b) == 0 {
+		return "nothing"
+	}
+	return string(b)
 }
 
 // SourceReport says how one source fared for one part of the context.

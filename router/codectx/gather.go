@@ -66,12 +66,16 @@ type sourceResult struct {
 	diags   []Diagnostic
 	reports [4]SourceReport // symbol, hover, references, diagnostics
 	errs    [4]error
+	asked   bool
 }
 
 // Gather collects the context for q from sources, which are given in order
-// of preference (Serena first, the built-in backend next, the buffer last).
+// of preference (Serena first, the editor's language servers next, then
+// lsp-router's own, the syntax and the buffer last).
 //
-// Every source is asked concurrently and best-effort: a source that fails,
+// Sources that are absent for this request (Optional) are left out. Every
+// other source is asked concurrently and best-effort, except Lazy ones,
+// which are asked afterwards and only when needed (see Lazy): a source that fails,
 // panics or hangs never cancels the others, and each call has its own
 // deadline, after which Gather stops waiting for it even if the source
 // ignores its context. The symbol comes from the first source, in order,
@@ -80,31 +84,61 @@ type sourceResult struct {
 // call. Gather only fails to produce anything when ctx itself is done.
 func Gather(ctx context.Context, sources []Source, q Query, opts GatherOptions) Context {
 	opts = opts.withDefaults()
+	var present []Source
+	for _, s := range sources {
+		if !isAbsent(ctx, s) {
+			present = append(present, s)
+		}
+	}
+	sources = present
 	results := make([]sourceResult, len(sources))
 
+	// Eager sources first, all at once; lazy ones (lsp-router's own
+	// language servers) after them, each only when the sources before it
+	// left a part unanswered.
+	ask := func(i int, concurrent bool) {
+		results[i].asked = true
+		askSource(ctx, sources[i], q, opts, &results[i], concurrent)
+	}
 	if opts.Sequential {
 		for i, s := range sources {
-			askSource(ctx, s, q, opts, &results[i], false)
+			if !isLazy(s) {
+				ask(i, false)
+			}
 		}
 	} else {
 		var wg conc.WaitGroup
 		for i, s := range sources {
-			wg.Go(func() { askSource(ctx, s, q, opts, &results[i], true) })
+			if !isLazy(s) {
+				wg.Go(func() { ask(i, true) })
+			}
 		}
 		wg.Wait()
 	}
+	for i, s := range sources {
+		if isLazy(s) && !answeredBefore(sources, results, i) && ctx.Err() == nil {
+			ask(i, !opts.Sequential)
+		}
+	}
 
-	var out Context
+	out := Context{Answered: map[string]string{}}
 	for i := range results {
 		r := &results[i]
+		if !r.asked {
+			continue
+		}
+		name := sources[i].Name()
 		if out.Symbol == nil && r.errs[0] == nil && r.symbol != nil {
 			out.Symbol = r.symbol
+			out.Answered[PartSymbol] = name
 		}
 		if out.Hover == "" && r.errs[1] == nil && r.hover != "" {
 			out.Hover = r.hover
+			out.Answered[PartHover] = name
 		}
 		if out.References == nil && r.errs[2] == nil && len(r.refs) > 0 {
 			out.References = r.refs
+			out.Answered[PartReferences] = name
 		}
 		out.Sources = append(out.Sources, r.reports[:]...)
 	}
@@ -113,11 +147,12 @@ func Gather(ctx context.Context, sources []Source, q Query, opts GatherOptions) 
 	// does not hide nearby ones from the next source.
 	for i := range results {
 		r := &results[i]
-		if r.errs[3] != nil {
+		if !r.asked || r.errs[3] != nil {
 			continue
 		}
 		if near := nearDiagnostics(r.diags, q, out.Symbol, opts.NearLines); len(near) > 0 {
 			out.Diagnostics = near
+			out.Answered[PartDiagnostics] = sources[i].Name()
 			break
 		}
 	}
@@ -252,8 +287,10 @@ func gatherSurrounding(ctx context.Context, sources []Source, q Query, opts Gath
 		})
 		out.Sources = append(out.Sources, rep)
 		if err == nil && text != "" {
+			out.Answered[PartSurrounding] = s.Name()
 			return text
 		}
 	}
+	out.Answered[PartSurrounding] = "buffer"
 	return Surrounding(q, opts.SurroundingLines, opts.SurroundingLines)
 }

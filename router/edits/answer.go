@@ -121,12 +121,18 @@ var placeholderRe = regexp.MustCompile(`(?i)^\s*(//|#|/\*|\*)\s*(\.\.\.|…|\[\.
 // placeholder returns the first line of code that elides the original with
 // a placeholder comment, unless the original has the same line.
 func placeholder(code, orig []string) string {
-	have := map[string]bool{}
-	for _, l := range orig {
-		have[strings.TrimSpace(l)] = true
-	}
+	var have map[string]bool // built only when a line looks like a placeholder: orig may be a large file
 	for _, l := range code {
-		if placeholderRe.MatchString(l) && !have[strings.TrimSpace(l)] {
+		if !placeholderRe.MatchString(l) {
+			continue
+		}
+		if have == nil {
+			have = make(map[string]bool, len(orig))
+			for _, o := range orig {
+				have[strings.TrimSpace(o)] = true
+			}
+		}
+		if !have[strings.TrimSpace(l)] {
 			return strings.TrimSpace(l)
 		}
 	}

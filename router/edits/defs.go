@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/lsp-router/lsp-router/router/codectx"
 )
 
 // def is one definition found in a piece of source: a function, method,
@@ -77,6 +79,29 @@ func findDefs(lang string, lines []string) []def {
 		return braceDefs(lines, tsHeaders)
 	}
 	return nil
+}
+
+// regionDefs finds the Go definitions in the lines of r and the comment
+// lines right above it, with line numbers of the whole file; nil for other
+// languages (a method there needs its class around it) or an unknown range.
+func regionDefs(lang string, lines []string, r codectx.Range) []def {
+	from, to := r.Start.Line, r.End.Line
+	if lang != "go" || r == (codectx.Range{}) || from < 0 || to >= len(lines) || from > to {
+		return nil
+	}
+	for from > 0 && strings.HasPrefix(strings.TrimSpace(lines[from-1]), "//") {
+		from--
+	}
+	defs := findDefs(lang, lines[from:to+1])
+	for i := range defs {
+		d := &defs[i]
+		d.attach += from
+		d.docFrom += from
+		d.docTo += from
+		d.start += from
+		d.end += from
+	}
+	return defs
 }
 
 // goDefs parses lines with go/parser, as a file or as a fragment after a

@@ -14,7 +14,10 @@ func insertDoc(text string, file File, lang string, sym codectx.Symbol) ([]TextE
 	name := displayName(sym)
 	wantName, container := target(sym)
 	lines := splitLines(file.Text)
-	orig := locate(lines, findDefs(lang, lines), sym)
+	orig := locate(lines, regionDefs(lang, lines, sym.Range), sym) // the symbol's lines only, when its range is known
+	if orig == nil {
+		orig = locate(lines, findDefs(lang, lines), sym)
+	}
 	if orig == nil {
 		return nil, refuse(ReasonNoSymbol, name, "cannot find %s in %s; nothing was changed", name, filepath.Base(file.Path))
 	}

@@ -239,8 +239,21 @@ func replaceSymbol(text string, file File, lang string, sym codectx.Symbol) ([]T
 	name := displayName(sym)
 	wantName, container := target(sym)
 	lines := splitLines(file.Text)
-	origDefs := findDefs(lang, lines)
-	orig := locate(lines, origDefs, sym)
+	// With the range known (from a language server or the editor), parse
+	// only the symbol's own lines: a 400 KB file need not be parsed again
+	// for one method. The whole file is parsed only when that fails, or
+	// when the answer brings new definitions to check against it.
+	var origDefs []def
+	orig := locate(lines, regionDefs(lang, lines, sym.Range), sym)
+	whole := func() []def {
+		if origDefs == nil {
+			origDefs = findDefs(lang, lines)
+		}
+		return origDefs
+	}
+	if orig == nil {
+		orig = locate(lines, whole(), sym)
+	}
 	if orig == nil && sym.Range == (codectx.Range{}) {
 		return nil, refuse(ReasonNoSymbol, name, "cannot find %s in %s; nothing was changed", name, filepath.Base(file.Path))
 	}
@@ -280,7 +293,7 @@ func replaceSymbol(text string, file File, lang string, sym codectx.Symbol) ([]T
 			placeholderLine = p
 			continue
 		}
-		return buildReplacement(file, lines, lang, sym, orig, b.lines, defs, ad, origDefs)
+		return buildReplacement(file, lines, lang, sym, orig, b.lines, defs, ad, whole)
 	}
 	switch {
 	case placeholderLine != "":
@@ -297,7 +310,7 @@ func replaceSymbol(text string, file File, lang string, sym codectx.Symbol) ([]T
 
 // buildReplacement makes the edit that replaces orig with the answer's
 // definition ad (found in blines).
-func buildReplacement(file File, lines []string, lang string, sym codectx.Symbol, orig *def, blines []string, bdefs []def, ad *def, origDefs []def) ([]TextEdit, error) {
+func buildReplacement(file File, lines []string, lang string, sym codectx.Symbol, orig *def, blines []string, bdefs []def, ad *def, origDefs func() []def) ([]TextEdit, error) {
 	rng := symbolRange(lines, orig, sym)
 	answerHasAttach := ad.attach < ad.start
 	// The range from the server normally starts at the header; attached
@@ -322,7 +335,7 @@ func buildReplacement(file File, lines []string, lang string, sym codectx.Symbol
 			continue
 		}
 		exists := false
-		for _, f := range origDefs {
+		for _, f := range origDefs() {
 			if f.name == o.name && f.container == o.container {
 				exists = true
 			}

@@ -299,8 +299,14 @@ func splitGoHeader(code []string) ([]string, []string) {
 }
 
 func missingImports(lines, imports []string) []string {
+	if len(imports) == 0 {
+		return nil
+	}
 	have := map[string]bool{}
 	for _, l := range lines {
+		if isTopLevelDecl(l) {
+			break // imports come before every declaration: the rest of a large file is not read
+		}
 		t := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "import "))
 		if goImport.MatchString(t) {
 			have[t] = true
@@ -313,6 +319,17 @@ func missingImports(lines, imports []string) []string {
 		}
 	}
 	return missing
+}
+
+// isTopLevelDecl reports whether l starts a Go declaration other than an
+// import, at the start of the line.
+func isTopLevelDecl(l string) bool {
+	for _, kw := range [...]string{"func ", "func(", "type ", "var ", "const "} {
+		if strings.HasPrefix(l, kw) {
+			return true
+		}
+	}
+	return false
 }
 
 // addGoImports adds import specs to the file's import declaration, or a

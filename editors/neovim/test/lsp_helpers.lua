@@ -96,16 +96,20 @@ function H.open(path, settings, extra)
 end
 
 --- Starts the Ollama double answering with `reply` (plus `extra` flags, e.g.
---- { '--first-token-delay', '10m' }); returns its base URL.
+--- { '--first-token-delay', '10m' }); returns its base URL. A nil reply
+--- with { '--echo' } answers with the prompt the double received.
 function H.start_fakellm(reply, extra)
   if not H.fakellm or H.fakellm == '' then
     T.skip('the LLM double tools/fakellm is not built (run through test/run.sh once tools/fakellm exists)')
   end
   counter = counter + 1
-  local file = string.format('%s/reply%d.txt', H.tmp, counter)
-  vim.fn.writefile(vim.split(reply, '\n', { plain = true }), file)
   local url, errs = nil, {}
-  local cmd = { H.fakellm, '--kind', 'ollama', '--addr', '127.0.0.1:0', '--reply-file', file }
+  local cmd = { H.fakellm, '--kind', 'ollama', '--addr', '127.0.0.1:0' }
+  if reply ~= nil then
+    local file = string.format('%s/reply%d.txt', H.tmp, counter)
+    vim.fn.writefile(vim.split(reply, '\n', { plain = true }), file)
+    vim.list_extend(cmd, { '--reply-file', file })
+  end
   vim.list_extend(cmd, extra or {})
   local job = vim.fn.jobstart(cmd, {
     on_stdout = function(_, data)

@@ -19,6 +19,7 @@ import {
   ServerOptions,
   State,
 } from "vscode-languageclient/node";
+import { CONTEXT_CAPABILITY, registerEditorContext, vscodeApi } from "./editorContext";
 import {
   Action,
   actionOfCommand,
@@ -317,7 +318,11 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
   // not also open the answer as a document or a message.
   client.registerFeature({
     fillClientCapabilities(capabilities) {
-      capabilities.experimental = { ...((capabilities.experimental as object | undefined) ?? {}), ...experimentalCapabilities() };
+      capabilities.experimental = {
+        ...((capabilities.experimental as object | undefined) ?? {}),
+        ...experimentalCapabilities(),
+        [CONTEXT_CAPABILITY]: true, // editorContext.ts answers lsp-router/context/*
+      };
     },
     initialize() {},
     getState() {
@@ -327,6 +332,7 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
   });
   // Registered before start, so it replaces the client's own handler.
   client.onRequest(ApplyWorkspaceEditRequest.type, (params) => applyWorkspaceEdit(params));
+  registerEditorContext(client, vscodeApi(vscode));
   client.onNotification("lsp-router/status", (params: unknown) => {
     status = mergeStatus(status, params);
     updateStatusBar();

@@ -5,6 +5,7 @@ local compat = require('lsp_router.compat')
 local config = require('lsp_router.config')
 local commands = require('lsp_router.commands')
 local status = require('lsp_router.status')
+local context = require('lsp_router.context')
 
 local M = {}
 
@@ -18,7 +19,7 @@ local augroup = nil
 --- records the report for the statusline and then calls whatever handler is
 --- installed globally at that moment (Neovim's default, or fidget.nvim's).
 function M.handlers()
-  return {
+  return vim.tbl_extend('error', context.handlers(), {
     ['$/progress'] = function(err, result, ctx, cfg)
       status.on_progress(result)
       local default = vim.lsp.handlers['$/progress']
@@ -30,7 +31,7 @@ function M.handlers()
       status.on_status(result)
     end,
     ['lsp-router/answer'] = commands.on_answer,
-  }
+  })
 end
 
 local function set_keymaps(cfg, bufnr)
@@ -68,9 +69,12 @@ function M.client_config(cfg)
     -- experimental.lspRouterAnswers: this client renders lsp-router/answer
     -- itself, so the server does not also open the answer as a document.
     -- lspRouterExecuteCommandWaits: the plugin reads the command's result
-    -- from the executeCommand response.
+    -- from the executeCommand response. lspRouterContext: the plugin
+    -- answers lsp-router/context/* from the buffer's other language
+    -- servers (context.lua), so lsp-router need not start its own.
     capabilities = vim.tbl_deep_extend('force', vim.lsp.protocol.make_client_capabilities(), cfg.capabilities or {},
-      { experimental = { lspRouterAnswers = true, lspRouterExecuteCommandWaits = true } }),
+      { experimental = { lspRouterAnswers = true, lspRouterExecuteCommandWaits = true,
+        lspRouterContext = cfg.editor_context ~= false } }),
     on_attach = function(client, bufnr)
       set_keymaps(cfg, bufnr)
       if cfg.on_attach then

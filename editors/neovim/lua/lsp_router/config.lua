@@ -32,6 +32,10 @@ M.defaults = {
   -- Called as on_attach(client, bufnr) after the plugin's own attach work.
   on_attach = nil,
   capabilities = nil,
+  -- Answer lsp-router's context requests (symbols, hover, references,
+  -- diagnostics) from the buffer's other language servers, so lsp-router
+  -- does not start a second gopls/pyright/... of its own.
+  editor_context = true,
   -- Extra environment for the server process (e.g. { LSP_ROUTER_CONFIG = ... }).
   cmd_env = nil,
 }
@@ -129,6 +133,7 @@ function M.resolve(user)
   if not views[cfg.answer.view] then
     fail(string.format('option answer.view must be "float", "split" or "vsplit", got %q', tostring(cfg.answer.view)))
   end
+  check_type('editor_context', cfg.editor_context, 'boolean', 'true to answer context from the buffer\'s other language servers')
   check_type('keymaps', cfg.keymaps, 'boolean|table', 'true for the defaults, or { explain = "<leader>e", ... }')
   if type(cfg.keymaps) == 'table' then
     for action, lhs in pairs(cfg.keymaps) do
