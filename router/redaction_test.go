@@ -53,11 +53,11 @@ func TestEveryClientCallIsRedacted(t *testing.T) {
 			}
 			d.Audit = mem
 			d.DisableRedaction = disabled
-			// An answer reserve that brings the prompt near the window,
-			// where the server's tokenizer is asked: that text must be
-			// redacted too.
-			d.MaxAnswerTokens = svcs.services[0].Models[0].ContextLength - 400
+			// A window the prompt nearly fills, where the server's
+			// tokenizer is asked: that text must be redacted too.
+			d.MaxAnswerTokens = 256
 		})
+		svcs.services[0].Models[0].ContextLength = 560
 		req := request(router.ActionExplain, "")
 		req.Query.Text = secretSource
 		req.Query.Position.Line = 3
