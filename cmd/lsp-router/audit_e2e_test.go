@@ -283,11 +283,17 @@ func TestEditorSettingsChangesAreAudited(t *testing.T) {
 	if !strings.Contains(rec.Detail, "allow_external: false -> true") || !strings.Contains(rec.Detail, "log_queries_plaintext: true -> false") {
 		t.Errorf("config_change detail: %+v", rec)
 	}
-	recs, _ := audit.Tail(logPath, 3)
-	var externalOn bool
-	for _, r := range recs {
-		externalOn = externalOn || r.Type == audit.EventSecurity && r.Rule == "allow_external"
-	}
+	// The security event follows the config_change record: wait for it.
+	var recs []audit.Record
+	externalOn := p.ed.WaitFor(20*time.Second, func() bool {
+		recs, _ = audit.Tail(logPath, 5)
+		for _, r := range recs {
+			if r.Type == audit.EventSecurity && r.Rule == "allow_external" {
+				return true
+			}
+		}
+		return false
+	})
 	if !externalOn {
 		t.Errorf("external access turned on is not recorded: %+v", recs)
 	}
