@@ -52,6 +52,9 @@ func (r *recorder) Write(p []byte) (int, error) {
 	return r.buf.Write(p)
 }
 
+// String is the text so far; the process may still be writing.
+func (r *recorder) String() string { return string(r.bytes()) }
+
 func (r *recorder) bytes() []byte {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -69,7 +72,7 @@ type serverProc struct {
 	cmd    *exec.Cmd
 	ed     *fakeeditor.Editor
 	stdout *recorder
-	stderr *bytes.Buffer
+	stderr *recorder // read while the server runs: locked
 	waited chan error
 }
 
@@ -85,7 +88,7 @@ func startServerWith(t *testing.T, caps fakeeditor.Caps, args ...string) *server
 	cmd.Dir = t.TempDir()
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
-	p := &serverProc{cmd: cmd, stdout: &recorder{}, stderr: &bytes.Buffer{}, waited: make(chan error, 1)}
+	p := &serverProc{cmd: cmd, stdout: &recorder{}, stderr: &recorder{}, waited: make(chan error, 1)}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

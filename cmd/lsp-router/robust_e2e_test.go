@@ -25,7 +25,7 @@ import (
 type rawServer struct {
 	cmd    *exec.Cmd
 	w      *fakeeditor.Wire
-	stderr *bytes.Buffer // read only after exit
+	stderr *recorder // read while the server runs in failure messages: locked
 	waited chan error
 	dir    string
 }
@@ -49,7 +49,7 @@ func startRawServer(t *testing.T, extra ...string) *rawServer {
 	cmd.Dir = dir
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
-	p := &rawServer{cmd: cmd, stderr: &bytes.Buffer{}, waited: make(chan error, 1), dir: dir}
+	p := &rawServer{cmd: cmd, stderr: &recorder{}, waited: make(chan error, 1), dir: dir}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
