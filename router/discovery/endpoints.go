@@ -4,7 +4,9 @@
 // imitate Ollama and share ports), lists each service's models with their
 // context length and loaded state, and caches the result.
 //
-// Facts come from shared/reference/llm-servers.md.
+// Facts come from each server's own source and documentation (the project's
+// reference notes, not in this repository); each fingerprint in probe.go
+// names the signal it relies on.
 package discovery
 
 import (
