@@ -298,66 +298,16 @@ func replaceSymbol(text string, file File, lang string, sym codectx.Symbol) ([]T
 // buildReplacement makes the edit that replaces orig with the answer's
 // definition ad (found in blines).
 func buildReplacement(file File, lines []string, lang string, sym codectx.Symbol, orig *def, blines []string, bdefs []def, ad *def, origDefs []def) ([]TextEdit, error) {
-	rng := symbolRange(lines, orig, sym)
-	answerHasAttach := ad.attach < ad.start
-	// The range from the server normally starts at the header; attached
-	// lines (doc comment, decorators) above it are replaced only when the
-	// answer brings its own, and kept when it does not.
-	if answerHasAttach && orig.attach < rng.Start.Line {
-		rng.Start = codectx.Position{Line: orig.attach, Character: utf16Len(leadingWS(lines[orig.attach]))}
-	} else if !answerHasAttach && rng.Start.Line < orig.start {
-		rng.Start = codectx.Position{Line: orig.start, Character: utf16Len(orig.indent)}
-	}
-
+	rng := replacementRange(lines, orig, ad, sym)
 	newLines := append([]string(nil), blines[ad.attach:ad.end+1]...)
-	// Definitions the refactoring introduced (helpers next to the symbol)
-	// come along; those that exist in the file already are not duplicated.
-	for i := range bdefs {
-		o := &bdefs[i]
-		if o == ad || o.depth != ad.depth || o.container != ad.container || (o.start >= ad.attach && o.start <= ad.end) || !o.complete {
-			continue
-		}
-		if lang == "typescript" && o.kind == "class" && ad.container == "" {
-			// A class wrapped around the answer, not a new definition.
-			continue
-		}
-		exists := false
-		for _, f := range origDefs {
-			if f.name == o.name && f.container == o.container {
-				exists = true
-			}
-		}
-		if !exists {
-			newLines = append(newLines, "")
-			newLines = append(newLines, blines[o.attach:o.end+1]...)
-		}
-	}
+	newLines = append(newLines, newHelpers(blines, bdefs, ad, origDefs, lang)...)
 
-	fromStyle, ok := detectIndent(blines[ad.attach : ad.end+1])
-	toStyle, ok2 := detectIndent(lines)
-	if !ok2 {
-		toStyle = fromStyle
-		if !ok {
-			toStyle = indentStyle{tabs: lang == "go", unit: 4}
-		}
-	}
-	if !ok {
-		fromStyle = toStyle
-	}
+	fromStyle, toStyle := indentStyles(blines[ad.attach:ad.end+1], lines, lang)
 	baseWS := trimmedFirstLineBase(blines, ad, lang, fromStyle)
 	targetWS := leadingWS(lines[orig.start])
 	newLines = reindent(newLines, baseWS, targetWS, fromStyle, toStyle)
+	newLines[0] = firstLine(newLines[0], lines[rng.Start.Line], rng.Start.Character, targetWS)
 
-	// The first line goes where the range starts: after the indentation
-	// (and after any prefix such as "export " that lies outside the range).
-	startLine := lines[rng.Start.Line]
-	prefix := prefixBefore(startLine, rng.Start.Character)
-	newLines[0] = strings.TrimLeft(newLines[0], " \t")
-	if p := strings.TrimSpace(prefix); p != "" && strings.HasPrefix(newLines[0], p+" ") {
-		newLines[0] = strings.TrimLeft(strings.TrimPrefix(newLines[0], p), " \t")
-	} else if strings.TrimSpace(prefix) == "" && rng.Start.Character == 0 {
-		newLines[0] = targetWS + newLines[0]
-	}
 	nl := eol(file.Text)
 	newText := strings.Join(newLines, nl)
 	if rng.End.Character == 0 && rng.End.Line > rng.Start.Line {
@@ -375,6 +325,84 @@ func buildReplacement(file File, lines []string, lang string, sym codectx.Symbol
 		}
 	}
 	return edits, nil
+}
+
+// replacementRange is the range the new definition replaces. The range
+// from the server normally starts at the header; attached lines (doc
+// comment, decorators) above it are replaced only when the answer brings
+// its own, and kept when it does not.
+func replacementRange(lines []string, orig, ad *def, sym codectx.Symbol) codectx.Range {
+	rng := symbolRange(lines, orig, sym)
+	answerHasAttach := ad.attach < ad.start
+	if answerHasAttach && orig.attach < rng.Start.Line {
+		rng.Start = codectx.Position{Line: orig.attach, Character: utf16Len(leadingWS(lines[orig.attach]))}
+	} else if !answerHasAttach && rng.Start.Line < orig.start {
+		rng.Start = codectx.Position{Line: orig.start, Character: utf16Len(orig.indent)}
+	}
+	return rng
+}
+
+// newHelpers returns the definitions the refactoring introduced next to
+// the symbol (helpers), each after a blank line; those that exist in the
+// file already are not duplicated.
+func newHelpers(blines []string, bdefs []def, ad *def, origDefs []def, lang string) []string {
+	var out []string
+	for i := range bdefs {
+		o := &bdefs[i]
+		if o == ad || o.depth != ad.depth || o.container != ad.container || (o.start >= ad.attach && o.start <= ad.end) || !o.complete {
+			continue
+		}
+		if lang == "typescript" && o.kind == "class" && ad.container == "" {
+			// A class wrapped around the answer, not a new definition.
+			continue
+		}
+		if !hasDef(origDefs, o.name, o.container) {
+			out = append(out, "")
+			out = append(out, blines[o.attach:o.end+1]...)
+		}
+	}
+	return out
+}
+
+func hasDef(defs []def, name, container string) bool {
+	for _, f := range defs {
+		if f.name == name && f.container == container {
+			return true
+		}
+	}
+	return false
+}
+
+// indentStyles returns the answer's indentation style and the file's; one
+// that cannot be detected takes the other's, and Go's tabs or four spaces
+// when neither can.
+func indentStyles(answer, lines []string, lang string) (from, to indentStyle) {
+	fromStyle, ok := detectIndent(answer)
+	toStyle, ok2 := detectIndent(lines)
+	if !ok2 {
+		toStyle = fromStyle
+		if !ok {
+			toStyle = indentStyle{tabs: lang == "go", unit: 4}
+		}
+	}
+	if !ok {
+		fromStyle = toStyle
+	}
+	return fromStyle, toStyle
+}
+
+// firstLine places the new definition's first line where the range starts
+// on startLine (UTF-16 column col): after the indentation, and after any
+// prefix such as "export " that lies outside the range.
+func firstLine(first, startLine string, col int, targetWS string) string {
+	prefix := prefixBefore(startLine, col)
+	first = strings.TrimLeft(first, " \t")
+	if p := strings.TrimSpace(prefix); p != "" && strings.HasPrefix(first, p+" ") {
+		return strings.TrimLeft(strings.TrimPrefix(first, p), " \t")
+	} else if strings.TrimSpace(prefix) == "" && col == 0 {
+		return targetWS + first
+	}
+	return first
 }
 
 // trimmedFirstLineBase returns the whitespace the header line of ad should
