@@ -217,55 +217,80 @@ type braceEvent struct {
 
 func braceScan(lines []string) (startDepth []int, events []braceEvent) {
 	startDepth = make([]int, len(lines))
-	depth, paren := 0, 0
-	inBlock := false
-	var quote byte
+	var sc braceScanner
 	for li, l := range lines {
-		startDepth[li] = depth
+		startDepth[li] = sc.depth
 		for i := 0; i < len(l); i++ {
-			c := l[i]
-			switch {
-			case inBlock:
-				if c == '*' && i+1 < len(l) && l[i+1] == '/' {
-					inBlock = false
-					i++
-				}
-			case quote != 0:
-				if c == '\\' {
-					i++
-				} else if c == quote {
-					quote = 0
-				}
-			case c == '/' && i+1 < len(l) && l[i+1] == '/':
-				i = len(l)
-			case c == '/' && i+1 < len(l) && l[i+1] == '*':
-				inBlock = true
-				i++
-			case c == '"' || c == '\'' || c == '`':
-				quote = c
-			case c == '(' || c == '[':
-				paren++
-			case c == ')' || c == ']':
-				if paren > 0 {
-					paren--
-				}
-			case c == '{':
-				depth++
-				events = append(events, braceEvent{li, c, depth, paren})
-			case c == '}':
-				if depth > 0 {
-					depth--
-				}
-				events = append(events, braceEvent{li, c, depth, paren})
-			case c == ';':
-				events = append(events, braceEvent{li, c, depth, paren})
-			}
+			i = sc.step(li, l, i)
 		}
-		if quote == '"' || quote == '\'' {
-			quote = 0 // these strings do not span lines
+		if sc.quote == '"' || sc.quote == '\'' {
+			sc.quote = 0 // these strings do not span lines
 		}
 	}
-	return startDepth, events
+	return startDepth, sc.events
+}
+
+// braceScanner is braceScan's state between characters and lines.
+type braceScanner struct {
+	depth, paren int
+	inBlock      bool
+	quote        byte // the open string's quote, 0 outside strings
+	events       []braceEvent
+}
+
+// step reads the character at l[i] (line li) and returns the index of the
+// last character it consumed.
+func (sc *braceScanner) step(li int, l string, i int) int {
+	c := l[i]
+	next := byte(0)
+	if i+1 < len(l) {
+		next = l[i+1]
+	}
+	switch {
+	case sc.inBlock:
+		if c == '*' && next == '/' {
+			sc.inBlock = false
+			i++
+		}
+	case sc.quote != 0:
+		if c == '\\' {
+			i++
+		} else if c == sc.quote {
+			sc.quote = 0
+		}
+	case c == '/' && next == '/':
+		i = len(l)
+	case c == '/' && next == '*':
+		sc.inBlock = true
+		i++
+	case c == '"' || c == '\'' || c == '`':
+		sc.quote = c
+	default:
+		sc.structure(li, c)
+	}
+	return i
+}
+
+// structure counts brackets and records braces and statement ends.
+func (sc *braceScanner) structure(li int, c byte) {
+	switch c {
+	case '(', '[':
+		sc.paren++
+	case ')', ']':
+		if sc.paren > 0 {
+			sc.paren--
+		}
+	case '{':
+		sc.depth++
+		sc.events = append(sc.events, braceEvent{li, c, sc.depth, sc.paren})
+	case '}':
+		if sc.depth > 0 {
+			sc.depth--
+		}
+		sc.events = append(sc.events, braceEvent{li, c, sc.depth, sc.paren})
+	case ';':
+		sc.events = append(sc.events, braceEvent{li, c, sc.depth, sc.paren})
+	}
 }
 
 // braceDefs finds definitions in a brace language with header regexps and

@@ -123,20 +123,7 @@ func extractDoc(text, lang, name, container string) []string {
 // but blank lines; in a bare answer prose may surround the run.
 func commentRun(lines []string, lang string, fenced bool) []string {
 	if lang == "python" {
-		info := scanPython(lines)
-		for li, l := range lines {
-			t := strings.TrimLeft(strings.TrimSpace(l), "rRuU")
-			if !info[li].logical || info[li].blank {
-				continue
-			}
-			if strings.HasPrefix(t, `"""`) || strings.HasPrefix(t, `'''`) {
-				return append([]string(nil), lines[li:info[li].last+1]...)
-			}
-			if fenced {
-				return nil
-			}
-		}
-		return nil
+		return pyStringRun(lines, fenced)
 	}
 	from, to := -1, -1
 	inBlock := false
@@ -163,13 +150,29 @@ func commentRun(lines []string, lang string, fenced bool) []string {
 			return nil // code before any comment: not a doc-only block
 		}
 	}
-	if from < 0 {
-		return nil
-	}
-	if fenced && len(trimBlankEdges(lines[to:])) > 0 {
+	if from < 0 || fenced && len(trimBlankEdges(lines[to:])) > 0 {
 		return nil
 	}
 	return append([]string(nil), lines[from:to]...)
+}
+
+// pyStringRun returns the first string literal of Python lines; in a
+// fenced block it must come before any other code.
+func pyStringRun(lines []string, fenced bool) []string {
+	info := scanPython(lines)
+	for li, l := range lines {
+		t := strings.TrimLeft(strings.TrimSpace(l), "rRuU")
+		if !info[li].logical || info[li].blank {
+			continue
+		}
+		if strings.HasPrefix(t, `"""`) || strings.HasPrefix(t, `'''`) {
+			return append([]string(nil), lines[li:info[li].last+1]...)
+		}
+		if fenced {
+			return nil
+		}
+	}
+	return nil
 }
 
 // proseDoc turns a short prose answer into a doc comment in the language's

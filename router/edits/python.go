@@ -22,57 +22,20 @@ type pyLine struct {
 // strings (including triple-quoted ones) and backslash continuations.
 func scanPython(lines []string) []pyLine {
 	out := make([]pyLine, len(lines))
-	depth := 0
-	var triple string // open triple quote, "" if none
-	cont := false     // backslash continuation
+	var sc pyScanner
 	start := -1
 	for li, l := range lines {
 		t := strings.TrimSpace(l)
 		pl := pyLine{indent: indentWidth(l)}
-		if depth == 0 && triple == "" && !cont {
+		if sc.depth == 0 && sc.triple == "" && !sc.cont {
 			pl.logical = true
 			pl.blank = t == "" || strings.HasPrefix(t, "#")
 			pl.comment = strings.HasPrefix(t, "#")
 			start = li
 		}
-		cont = false
+		sc.cont = false
 		for i := 0; i < len(l); i++ {
-			c := l[i]
-			if triple != "" {
-				if strings.HasPrefix(l[i:], triple) {
-					i += 2
-					triple = ""
-				} else if c == '\\' {
-					i++
-				}
-				continue
-			}
-			switch c {
-			case '#':
-				i = len(l)
-			case '"', '\'':
-				q := string(c)
-				if strings.HasPrefix(l[i:], q+q+q) {
-					triple = q + q + q
-					i += 2
-					continue
-				}
-				for i++; i < len(l) && l[i] != c; i++ {
-					if l[i] == '\\' {
-						i++
-					}
-				}
-			case '(', '[', '{':
-				depth++
-			case ')', ']', '}':
-				if depth > 0 {
-					depth--
-				}
-			case '\\':
-				if i == len(l)-1 {
-					cont = true
-				}
-			}
+			i = sc.step(l, i)
 		}
 		out[li] = pl
 		if start >= 0 {
@@ -80,6 +43,54 @@ func scanPython(lines []string) []pyLine {
 		}
 	}
 	return out
+}
+
+// pyScanner is scanPython's state between characters and lines.
+type pyScanner struct {
+	depth  int    // bracket depth
+	triple string // open triple quote, "" if none
+	cont   bool   // backslash continuation
+}
+
+// step reads the character at l[i] and returns the index of the last
+// character it consumed.
+func (sc *pyScanner) step(l string, i int) int {
+	c := l[i]
+	if sc.triple != "" {
+		if strings.HasPrefix(l[i:], sc.triple) {
+			i += 2
+			sc.triple = ""
+		} else if c == '\\' {
+			i++
+		}
+		return i
+	}
+	switch c {
+	case '#':
+		i = len(l)
+	case '"', '\'':
+		q := string(c)
+		if strings.HasPrefix(l[i:], q+q+q) {
+			sc.triple = q + q + q
+			return i + 2
+		}
+		for i++; i < len(l) && l[i] != c; i++ {
+			if l[i] == '\\' {
+				i++
+			}
+		}
+	case '(', '[', '{':
+		sc.depth++
+	case ')', ']', '}':
+		if sc.depth > 0 {
+			sc.depth--
+		}
+	case '\\':
+		if i == len(l)-1 {
+			sc.cont = true
+		}
+	}
+	return i
 }
 
 func indentWidth(l string) int {
