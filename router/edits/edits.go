@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/lsp-router/lsp-router/router/codectx"
+	"github.com/lsp-router/lsp-router/router/syntax"
 )
 
 // File is the document an edit applies to.
@@ -59,7 +60,7 @@ func FromAnswer(action, answer string, file File, sym codectx.Symbol) ([]TextEdi
 	if onlyReasoning {
 		return nil, refuse(ReasonOnlyReasoning, name, "the answer holds only the model's reasoning (<think>) and no result; nothing was changed")
 	}
-	lang := language(file.Language, file.Path)
+	lang := syntax.Language(file.Language, file.Path)
 	if sym.Range != (codectx.Range{}) {
 		starts := lineStarts(file.Text)
 		_, err1 := offsetOf(file.Text, starts, sym.Range.Start)
@@ -140,21 +141,21 @@ func target(sym codectx.Symbol) (name, container string) {
 // matchDef picks the definition of name in defs: same container first,
 // then a top-level one (a method returned without its class, which local
 // models often do), then any if unique.
-func matchDef(defs []def, name, container string) *def {
-	var sameName []*def
+func matchDef(defs []syntax.Def, name, container string) *syntax.Def {
+	var sameName []*syntax.Def
 	for i := range defs {
-		if defs[i].name == name {
+		if defs[i].Name == name {
 			sameName = append(sameName, &defs[i])
 		}
 	}
 	for _, d := range sameName {
-		if d.container == container {
+		if d.Container == container {
 			return d
 		}
 	}
 	if container != "" {
 		for _, d := range sameName {
-			if d.container == "" {
+			if d.Container == "" {
 				return d
 			}
 		}
@@ -167,14 +168,14 @@ func matchDef(defs []def, name, container string) *def {
 
 // locate finds the symbol in the file: the definition whose header lies in
 // sym.Range when a range is given, else by name.
-func locate(lines []string, defs []def, sym codectx.Symbol) *def {
+func locate(lines []string, defs []syntax.Def, sym codectx.Symbol) *syntax.Def {
 	name, container := target(sym)
 	if sym.Range != (codectx.Range{}) {
-		var best *def
+		var best *syntax.Def
 		for i := range defs {
 			d := &defs[i]
-			if d.start >= sym.Range.Start.Line && d.start <= sym.Range.End.Line {
-				if d.name == name {
+			if d.Start >= sym.Range.Start.Line && d.Start <= sym.Range.End.Line {
+				if d.Name == name {
 					return d
 				}
 				if best == nil {
@@ -192,13 +193,13 @@ func locate(lines []string, defs []def, sym codectx.Symbol) *def {
 // symbolRange returns the range to replace: sym.Range when known, else the
 // located definition's, in the form an LSP server reports it (from the
 // header's first non-blank character to the end of its last line).
-func symbolRange(lines []string, d *def, sym codectx.Symbol) codectx.Range {
+func symbolRange(lines []string, d *syntax.Def, sym codectx.Symbol) codectx.Range {
 	if sym.Range != (codectx.Range{}) {
 		return sym.Range
 	}
 	return codectx.Range{
-		Start: codectx.Position{Line: d.start, Character: utf16Len(d.indent)},
-		End:   codectx.Position{Line: d.end, Character: utf16Len(lines[d.end])},
+		Start: codectx.Position{Line: d.Start, Character: utf16Len(d.Indent)},
+		End:   codectx.Position{Line: d.End, Character: utf16Len(lines[d.End])},
 	}
 }
 
@@ -239,7 +240,7 @@ func replaceSymbol(text string, file File, lang string, sym codectx.Symbol) ([]T
 	name := displayName(sym)
 	wantName, container := target(sym)
 	lines := splitLines(file.Text)
-	origDefs := findDefs(lang, lines)
+	origDefs := syntax.FindDefs(lang, lines)
 	orig := locate(lines, origDefs, sym)
 	if orig == nil && sym.Range == (codectx.Range{}) {
 		return nil, refuse(ReasonNoSymbol, name, "cannot find %s in %s; nothing was changed", name, filepath.Base(file.Path))
@@ -247,11 +248,11 @@ func replaceSymbol(text string, file File, lang string, sym codectx.Symbol) ([]T
 	if orig == nil {
 		// The server knows the range even though our scanner does not
 		// recognise the definition: trust the range.
-		orig = &def{name: wantName, start: sym.Range.Start.Line, end: sym.Range.End.Line, complete: true}
-		orig.attach, orig.docFrom, orig.docTo = attachments(lines, orig.start, lang == "python")
-		orig.indent = leadingWS(lines[orig.start])
+		orig = &syntax.Def{Name: wantName, Start: sym.Range.Start.Line, End: sym.Range.End.Line, Complete: true}
+		orig.Attach, orig.DocFrom, orig.DocTo = syntax.Attachments(lines, orig.Start, lang == "python")
+		orig.Indent = syntax.LeadingWS(lines[orig.Start])
 	}
-	origLines := lines[orig.start : orig.end+1]
+	origLines := lines[orig.Start : orig.End+1]
 
 	var incomplete, lostIndent, unchanged bool
 	placeholderLine := ""
@@ -259,12 +260,12 @@ func replaceSymbol(text string, file File, lang string, sym codectx.Symbol) ([]T
 		if b.fenced && !isCodeLang(b.lang, lang) {
 			continue
 		}
-		defs := findDefs(lang, b.lines)
+		defs := syntax.FindDefs(lang, b.lines)
 		ad := matchDef(defs, wantName, container)
 		if ad == nil {
 			continue
 		}
-		if !ad.complete {
+		if !ad.Complete {
 			if lang == "python" && !b.closed || lang != "python" {
 				incomplete = true
 			} else {
@@ -272,11 +273,11 @@ func replaceSymbol(text string, file File, lang string, sym codectx.Symbol) ([]T
 			}
 			continue
 		}
-		if sameCode(b.lines[ad.start:ad.end+1], origLines) {
+		if sameCode(b.lines[ad.Start:ad.End+1], origLines) {
 			unchanged = true
 			continue
 		}
-		if p := placeholder(b.lines[ad.attach:ad.end+1], lines); p != "" {
+		if p := placeholder(b.lines[ad.Attach:ad.End+1], lines); p != "" {
 			placeholderLine = p
 			continue
 		}
@@ -297,14 +298,14 @@ func replaceSymbol(text string, file File, lang string, sym codectx.Symbol) ([]T
 
 // buildReplacement makes the edit that replaces orig with the answer's
 // definition ad (found in blines).
-func buildReplacement(file File, lines []string, lang string, sym codectx.Symbol, orig *def, blines []string, bdefs []def, ad *def, origDefs []def) ([]TextEdit, error) {
+func buildReplacement(file File, lines []string, lang string, sym codectx.Symbol, orig *syntax.Def, blines []string, bdefs []syntax.Def, ad *syntax.Def, origDefs []syntax.Def) ([]TextEdit, error) {
 	rng := replacementRange(lines, orig, ad, sym)
-	newLines := append([]string(nil), blines[ad.attach:ad.end+1]...)
+	newLines := append([]string(nil), blines[ad.Attach:ad.End+1]...)
 	newLines = append(newLines, newHelpers(blines, bdefs, ad, origDefs, lang)...)
 
-	fromStyle, toStyle := indentStyles(blines[ad.attach:ad.end+1], lines, lang)
+	fromStyle, toStyle := indentStyles(blines[ad.Attach:ad.End+1], lines, lang)
 	baseWS := trimmedFirstLineBase(blines, ad, lang, fromStyle)
-	targetWS := leadingWS(lines[orig.start])
+	targetWS := syntax.LeadingWS(lines[orig.Start])
 	newLines = reindent(newLines, baseWS, targetWS, fromStyle, toStyle)
 	newLines[0] = firstLine(newLines[0], lines[rng.Start.Line], rng.Start.Character, targetWS)
 
@@ -331,13 +332,13 @@ func buildReplacement(file File, lines []string, lang string, sym codectx.Symbol
 // from the server normally starts at the header; attached lines (doc
 // comment, decorators) above it are replaced only when the answer brings
 // its own, and kept when it does not.
-func replacementRange(lines []string, orig, ad *def, sym codectx.Symbol) codectx.Range {
+func replacementRange(lines []string, orig, ad *syntax.Def, sym codectx.Symbol) codectx.Range {
 	rng := symbolRange(lines, orig, sym)
-	answerHasAttach := ad.attach < ad.start
-	if answerHasAttach && orig.attach < rng.Start.Line {
-		rng.Start = codectx.Position{Line: orig.attach, Character: utf16Len(leadingWS(lines[orig.attach]))}
-	} else if !answerHasAttach && rng.Start.Line < orig.start {
-		rng.Start = codectx.Position{Line: orig.start, Character: utf16Len(orig.indent)}
+	answerHasAttach := ad.Attach < ad.Start
+	if answerHasAttach && orig.Attach < rng.Start.Line {
+		rng.Start = codectx.Position{Line: orig.Attach, Character: utf16Len(syntax.LeadingWS(lines[orig.Attach]))}
+	} else if !answerHasAttach && rng.Start.Line < orig.Start {
+		rng.Start = codectx.Position{Line: orig.Start, Character: utf16Len(orig.Indent)}
 	}
 	return rng
 }
@@ -345,28 +346,28 @@ func replacementRange(lines []string, orig, ad *def, sym codectx.Symbol) codectx
 // newHelpers returns the definitions the refactoring introduced next to
 // the symbol (helpers), each after a blank line; those that exist in the
 // file already are not duplicated.
-func newHelpers(blines []string, bdefs []def, ad *def, origDefs []def, lang string) []string {
+func newHelpers(blines []string, bdefs []syntax.Def, ad *syntax.Def, origDefs []syntax.Def, lang string) []string {
 	var out []string
 	for i := range bdefs {
 		o := &bdefs[i]
-		if o == ad || o.depth != ad.depth || o.container != ad.container || (o.start >= ad.attach && o.start <= ad.end) || !o.complete {
+		if o == ad || o.Depth != ad.Depth || o.Container != ad.Container || (o.Start >= ad.Attach && o.Start <= ad.End) || !o.Complete {
 			continue
 		}
-		if lang == "typescript" && o.kind == "class" && ad.container == "" {
+		if lang == "typescript" && o.Kind == "class" && ad.Container == "" {
 			// A class wrapped around the answer, not a new definition.
 			continue
 		}
-		if !hasDef(origDefs, o.name, o.container) {
+		if !hasDef(origDefs, o.Name, o.Container) {
 			out = append(out, "")
-			out = append(out, blines[o.attach:o.end+1]...)
+			out = append(out, blines[o.Attach:o.End+1]...)
 		}
 	}
 	return out
 }
 
-func hasDef(defs []def, name, container string) bool {
+func hasDef(defs []syntax.Def, name, container string) bool {
 	for _, f := range defs {
-		if f.name == name && f.container == container {
+		if f.Name == name && f.Container == container {
 			return true
 		}
 	}
@@ -411,18 +412,18 @@ func firstLine(first, startLine string, col int, targetWS string) string {
 // with the body still at 8 spaces); then the base is inferred from the
 // body: one level above it in Python, the closing brace's in brace
 // languages.
-func trimmedFirstLineBase(blines []string, ad *def, lang string, style indentStyle) string {
-	first := ad.attach
-	hdrWS := leadingWS(blines[ad.start])
-	if leadingWS(blines[first]) != "" || hdrWS != "" {
+func trimmedFirstLineBase(blines []string, ad *syntax.Def, lang string, style indentStyle) string {
+	first := ad.Attach
+	hdrWS := syntax.LeadingWS(blines[ad.Start])
+	if syntax.LeadingWS(blines[first]) != "" || hdrWS != "" {
 		return hdrWS
 	}
 	minLv, minRest, any := 1<<30, 0, false
-	for _, l := range blines[ad.start+1 : ad.end+1] {
+	for _, l := range blines[ad.Start+1 : ad.End+1] {
 		if strings.TrimSpace(l) == "" {
 			continue
 		}
-		lv, rest := style.level(leadingWS(l))
+		lv, rest := style.level(syntax.LeadingWS(l))
 		if lv < minLv {
 			minLv, minRest = lv, rest
 		}

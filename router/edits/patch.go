@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/lsp-router/lsp-router/router/codectx"
+	"github.com/lsp-router/lsp-router/router/syntax"
 )
 
 // hunk is one search/replace pair, from an aider-style block or a unified
@@ -386,7 +387,7 @@ func indentShift(fileLines, search, all []string) func([]string) []string {
 	for k < len(search) && strings.TrimSpace(search[k]) == "" {
 		k++
 	}
-	fileWS, searchWS := leadingWS(fileLines[k]), leadingWS(search[k])
+	fileWS, searchWS := syntax.LeadingWS(fileLines[k]), syntax.LeadingWS(search[k])
 	to, ok := detectIndent(all)
 	from, ok2 := detectIndent(search)
 	if !ok {

@@ -1,36 +1,36 @@
-package edits
+package syntax
 
 import (
 	"regexp"
 	"strings"
 )
 
-// pyLine describes one physical line of Python source.
-type pyLine struct {
-	// logical is true when the line starts a logical line (it is not
+// PyLine describes one physical line of Python source.
+type PyLine struct {
+	// Logical is true when the line starts a logical line (it is not
 	// inside brackets or a triple-quoted string opened earlier).
-	logical bool
-	// last is, for a logical start, the index of the last physical line
+	Logical bool
+	// Last is, for a logical start, the index of the last physical line
 	// of that logical line.
-	last    int
-	blank   bool // empty or only a comment
-	comment bool // only a comment
-	indent  int  // width of leading whitespace, a tab counting as 8 columns' worth of one level
+	Last    int
+	Blank   bool // empty or only a comment
+	Comment bool // only a comment
+	Indent  int  // width of leading whitespace, a tab counting as 8 columns' worth of one level
 }
 
-// scanPython classifies the lines of Python source, following brackets,
+// ScanPython classifies the lines of Python source, following brackets,
 // strings (including triple-quoted ones) and backslash continuations.
-func scanPython(lines []string) []pyLine {
-	out := make([]pyLine, len(lines))
+func ScanPython(lines []string) []PyLine {
+	out := make([]PyLine, len(lines))
 	var sc pyScanner
 	start := -1
 	for li, l := range lines {
 		t := strings.TrimSpace(l)
-		pl := pyLine{indent: indentWidth(l)}
+		pl := PyLine{Indent: indentWidth(l)}
 		if sc.depth == 0 && sc.triple == "" && !sc.cont {
-			pl.logical = true
-			pl.blank = t == "" || strings.HasPrefix(t, "#")
-			pl.comment = strings.HasPrefix(t, "#")
+			pl.Logical = true
+			pl.Blank = t == "" || strings.HasPrefix(t, "#")
+			pl.Comment = strings.HasPrefix(t, "#")
 			start = li
 		}
 		sc.cont = false
@@ -39,13 +39,13 @@ func scanPython(lines []string) []pyLine {
 		}
 		out[li] = pl
 		if start >= 0 {
-			out[start].last = li
+			out[start].Last = li
 		}
 	}
 	return out
 }
 
-// pyScanner is scanPython's state between characters and lines.
+// pyScanner is ScanPython's state between characters and lines.
 type pyScanner struct {
 	depth  int    // bracket depth
 	triple string // open triple quote, "" if none
@@ -110,10 +110,10 @@ func indentWidth(l string) int {
 
 var pyHeader = regexp.MustCompile(`^(?:async\s+)?(def|class)\s+(` + ident + `)\s*[(:\[]`)
 
-// pythonDefs finds functions, methods and classes by indentation.
-func pythonDefs(lines []string) []def {
-	info := scanPython(lines)
-	var defs []def
+// PythonDefs finds functions, methods and classes by indentation.
+func PythonDefs(lines []string) []Def {
+	info := ScanPython(lines)
+	var defs []Def
 	type open struct {
 		name   string
 		indent int
@@ -121,36 +121,36 @@ func pythonDefs(lines []string) []def {
 	var classes []open // enclosing classes, innermost last
 	for li, l := range lines {
 		pl := info[li]
-		if !pl.logical || pl.blank {
+		if !pl.Logical || pl.Blank {
 			continue
 		}
-		for len(classes) > 0 && classes[len(classes)-1].indent >= pl.indent {
+		for len(classes) > 0 && classes[len(classes)-1].indent >= pl.Indent {
 			classes = classes[:len(classes)-1]
 		}
 		m := pyHeader.FindStringSubmatch(strings.TrimSpace(l))
 		if m == nil {
 			continue
 		}
-		d := def{name: m[2], kind: "func", start: li, indent: leadingWS(l), depth: len(classes)}
+		d := Def{Name: m[2], Kind: "func", Start: li, Indent: LeadingWS(l), Depth: len(classes)}
 		if m[1] == "class" {
-			d.kind = "class"
+			d.Kind = "class"
 		}
 		if len(classes) > 0 {
-			d.container = classes[len(classes)-1].name
-			if d.kind == "func" {
-				d.kind = "method"
+			d.Container = classes[len(classes)-1].name
+			if d.Kind == "func" {
+				d.Kind = "method"
 			}
 		}
-		d.end, d.complete = pythonEnd(lines, info, li)
-		d.attach, d.docFrom, d.docTo = attachments(lines, li, true)
+		d.End, d.Complete = pythonEnd(lines, info, li)
+		d.Attach, d.DocFrom, d.DocTo = Attachments(lines, li, true)
 		// Decorators and comments must sit at the header's indentation.
-		for d.attach < li && indentWidth(lines[d.attach]) != pl.indent {
-			d.attach++
+		for d.Attach < li && indentWidth(lines[d.Attach]) != pl.Indent {
+			d.Attach++
 		}
-		d.docFrom, d.docTo = max(d.docFrom, d.attach), max(d.docTo, d.attach)
+		d.DocFrom, d.DocTo = max(d.DocFrom, d.Attach), max(d.DocTo, d.Attach)
 		defs = append(defs, d)
-		if d.kind == "class" {
-			classes = append(classes, open{d.name, pl.indent})
+		if d.Kind == "class" {
+			classes = append(classes, open{d.Name, pl.Indent})
 		}
 	}
 	return defs
@@ -158,8 +158,8 @@ func pythonDefs(lines []string) []def {
 
 // pythonEnd returns the last line of the block whose header starts at
 // line h, and whether the block has a body.
-func pythonEnd(lines []string, info []pyLine, h int) (int, bool) {
-	hdrEnd := info[h].last
+func pythonEnd(lines []string, info []PyLine, h int) (int, bool) {
+	hdrEnd := info[h].Last
 	if !strings.HasSuffix(strings.TrimSpace(stripPyComment(lines[hdrEnd])), ":") {
 		// One-line body after the colon ("def f(): return 1").
 		return hdrEnd, strings.Contains(lines[hdrEnd], ":")
@@ -167,14 +167,14 @@ func pythonEnd(lines []string, info []pyLine, h int) (int, bool) {
 	end := hdrEnd
 	for li := hdrEnd + 1; li < len(lines); li++ {
 		pl := info[li]
-		if !pl.logical || pl.blank {
+		if !pl.Logical || pl.Blank {
 			continue
 		}
-		if pl.indent <= info[h].indent {
+		if pl.Indent <= info[h].Indent {
 			break
 		}
-		end = pl.last
-		li = pl.last
+		end = pl.Last
+		li = pl.Last
 	}
 	return end, end > hdrEnd
 }
@@ -201,20 +201,20 @@ func stripPyComment(l string) string {
 	return l
 }
 
-// pyDocstring returns the line span [from, to] of the docstring of the
+// PyDocstring returns the line span [from, to] of the docstring of the
 // Python definition d, or ok=false when it has none. bodyStart is the first
 // line of the body (where a docstring would go).
-func pyDocstring(lines []string, d def) (from, to int, ok bool) {
-	info := scanPython(lines)
-	hdrEnd := info[d.start].last
-	for li := hdrEnd + 1; li <= d.end && li < len(lines); li++ {
+func PyDocstring(lines []string, d Def) (from, to int, ok bool) {
+	info := ScanPython(lines)
+	hdrEnd := info[d.Start].Last
+	for li := hdrEnd + 1; li <= d.End && li < len(lines); li++ {
 		pl := info[li]
-		if !pl.logical || pl.blank {
+		if !pl.Logical || pl.Blank {
 			continue
 		}
 		t := strings.TrimLeft(strings.TrimSpace(lines[li]), "rRuUbB")
 		if strings.HasPrefix(t, `"`) || strings.HasPrefix(t, `'`) {
-			return li, pl.last, true
+			return li, pl.Last, true
 		}
 		return 0, 0, false
 	}
