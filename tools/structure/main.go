@@ -70,7 +70,13 @@ func report(w io.Writer, all []fn, maxCyclo, maxLines int) int {
 	}
 	sort.SliceStable(cyc, func(i, j int) bool { return cyc[i].Cyclo > cyc[j].Cyclo })
 	sort.SliceStable(long, func(i, j int) bool { return long[i].Lines > long[j].Lines })
-	fmt.Fprintf(w, "cyclomatic complexity > %d: %d functions\n", maxCyclo, len(cyc))
+	tests := 0
+	for _, f := range cyc {
+		if f.Test {
+			tests++
+		}
+	}
+	fmt.Fprintf(w, "cyclomatic complexity > %d: %d functions (%d non-test, %d test)\n", maxCyclo, len(cyc), len(cyc)-tests, tests)
 	for _, f := range cyc {
 		fmt.Fprintf(w, "  %4d  %s  %s\n", f.Cyclo, f.Name, f.Pos)
 	}
