@@ -358,144 +358,180 @@ func unknownKeyMessage(k toml.Key) string {
 var digestRE = regexp.MustCompile(`^(sha256:)?[0-9a-f]{64}$`)
 
 // validate checks values; Key is the dotted TOML key of each problem.
+// The checks run section by section, in the order of the file.
 func (c *Config) validate() []Problem {
-	var ps []Problem
-	bad := func(key, format string, args ...any) {
-		ps = append(ps, Problem{Key: key, Message: fmt.Sprintf(format, args...)})
+	var ps problems
+	for _, check := range []func(*Config, *problems){
+		validateServices, validateCustomEndpoints, validateRouting, validatePrompts,
+		validateContext, validateSerena, validateLanguageServers, validateSecurity, validateGeneration,
+	} {
+		check(c, &ps)
 	}
+	ps = append(ps, c.Gateway.validate()...)
+	return ps
+}
+
+// problems collects what validate finds.
+type problems []Problem
+
+func (ps *problems) bad(key, format string, args ...any) {
+	*ps = append(*ps, Problem{Key: key, Message: fmt.Sprintf(format, args...)})
+}
+
+func validateServices(c *Config, ps *problems) {
 	for _, name := range sortedKeys(c.Services) {
 		s := c.Services[name]
 		key := "services." + name
 		if !slices.Contains(ServiceKinds, name) {
-			bad(key, "unknown service %q; valid services: %s (use [[custom_endpoints]] for others)", name, strings.Join(ServiceKinds, ", "))
+			ps.bad(key, "unknown service %q; valid services: %s (use [[custom_endpoints]] for others)", name, strings.Join(ServiceKinds, ", "))
 			continue
 		}
 		if s.Endpoint != "" {
 			if err := checkEndpoint(s.Endpoint); err != nil {
-				bad(key+".endpoint", "%v", err)
+				ps.bad(key+".endpoint", "%v", err)
 			}
 		}
 		if s.MaxRetries < 0 || s.MaxRetries > 10 {
-			bad(key+".max_retries", "must be between 0 and 10, got %d", s.MaxRetries)
+			ps.bad(key+".max_retries", "must be between 0 and 10, got %d", s.MaxRetries)
 		}
 		if s.APIKeyEnv != "" && s.APIKeyFile != "" {
-			bad(key+".api_key_file", "set api_key_env or api_key_file, not both")
+			ps.bad(key+".api_key_file", "set api_key_env or api_key_file, not both")
 		}
 		if msg := checkContextLength(s.ContextLength); msg != "" {
-			bad(key+".context_length", "%s", msg)
+			ps.bad(key+".context_length", "%s", msg)
 		}
 	}
+}
+
+func validateCustomEndpoints(c *Config, ps *problems) {
 	names := map[string]bool{}
 	for i, e := range c.CustomEndpoints {
 		key := "custom_endpoints"
 		if e.Name == "" {
-			bad(key, "entry %d has no name; give each custom endpoint a unique name", i+1)
+			ps.bad(key, "entry %d has no name; give each custom endpoint a unique name", i+1)
 		} else if names[e.Name] {
-			bad(key, "name %q is used twice; names must be unique", e.Name)
+			ps.bad(key, "name %q is used twice; names must be unique", e.Name)
 		}
 		names[e.Name] = true
 		if err := checkEndpoint(e.Endpoint); err != nil {
-			bad(key, "%s: %v", orIndex(e.Name, i), err)
+			ps.bad(key, "%s: %v", orIndex(e.Name, i), err)
 		}
 		if msg := checkContextLength(e.ContextLength); msg != "" {
-			bad(key, "%s: context_length %s", orIndex(e.Name, i), msg)
+			ps.bad(key, "%s: context_length %s", orIndex(e.Name, i), msg)
 		}
 		if e.APIStyle != "" && !slices.Contains(APIStyles, e.APIStyle) {
-			bad(key, "%s: api_style %q is not one of %s (or leave it out to detect it)", orIndex(e.Name, i), e.APIStyle, strings.Join(APIStyles, ", "))
+			ps.bad(key, "%s: api_style %q is not one of %s (or leave it out to detect it)", orIndex(e.Name, i), e.APIStyle, strings.Join(APIStyles, ", "))
 		}
 	}
-	for _, cat := range sortedKeys(c.TaskRouting) {
-		if !slices.Contains(Categories, cat) {
-			bad("task_routing."+cat, "unknown category %q; valid categories: %s", cat, strings.Join(Categories, ", "))
-		}
-		if c.TaskRouting[cat].MinContext < 0 {
-			bad("task_routing."+cat+".min_context", "must not be negative")
-		}
-	}
+}
+
+// validateRouting checks task_routing and each agent's own.
+func validateRouting(c *Config, ps *problems) {
+	validateTaskRouting(ps, "task_routing", c.TaskRouting)
 	for _, name := range sortedKeys(c.Agents) {
 		key := "agents." + displayKey([]string{name})
 		if name != strings.ToLower(name) || strings.TrimSpace(name) != name || name == "" {
-			bad(key, "agent names are lower case, as lsp-router reads them from the agent (e.g. [agents.qwen-code]); write %q", strings.ToLower(strings.TrimSpace(name)))
+			ps.bad(key, "agent names are lower case, as lsp-router reads them from the agent (e.g. [agents.qwen-code]); write %q", strings.ToLower(strings.TrimSpace(name)))
 		}
-		for _, cat := range sortedKeys(c.Agents[name].TaskRouting) {
-			if !slices.Contains(Categories, cat) {
-				bad(key+".task_routing."+cat, "unknown category %q; valid categories: %s", cat, strings.Join(Categories, ", "))
-			}
-			if c.Agents[name].TaskRouting[cat].MinContext < 0 {
-				bad(key+".task_routing."+cat+".min_context", "must not be negative")
-			}
+		validateTaskRouting(ps, key+".task_routing", c.Agents[name].TaskRouting)
+	}
+}
+
+func validateTaskRouting(ps *problems, prefix string, routing map[string]TaskRouting) {
+	for _, cat := range sortedKeys(routing) {
+		if !slices.Contains(Categories, cat) {
+			ps.bad(prefix+"."+cat, "unknown category %q; valid categories: %s", cat, strings.Join(Categories, ", "))
+		}
+		if routing[cat].MinContext < 0 {
+			ps.bad(prefix+"."+cat+".min_context", "must not be negative")
 		}
 	}
+}
+
+func validatePrompts(c *Config, ps *problems) {
 	for _, a := range sortedKeys(c.Prompts) {
 		if !slices.Contains(Actions, a) {
-			bad("prompts."+a, "unknown action %q; valid actions: %s", a, strings.Join(Actions, ", "))
+			ps.bad("prompts."+a, "unknown action %q; valid actions: %s", a, strings.Join(Actions, ", "))
 		}
 	}
+}
+
+func validateContext(c *Config, ps *problems) {
 	ctx := c.Context
 	if ctx.CompactionThreshold <= 0 || ctx.CompactionThreshold > 1 {
-		bad("context.compaction_threshold", "must be in (0, 1], got %v", ctx.CompactionThreshold)
+		ps.bad("context.compaction_threshold", "must be in (0, 1], got %v", ctx.CompactionThreshold)
 	}
 	if ctx.CompactionTarget <= 0 || ctx.CompactionTarget >= ctx.CompactionThreshold {
-		bad("context.compaction_target", "must be above 0 and below compaction_threshold (%v), got %v", ctx.CompactionThreshold, ctx.CompactionTarget)
+		ps.bad("context.compaction_target", "must be above 0 and below compaction_threshold (%v), got %v", ctx.CompactionThreshold, ctx.CompactionTarget)
 	}
 	if ctx.PreserveRecentMessages < 0 {
-		bad("context.preserve_recent_messages", "must not be negative")
+		ps.bad("context.preserve_recent_messages", "must not be negative")
 	}
 	if ctx.MaxToolOutputTokens < 0 {
-		bad("context.max_tool_output_tokens", "must not be negative")
+		ps.bad("context.max_tool_output_tokens", "must not be negative")
 	}
 	if ctx.MaxFileBytes < 0 || ctx.MaxFileBytes > 1<<30 {
-		bad("context.max_file_bytes", "must be between 0 (the default, 8 MB) and 1073741824, got %d", ctx.MaxFileBytes)
+		ps.bad("context.max_file_bytes", "must be between 0 (the default, 8 MB) and 1073741824, got %d", ctx.MaxFileBytes)
 	}
 	if d := ctx.EditorTimeout.Duration; d < 0 || d > time.Minute {
-		bad("context.editor_timeout", "must be between 0 (the default, 2s) and 1m, got %s", d)
+		ps.bad("context.editor_timeout", "must be between 0 (the default, 2s) and 1m, got %s", d)
 	}
 	if d := ctx.LanguageServersIdleTimeout.Duration; d < 0 || d > 0 && d < time.Second {
-		bad("context.language_servers_idle_timeout", "must be 0 (the default, 10m) or at least 1s, got %s", d)
+		ps.bad("context.language_servers_idle_timeout", "must be 0 (the default, 10m) or at least 1s, got %s", d)
 	}
-	ps = append(ps, c.Gateway.validate()...)
+}
+
+func validateSerena(c *Config, ps *problems) {
 	if c.Serena.Enabled && len(c.Serena.Command) == 0 && c.Serena.URL == "" {
-		bad("serena.command", "serena is enabled but has neither command nor url")
+		ps.bad("serena.command", "serena is enabled but has neither command nor url")
 	}
 	if c.Serena.StartTimeout.Duration < 0 {
-		bad("serena.start_timeout", "must not be negative")
+		ps.bad("serena.start_timeout", "must not be negative")
 	}
 	if c.Serena.URL != "" {
 		if err := checkEndpoint(c.Serena.URL); err != nil {
-			bad("serena.url", "%v", err)
+			ps.bad("serena.url", "%v", err)
 		}
 	}
+}
+
+func validateLanguageServers(c *Config, ps *problems) {
 	for _, lang := range sortedKeys(c.LanguageServers) {
 		ls := c.LanguageServers[lang]
 		if (ls.Enabled == nil || *ls.Enabled) && len(ls.Command) == 0 {
-			bad("language_servers."+lang+".command", "empty command; give the program and its arguments, e.g. [\"gopls\"]")
+			ps.bad("language_servers."+lang+".command", "empty command; give the program and its arguments, e.g. [\"gopls\"]")
 		}
 	}
+}
+
+func validateSecurity(c *Config, ps *problems) {
 	for _, cidr := range c.Security.AllowedCIDRs {
 		if _, _, err := net.ParseCIDR(cidr); err != nil {
-			bad("security.allowed_cidrs", "%q is not a CIDR; write it like \"10.0.0.0/8\" or \"fd00::/8\"", cidr)
+			ps.bad("security.allowed_cidrs", "%q is not a CIDR; write it like \"10.0.0.0/8\" or \"fd00::/8\"", cidr)
 		}
 	}
 	for _, h := range c.Security.AllowedHosts {
 		if h == "" || strings.ContainsAny(h, "/: ") && net.ParseIP(h) == nil {
-			bad("security.allowed_hosts", "%q is not a host name or IP address (ports and schemes do not belong here)", h)
+			ps.bad("security.allowed_hosts", "%q is not a host name or IP address (ports and schemes do not belong here)", h)
 		}
 	}
 	for _, m := range sortedKeys(c.Security.ModelPins) {
 		if !digestRE.MatchString(strings.ToLower(c.Security.ModelPins[m])) {
-			bad("security.model_pins", "pin for %q is not a SHA-256 digest (64 hex digits, optionally prefixed sha256:)", m)
+			ps.bad("security.model_pins", "pin for %q is not a SHA-256 digest (64 hex digits, optionally prefixed sha256:)", m)
 		}
 	}
 	if v := c.Security.AuditOnFailure; v != "" && v != "refuse" && v != "warn" {
-		bad("security.audit_on_failure", "%q is not \"refuse\" or \"warn\"", v)
+		ps.bad("security.audit_on_failure", "%q is not \"refuse\" or \"warn\"", v)
 	}
 	if err := redact.ValidatePatterns(c.Security.Redaction.ExtraPatterns); err != nil {
-		bad("security.redaction.extra_patterns", "%v", err)
+		ps.bad("security.redaction.extra_patterns", "%v", err)
 	}
+}
+
+func validateGeneration(c *Config, ps *problems) {
 	if c.Generation.MaxAnswerTokens < 0 {
-		bad("generation.max_answer_tokens", "must not be negative")
+		ps.bad("generation.max_answer_tokens", "must not be negative")
 	}
-	return ps
 }
 
 func orIndex(name string, i int) string {

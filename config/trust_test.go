@@ -104,7 +104,15 @@ func ignoredKeys(c *Config) []string {
 func TestUntrustedWorkspaceAppliesOnlySafeKeys(t *testing.T) {
 	f := newFixture(t, userFile, hostileWorkspace)
 	cfg := f.load(t)
+	checkSafeKeysApplied(t, cfg)
+	checkNothingLoosened(t, cfg)
+	checkIgnoredKeysReported(t, f, cfg)
+}
 
+// checkSafeKeysApplied: the hostile workspace's safe keys apply, merged
+// key by key over the user's file.
+func checkSafeKeysApplied(t *testing.T, cfg *Config) {
+	t.Helper()
 	// Safe and narrowing keys apply.
 	if cfg.Generation.MaxAnswerTokens != 512 || cfg.TaskRouting["coding"].PrimaryModels[0] != "qwen2.5-coder:7b" || cfg.Prompts["explain"] == "" {
 		t.Errorf("safe keys not applied: %+v %+v", cfg.Generation, cfg.TaskRouting)
@@ -116,6 +124,12 @@ func TestUntrustedWorkspaceAppliesOnlySafeKeys(t *testing.T) {
 	if o := cfg.Services["ollama"]; o.Endpoint != "http://127.0.0.1:11500" || o.Timeout.Duration != 45*time.Second {
 		t.Errorf("user's service settings lost: %+v", o)
 	}
+}
+
+// checkNothingLoosened: nothing from the hostile workspace runs a
+// program, reaches out or loosens security.
+func checkNothingLoosened(t *testing.T, cfg *Config) {
+	t.Helper()
 	// Nothing that runs, reaches out or loosens.
 	if _, ok := cfg.LanguageServers["go"]; ok {
 		t.Errorf("language server command applied: %+v", cfg.LanguageServers)
@@ -136,6 +150,12 @@ func TestUntrustedWorkspaceAppliesOnlySafeKeys(t *testing.T) {
 	if cfg.Generation.IdleTimeout.Duration != 2*time.Minute {
 		t.Errorf("idle timeout raised to %v", cfg.Generation.IdleTimeout)
 	}
+}
+
+// checkIgnoredKeysReported: every refused key is reported with its line,
+// in one notice that says how to trust the file.
+func checkIgnoredKeysReported(t *testing.T, f fixture, cfg *Config) {
+	t.Helper()
 	want := []string{
 		"generation.idle_timeout", "language_servers.go.command", "serena.enabled", "serena.command",
 		"services.ollama.endpoint", "custom_endpoints", "security.allow_external", "security.allowed_cidrs",
@@ -200,32 +220,13 @@ func TestTrustAppliesEveryKeyUntilTheFileChanges(t *testing.T) {
 	if e.File != filepath.Join(f.ws, FileName) || len(e.SHA256) != 64 {
 		t.Errorf("entry %+v", e)
 	}
-	cfg := f.load(t)
-	if !cfg.Provenance.WorkspaceTrusted || len(cfg.Provenance.Ignored) != 0 {
-		t.Fatalf("trusted file still ignored: %v", ignoredKeys(cfg))
-	}
-	if cfg.LanguageServers["go"].Command[0] != "/bin/sh" || !cfg.Security.AllowExternal || cfg.Security.AuditEnabled || cfg.Services["ollama"].Endpoint != "http://203.0.113.7:11434" {
-		t.Errorf("trusted keys not applied: %+v %+v", cfg.LanguageServers, cfg.Security)
-	}
-	if cfg.Services["ollama"].Timeout.Duration != 45*time.Second {
-		t.Errorf("trusted merge replaced the user's ollama table: %+v", cfg.Services["ollama"])
-	}
-	if cfg.Provenance.Origins["language_servers.go.command"] != OriginWorkspace {
-		t.Errorf("origin %q", cfg.Provenance.Origins["language_servers.go.command"])
-	}
-	// The store is private.
-	if st, _ := os.Stat(f.store.Path); st.Mode().Perm() != 0o600 {
-		t.Errorf("trust.json mode %v", st.Mode())
-	}
-	if st, _ := os.Stat(filepath.Dir(f.store.Path)); st.Mode().Perm() != 0o700 {
-		t.Errorf("state dir mode %v", st.Mode())
-	}
+	checkTrustedFileApplies(t, f)
 
 	// One byte more and it is untrusted again.
 	wsFile := filepath.Join(f.ws, FileName)
 	b, _ := os.ReadFile(wsFile)
 	os.WriteFile(wsFile, append(b, '\n'), 0o644)
-	cfg = f.load(t)
+	cfg := f.load(t)
 	if cfg.Provenance.WorkspaceTrusted || cfg.Security.AllowExternal || len(cfg.Provenance.Ignored) == 0 {
 		t.Errorf("changed file still trusted")
 	}
@@ -245,6 +246,32 @@ func TestTrustAppliesEveryKeyUntilTheFileChanges(t *testing.T) {
 	}
 	if cfg := f.load(t); cfg.Security.AllowExternal {
 		t.Errorf("revoked file still applies")
+	}
+}
+
+// checkTrustedFileApplies: once trusted, every key of the workspace file
+// applies, merged over the user's, and the trust store is private.
+func checkTrustedFileApplies(t *testing.T, f fixture) {
+	t.Helper()
+	cfg := f.load(t)
+	if !cfg.Provenance.WorkspaceTrusted || len(cfg.Provenance.Ignored) != 0 {
+		t.Fatalf("trusted file still ignored: %v", ignoredKeys(cfg))
+	}
+	if cfg.LanguageServers["go"].Command[0] != "/bin/sh" || !cfg.Security.AllowExternal || cfg.Security.AuditEnabled || cfg.Services["ollama"].Endpoint != "http://203.0.113.7:11434" {
+		t.Errorf("trusted keys not applied: %+v %+v", cfg.LanguageServers, cfg.Security)
+	}
+	if cfg.Services["ollama"].Timeout.Duration != 45*time.Second {
+		t.Errorf("trusted merge replaced the user's ollama table: %+v", cfg.Services["ollama"])
+	}
+	if cfg.Provenance.Origins["language_servers.go.command"] != OriginWorkspace {
+		t.Errorf("origin %q", cfg.Provenance.Origins["language_servers.go.command"])
+	}
+	// The store is private.
+	if st, _ := os.Stat(f.store.Path); st.Mode().Perm() != 0o600 {
+		t.Errorf("trust.json mode %v", st.Mode())
+	}
+	if st, _ := os.Stat(filepath.Dir(f.store.Path)); st.Mode().Perm() != 0o700 {
+		t.Errorf("state dir mode %v", st.Mode())
 	}
 }
 

@@ -6,7 +6,7 @@ import (
 	"sync"
 
 	"github.com/lsp-router/lsp-router/router/codectx"
-	"github.com/lsp-router/lsp-router/router/edits"
+	"github.com/lsp-router/lsp-router/router/syntax"
 )
 
 // SyntaxSource finds the symbol at the cursor by parsing the buffer (Go with
@@ -52,7 +52,7 @@ func (s *SyntaxSource) Symbol(_ context.Context, q codectx.Query) (*codectx.Symb
 	sym, ok := s.cache[key]
 	s.mu.Unlock()
 	if !ok {
-		sym, _ = edits.SymbolAt(edits.File{Path: q.Path, Text: q.Text, Language: q.LanguageID}, q.Position)
+		sym, _ = syntax.SymbolAt(q.Path, q.Text, q.LanguageID, q.Position)
 		s.mu.Lock()
 		if s.cache == nil || len(s.cache) >= syntaxCacheSize {
 			s.cache = map[syntaxKey]*codectx.Symbol{}

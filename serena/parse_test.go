@@ -84,6 +84,12 @@ func TestParsers(t *testing.T) {
 	if err != nil || len(ds) != 1 || ds[0].Severity != 4 || ds[0].Code != "" || ds[0].Owner != "<file>" {
 		t.Errorf("diagnostics = %+v, %v", ds, err)
 	}
+	checkEditParsers(t)
+}
+
+// checkEditParsers: edit tools count as done only when Serena confirms.
+func checkEditParsers(t *testing.T) {
+	t.Helper()
 	if n, err := ParseRename("rename_symbol", "Successfully renamed 'UserService/create_user' to 'add_user' (4 changes applied)"); err != nil || n != 4 {
 		t.Errorf("rename = %d, %v", n, err)
 	}

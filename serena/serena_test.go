@@ -188,6 +188,15 @@ func TestHoverReferencesDiagnostics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkHover(t, ctx, c, srv, q, sym)
+	checkReferences(t, ctx, c, ws, q, sym)
+	checkDiagnostics(t, ctx, c, q, sym)
+}
+
+// checkHover: the hover text comes from the info fetched with the symbol,
+// without another find_symbol call.
+func checkHover(t *testing.T, ctx context.Context, c *Client, srv *serenatest.Server, q codectx.Query, sym *codectx.Symbol) {
+	t.Helper()
 	calls := srv.Calls(ToolFindSymbol)
 	hover, err := c.Hover(ctx, q, sym)
 	if err != nil || !strings.HasPrefix(hover, "(method) def create_user(") {
@@ -196,7 +205,12 @@ func TestHoverReferencesDiagnostics(t *testing.T) {
 	if srv.Calls(ToolFindSymbol) != calls {
 		t.Errorf("Hover called find_symbol again instead of using the info fetched with the symbol")
 	}
+}
 
+// checkReferences: references in position order, with their container
+// and a snippet, capped by the limit.
+func checkReferences(t *testing.T, ctx context.Context, c *Client, ws string, q codectx.Query, sym *codectx.Symbol) {
+	t.Helper()
 	refs, err := c.References(ctx, q, sym, 10)
 	if err != nil {
 		t.Fatal(err)
@@ -219,7 +233,12 @@ func TestHoverReferencesDiagnostics(t *testing.T) {
 	if capped, _ := c.References(ctx, q, sym, 2); len(capped) != 2 {
 		t.Errorf("limit 2 gave %d references", len(capped))
 	}
+}
 
+// checkDiagnostics: the file's diagnostics in position order, with
+// severity, code and source.
+func checkDiagnostics(t *testing.T, ctx context.Context, c *Client, q codectx.Query, sym *codectx.Symbol) {
+	t.Helper()
 	diags, err := c.Diagnostics(ctx, q, sym)
 	if err != nil {
 		t.Fatal(err)
@@ -285,6 +304,14 @@ func TestNonJSONAnswersAndErrors(t *testing.T) {
 		te.Class != "ValueError" || !strings.Contains(te.Message, "No symbol matching 'Nope' found") {
 		t.Errorf("unknown symbol: %v", err)
 	}
+	checkFindSymbolLimits(t, ctx, c)
+}
+
+// checkFindSymbolLimits: max_matches and max_answer_chars refusals
+// become typed errors, answers within the limits pass, and the
+// find_declaration configured to fail still fails with other arguments.
+func checkFindSymbolLimits(t *testing.T, ctx context.Context, c *Client) {
+	t.Helper()
 	var tm *TooManyMatchesError
 	if _, err := c.FindSymbol(ctx, FindSymbolArgs{NamePath: "create_user", MaxMatches: 1, Depth: 0}); err != nil {
 		t.Errorf("one match within max_matches=1: %v", err)

@@ -4,6 +4,7 @@ import (
 	"math"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -89,30 +90,12 @@ var vendorPrefixes = map[string]bool{"meta": true, "c4ai": true, "text-embedding
 // embeddingTokens mark embedding and reranker models anywhere in the family key.
 var embeddingTokens = []string{"embed", "embedding", "embeddings", "bge", "e5", "gte", "minilm", "rerank", "reranker", "embeddinggemma"}
 
+// parseID reads a model id as any service spells it: the name and tag,
+// the quantization, then each token as a size, a revision, a variant or a
+// family word.
 func parseID(raw string) parsedID {
 	var p parsedID
-	s := strings.ToLower(strings.TrimSpace(raw))
-	for _, pre := range []string{"https://", "http://"} {
-		s = strings.TrimPrefix(s, pre)
-	}
-	for _, pre := range []string{"hf.co/", "huggingface.co/", "registry.ollama.ai/library/", "registry.ollama.ai/", "koboldcpp/"} {
-		s = strings.TrimPrefix(s, pre)
-	}
-	// Ollama tag: name:tag (the colon after the last slash). LM Studio: key@quant.
-	name, tag := s, ""
-	if i := strings.LastIndex(s, ":"); i > strings.LastIndex(s, "/") {
-		name, tag = s[:i], s[i+1:]
-	}
-	if i := strings.LastIndex(name, "@"); i >= 0 {
-		name, tag = name[:i], strings.Trim(tag+"-"+name[i+1:], "-")
-	}
-	hasSlash := strings.Contains(name, "/")
-	// Paths and Hugging Face ids: keep the last segment (the repo or file name).
-	name = path.Base(strings.ReplaceAll(name, `\`, "/"))
-	for _, ext := range []string{".gguf", ".bin", ".safetensors", ".llamafile"} {
-		name = strings.TrimSuffix(name, ext)
-	}
-	name = splitRe.ReplaceAllString(name, "")
+	name, tag, hasSlash := splitName(raw)
 	// LM Studio prefixes embedding model keys: text-embedding-nomic-embed-text-v1.5.
 	if rest, ok := strings.CutPrefix(name, "text-embedding-"); ok {
 		name = rest
@@ -125,108 +108,16 @@ func parseID(raw string) parsedID {
 	if tag != "" {
 		full = name + ":" + tag
 	}
-	// Quantization first: its '_' would otherwise split it into tokens.
-	for {
-		loc := quantRe.FindStringSubmatchIndex(full)
-		if loc == nil {
-			break
-		}
-		q := full[loc[2]:loc[3]]
-		q = strings.TrimPrefix(q, "ud-")
-		if p.quant == "" || p.quant == "qat" {
-			p.quant = normQuant(q)
-		}
-		full = full[:loc[2]] + " " + full[loc[3]:]
-	}
-
-	// Tokens of the tag part are marked: there "code" and "python" name a variant
-	// (codellama:34b-code), while in a name "code" belongs to the family (granite-code).
-	var toks []string
-	tagStart := -1
-	for _, t := range splitTokens(full) {
-		if t == "" {
-			continue
-		}
-		toks = append(toks, t)
-	}
-	if tag != "" {
-		if i := strings.LastIndex(full, ":"); i >= 0 {
-			tagStart = len(nonEmpty(splitTokens(full[:i])))
-		}
-	}
-	var fam []string
-	lastWasFamily := false
+	full = p.takeQuant(full)
+	toks, tagStart := tokens(full, tag)
+	st := familyReader{p: &p, tagStart: tagStart}
 	for i, t := range toks {
-		switch {
-		case i == 0 && vendorPrefixes[t]:
-			lastWasFamily = false
-		case moeRe.MatchString(t):
-			m := moeRe.FindStringSubmatch(t)
-			n, _ := strconv.Atoi(m[1])
-			b, _ := strconv.ParseFloat(m[2], 64)
-			if p.params == 0 {
-				p.experts, p.expertB = n, b
-				p.params = round1(float64(n) * b * 0.83)
-			}
-			lastWasFamily = false
-		case sizeRe.MatchString(t):
-			m := sizeRe.FindStringSubmatch(t)
-			v, _ := strconv.ParseFloat(m[1], 64)
-			if m[2] == "m" {
-				v /= 1000
-			}
-			if p.params == 0 {
-				p.params = v
-			}
-			lastWasFamily = false
-		case activeRe.MatchString(t):
-			m := activeRe.FindStringSubmatch(t)
-			p.active, _ = strconv.ParseFloat(m[1], 64)
-			lastWasFamily = false
-		case ctxRe.MatchString(t):
-			n, _ := strconv.Atoi(ctxRe.FindStringSubmatch(t)[1])
-			p.ctxHint = n * 1024
-			lastWasFamily = false
-		case vDotRe.MatchString(t) || (numRe.MatchString(t) && (len(t) >= 4 || strings.HasPrefix(t, "0"))):
-			// Revisions: v0.3, v1.1, 2501, 0528, 08-2024.
-			lastWasFamily = false
-		case numRe.MatchString(t) || vIntRe.MatchString(t):
-			// A version right after a family word belongs to it: llama-3.2 -> llama3.2,
-			// phi-4 -> phi4, hermes-2 -> hermes2; deepseek-coder-v2 keeps its v2. After a size
-			// or variant it is a revision (solar:10.7b-instruct-v1).
-			if !lastWasFamily || len(fam) == 0 {
-				continue
-			}
-			if numRe.MatchString(t) && endsWithLetter(fam[len(fam)-1]) {
-				fam[len(fam)-1] += t
-			} else {
-				fam = append(fam, t)
-			}
-		case tagStart >= 0 && i >= tagStart && (t == "code" || t == "python"):
-			if p.variant == "" {
-				p.variant = "code"
-			}
-			lastWasFamily = false
-		default:
-			if v, ok := variantWords[t]; ok {
-				if v != "" && p.variant == "" {
-					p.variant = v
-				}
-				lastWasFamily = false
-				continue
-			}
-			fam = append(fam, t)
-			lastWasFamily = true
-		}
+		st.read(i, t)
 	}
-	p.tokens = fam
-	p.family = strings.Join(fam, "-")
-	for _, t := range fam {
-		for _, e := range embeddingTokens {
-			if t == e || strings.HasPrefix(t, "embed") {
-				p.embedding = true
-			}
-		}
+	p.tokens = st.fam
+	p.family = strings.Join(st.fam, "-")
+	if hasEmbeddingToken(st.fam) {
+		p.embedding = true
 	}
 	if p.embedding {
 		p.variant = "embedding"
@@ -235,6 +126,167 @@ func parseID(raw string) parsedID {
 	// Hugging Face repo without a size (deepseek-ai/DeepSeek-R1) is the full model.
 	p.ollama = !hasSlash
 	return p
+}
+
+// splitName lowercases raw, drops URL schemes, registry prefixes, paths,
+// file extensions and split-file suffixes, and separates the Ollama tag
+// (name:tag) or LM Studio quant (key@quant). hasSlash tells whether raw
+// named a repository or path.
+func splitName(raw string) (name, tag string, hasSlash bool) {
+	s := strings.ToLower(strings.TrimSpace(raw))
+	for _, pre := range []string{"https://", "http://"} {
+		s = strings.TrimPrefix(s, pre)
+	}
+	for _, pre := range []string{"hf.co/", "huggingface.co/", "registry.ollama.ai/library/", "registry.ollama.ai/", "koboldcpp/"} {
+		s = strings.TrimPrefix(s, pre)
+	}
+	// Ollama tag: name:tag (the colon after the last slash). LM Studio: key@quant.
+	name = s
+	if i := strings.LastIndex(s, ":"); i > strings.LastIndex(s, "/") {
+		name, tag = s[:i], s[i+1:]
+	}
+	if i := strings.LastIndex(name, "@"); i >= 0 {
+		name, tag = name[:i], strings.Trim(tag+"-"+name[i+1:], "-")
+	}
+	hasSlash = strings.Contains(name, "/")
+	// Paths and Hugging Face ids: keep the last segment (the repo or file name).
+	name = path.Base(strings.ReplaceAll(name, `\`, "/"))
+	for _, ext := range []string{".gguf", ".bin", ".safetensors", ".llamafile"} {
+		name = strings.TrimSuffix(name, ext)
+	}
+	return splitRe.ReplaceAllString(name, ""), tag, hasSlash
+}
+
+// takeQuant records the quantization and blanks it out of full. It runs
+// before tokenising: its '_' would otherwise split it into tokens.
+func (p *parsedID) takeQuant(full string) string {
+	for {
+		loc := quantRe.FindStringSubmatchIndex(full)
+		if loc == nil {
+			return full
+		}
+		q := full[loc[2]:loc[3]]
+		q = strings.TrimPrefix(q, "ud-")
+		if p.quant == "" || p.quant == "qat" {
+			p.quant = normQuant(q)
+		}
+		full = full[:loc[2]] + " " + full[loc[3]:]
+	}
+}
+
+// tokens splits full into its non-empty tokens; tagStart is the index of
+// the first token of the tag (-1 without a tag). Tokens of the tag part are
+// marked: there "code" and "python" name a variant (codellama:34b-code),
+// while in a name "code" belongs to the family (granite-code).
+func tokens(full, tag string) (toks []string, tagStart int) {
+	toks = nonEmpty(splitTokens(full))
+	tagStart = -1
+	if tag != "" {
+		if i := strings.LastIndex(full, ":"); i >= 0 {
+			tagStart = len(nonEmpty(splitTokens(full[:i])))
+		}
+	}
+	return toks, tagStart
+}
+
+// familyReader sorts the tokens of an id into the family words and the
+// parsed fields.
+type familyReader struct {
+	p             *parsedID
+	fam           []string
+	tagStart      int
+	lastWasFamily bool
+}
+
+// read takes token t at index i.
+func (r *familyReader) read(i int, t string) {
+	switch {
+	case i == 0 && vendorPrefixes[t]:
+		r.lastWasFamily = false
+	case r.p.takeSize(t):
+		r.lastWasFamily = false
+	case vDotRe.MatchString(t) || (numRe.MatchString(t) && (len(t) >= 4 || strings.HasPrefix(t, "0"))):
+		// Revisions: v0.3, v1.1, 2501, 0528, 08-2024.
+		r.lastWasFamily = false
+	case numRe.MatchString(t) || vIntRe.MatchString(t):
+		r.version(t)
+	case r.tagStart >= 0 && i >= r.tagStart && (t == "code" || t == "python"):
+		if r.p.variant == "" {
+			r.p.variant = "code"
+		}
+		r.lastWasFamily = false
+	default:
+		r.word(t)
+	}
+}
+
+// version: a version right after a family word belongs to it: llama-3.2 ->
+// llama3.2, phi-4 -> phi4, hermes-2 -> hermes2; deepseek-coder-v2 keeps its
+// v2. After a size or variant it is a revision (solar:10.7b-instruct-v1).
+func (r *familyReader) version(t string) {
+	if !r.lastWasFamily || len(r.fam) == 0 {
+		return
+	}
+	if last := len(r.fam) - 1; numRe.MatchString(t) && endsWithLetter(r.fam[last]) {
+		r.fam[last] += t
+	} else {
+		r.fam = append(r.fam, t)
+	}
+}
+
+// word is a variant word or else a family word.
+func (r *familyReader) word(t string) {
+	if v, ok := variantWords[t]; ok {
+		if v != "" && r.p.variant == "" {
+			r.p.variant = v
+		}
+		r.lastWasFamily = false
+		return
+	}
+	r.fam = append(r.fam, t)
+	r.lastWasFamily = true
+}
+
+// takeSize records t when it is a size (7b, 500m), a mixture of experts
+// (8x7b), an active size (a3b) or a context hint (32k).
+func (p *parsedID) takeSize(t string) bool {
+	switch {
+	case moeRe.MatchString(t):
+		m := moeRe.FindStringSubmatch(t)
+		n, _ := strconv.Atoi(m[1])
+		b, _ := strconv.ParseFloat(m[2], 64)
+		if p.params == 0 {
+			p.experts, p.expertB = n, b
+			p.params = round1(float64(n) * b * 0.83)
+		}
+	case sizeRe.MatchString(t):
+		m := sizeRe.FindStringSubmatch(t)
+		v, _ := strconv.ParseFloat(m[1], 64)
+		if m[2] == "m" {
+			v /= 1000
+		}
+		if p.params == 0 {
+			p.params = v
+		}
+	case activeRe.MatchString(t):
+		m := activeRe.FindStringSubmatch(t)
+		p.active, _ = strconv.ParseFloat(m[1], 64)
+	case ctxRe.MatchString(t):
+		n, _ := strconv.Atoi(ctxRe.FindStringSubmatch(t)[1])
+		p.ctxHint = n * 1024
+	default:
+		return false
+	}
+	return true
+}
+
+func hasEmbeddingToken(fam []string) bool {
+	for _, t := range fam {
+		if strings.HasPrefix(t, "embed") || slices.Contains(embeddingTokens, t) {
+			return true
+		}
+	}
+	return false
 }
 
 // splitTokens splits on '-', '_', ':', spaces and on dots that are not between two digits

@@ -4,7 +4,9 @@
 // imitate Ollama and share ports), lists each service's models with their
 // context length and loaded state, and caches the result.
 //
-// Facts come from shared/reference/llm-servers.md.
+// Facts come from each server's own source and documentation (the project's
+// reference notes, not in this repository); each fingerprint in probe.go
+// names the signal it relies on.
 package discovery
 
 import (
@@ -181,120 +183,172 @@ type Target struct {
 // 127.0.0.1 and on each host alias, then each custom endpoint. An endpoint
 // listed by several kinds is probed once.
 func Targets(cfg Config) ([]Target, error) {
-	var out []Target
-	index := map[string]int{}
-	add := func(t Target) {
-		key := normalize(t.Endpoint)
-		t.Endpoint = key
-		if i, ok := index[key]; ok {
-			prev := &out[i]
-			if t.Custom {
-				// The user's own entry wins over a default at the same address.
-				*prev = t
-				return
-			}
-			if !prev.Custom {
-				prev.Hints = append(prev.Hints, t.Hints...)
-				prev.Priority = min(prev.Priority, t.Priority)
-				for k, p := range t.KindPriority {
-					prev.KindPriority[k] = p
-				}
-				for k, c := range t.KindContext {
-					if prev.KindContext == nil {
-						prev.KindContext = map[llm.Kind]int{}
-					}
-					prev.KindContext[k] = c
-				}
-				if prev.APIKey == "" {
-					prev.APIKey = t.APIKey
-				}
-				prev.Timeout = max(prev.Timeout, t.Timeout)
-			}
-			return
-		}
-		index[key] = len(out)
-		out = append(out, t)
-	}
+	l := &targetList{index: map[string]int{}}
 	if !cfg.NoDefaults {
-		aliases := cfg.HostAliases
-		if aliases == nil {
-			aliases = DetectHostAliases(cfg.MayResolve)
+		if err := l.addDefaults(cfg); err != nil {
+			return nil, err
 		}
-		replaced := map[llm.Kind]bool{}
-		for _, d := range DefaultEndpoints() {
-			ec, has := cfg.Defaults[d.Kind]
-			if has && !ec.Enabled {
-				continue
-			}
-			t := Target{Endpoint: d.Endpoint, Hints: []llm.Kind{d.Kind}, Priority: d.Priority}
-			if has {
-				if ec.Endpoint != "" {
-					if replaced[d.Kind] {
-						continue
-					}
-					replaced[d.Kind] = true
-					if _, err := parseEndpoint(ec.Endpoint); err != nil {
-						return nil, fmt.Errorf("%s endpoint: %w", d.Kind, err)
-					}
-					t.Endpoint = ec.Endpoint
-				}
-				if ec.Priority != 0 {
-					t.Priority = ec.Priority
-				}
-				t.Timeout = ec.Timeout
-				t.APIKey = ec.APIKey
-				if ec.ContextLength > 0 {
-					t.KindContext = map[llm.Kind]int{d.Kind: ec.ContextLength}
-				}
-			}
-			t.KindPriority = map[llm.Kind]int{d.Kind: t.Priority}
-			add(t)
-			if !has || ec.Endpoint == "" {
-				for _, h := range aliases {
-					a := t
-					a.Hints = append([]llm.Kind(nil), t.Hints...)
-					a.KindPriority = map[llm.Kind]int{d.Kind: t.Priority}
-					if t.KindContext != nil {
-						a.KindContext = map[llm.Kind]int{d.Kind: t.KindContext[d.Kind]}
-					}
-					a.Endpoint = withHost(t.Endpoint, h)
-					add(a)
-				}
-			}
-		}
-	}
-	if !cfg.NoDefaults {
-		if ec, has := cfg.Defaults[llm.KindOllama]; !has || (ec.Enabled && ec.Endpoint == "") {
-			getenv := cfg.Getenv
-			if getenv == nil {
-				getenv = os.Getenv
-			}
-			if ep := ollamaHostEndpoint(getenv("OLLAMA_HOST")); ep != "" {
-				prio := 10
-				if ec.Priority != 0 {
-					prio = ec.Priority
-				}
-				add(Target{Endpoint: ep, Hints: []llm.Kind{llm.KindOllama}, Priority: prio,
-					KindPriority: map[llm.Kind]int{llm.KindOllama: prio}, APIKey: ec.APIKey, Timeout: ec.Timeout,
-					KindContext: map[llm.Kind]int{llm.KindOllama: ec.ContextLength}})
-			}
-		}
+		l.addOllamaHost(cfg)
 	}
 	for i, c := range cfg.Custom {
-		if _, err := parseEndpoint(c.Endpoint); err != nil {
-			return nil, fmt.Errorf("custom endpoint %d (%q): %w", i+1, c.Name, err)
+		if err := checkCustom(i, c); err != nil {
+			return nil, err
 		}
-		if c.Kind != "" && !c.Kind.Valid() {
-			_, err := llm.ParseKind(string(c.Kind))
-			return nil, fmt.Errorf("custom endpoint %q: %w", c.Name, err)
-		}
-		if c.APIStyle != "" && c.APIStyle != llm.StyleOllama && c.APIStyle != llm.StyleOpenAI {
-			return nil, fmt.Errorf("custom endpoint %q: unknown api_style %q: use \"ollama\" or \"openai\"", c.Name, c.APIStyle)
-		}
-		add(Target{Endpoint: c.Endpoint, Kind: c.Kind, Name: c.Name, Priority: c.Priority,
+		l.add(Target{Endpoint: c.Endpoint, Kind: c.Kind, Name: c.Name, Priority: c.Priority,
 			APIStyle: c.APIStyle, APIKey: c.APIKey, Timeout: c.Timeout, Custom: true, ContextLength: c.ContextLength})
 	}
-	return out, nil
+	return l.out, nil
+}
+
+// targetList collects targets, one per normalized endpoint.
+type targetList struct {
+	out   []Target
+	index map[string]int
+}
+
+// add appends t, or merges it into the target already at its address: the
+// user's own entry wins over a default; two defaults pool their hints.
+func (l *targetList) add(t Target) {
+	key := normalize(t.Endpoint)
+	t.Endpoint = key
+	i, ok := l.index[key]
+	if !ok {
+		l.index[key] = len(l.out)
+		l.out = append(l.out, t)
+		return
+	}
+	prev := &l.out[i]
+	if t.Custom {
+		*prev = t
+		return
+	}
+	if !prev.Custom {
+		mergeDefault(prev, t)
+	}
+}
+
+// mergeDefault folds default target t into prev at the same address.
+func mergeDefault(prev *Target, t Target) {
+	prev.Hints = append(prev.Hints, t.Hints...)
+	prev.Priority = min(prev.Priority, t.Priority)
+	for k, p := range t.KindPriority {
+		prev.KindPriority[k] = p
+	}
+	for k, c := range t.KindContext {
+		if prev.KindContext == nil {
+			prev.KindContext = map[llm.Kind]int{}
+		}
+		prev.KindContext[k] = c
+	}
+	if prev.APIKey == "" {
+		prev.APIKey = t.APIKey
+	}
+	prev.Timeout = max(prev.Timeout, t.Timeout)
+}
+
+// addDefaults adds each enabled default endpoint, as configured, and its
+// copies on the host aliases unless the user moved it.
+func (l *targetList) addDefaults(cfg Config) error {
+	aliases := cfg.HostAliases
+	if aliases == nil {
+		aliases = DetectHostAliases(cfg.MayResolve)
+	}
+	replaced := map[llm.Kind]bool{}
+	for _, d := range DefaultEndpoints() {
+		ec, has := cfg.Defaults[d.Kind]
+		if has && !ec.Enabled {
+			continue
+		}
+		if has && ec.Endpoint != "" {
+			if replaced[d.Kind] {
+				continue
+			}
+			replaced[d.Kind] = true
+			if _, err := parseEndpoint(ec.Endpoint); err != nil {
+				return fmt.Errorf("%s endpoint: %w", d.Kind, err)
+			}
+		}
+		t := defaultTarget(d, ec, has)
+		l.add(t)
+		if !has || ec.Endpoint == "" {
+			for _, h := range aliases {
+				l.add(aliasTarget(t, d.Kind, h))
+			}
+		}
+	}
+	return nil
+}
+
+// defaultTarget is default endpoint d with the user's settings ec (has
+// tells whether there are any).
+func defaultTarget(d DefaultEndpoint, ec EndpointConfig, has bool) Target {
+	t := Target{Endpoint: d.Endpoint, Hints: []llm.Kind{d.Kind}, Priority: d.Priority}
+	if has {
+		if ec.Endpoint != "" {
+			t.Endpoint = ec.Endpoint
+		}
+		if ec.Priority != 0 {
+			t.Priority = ec.Priority
+		}
+		t.Timeout = ec.Timeout
+		t.APIKey = ec.APIKey
+		if ec.ContextLength > 0 {
+			t.KindContext = map[llm.Kind]int{d.Kind: ec.ContextLength}
+		}
+	}
+	t.KindPriority = map[llm.Kind]int{d.Kind: t.Priority}
+	return t
+}
+
+// aliasTarget copies t onto host alias h, with maps of its own.
+func aliasTarget(t Target, kind llm.Kind, h string) Target {
+	a := t
+	a.Hints = append([]llm.Kind(nil), t.Hints...)
+	a.KindPriority = map[llm.Kind]int{kind: t.Priority}
+	if t.KindContext != nil {
+		a.KindContext = map[llm.Kind]int{kind: t.KindContext[kind]}
+	}
+	a.Endpoint = withHost(t.Endpoint, h)
+	return a
+}
+
+// addOllamaHost adds the address in OLLAMA_HOST unless the user configured
+// Ollama's endpoint or disabled it.
+func (l *targetList) addOllamaHost(cfg Config) {
+	ec, has := cfg.Defaults[llm.KindOllama]
+	if has && (!ec.Enabled || ec.Endpoint != "") {
+		return
+	}
+	getenv := cfg.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	ep := ollamaHostEndpoint(getenv("OLLAMA_HOST"))
+	if ep == "" {
+		return
+	}
+	prio := 10
+	if ec.Priority != 0 {
+		prio = ec.Priority
+	}
+	l.add(Target{Endpoint: ep, Hints: []llm.Kind{llm.KindOllama}, Priority: prio,
+		KindPriority: map[llm.Kind]int{llm.KindOllama: prio}, APIKey: ec.APIKey, Timeout: ec.Timeout,
+		KindContext: map[llm.Kind]int{llm.KindOllama: ec.ContextLength}})
+}
+
+// checkCustom refuses a custom endpoint with a bad address, kind or style.
+func checkCustom(i int, c CustomEndpoint) error {
+	if _, err := parseEndpoint(c.Endpoint); err != nil {
+		return fmt.Errorf("custom endpoint %d (%q): %w", i+1, c.Name, err)
+	}
+	if c.Kind != "" && !c.Kind.Valid() {
+		_, err := llm.ParseKind(string(c.Kind))
+		return fmt.Errorf("custom endpoint %q: %w", c.Name, err)
+	}
+	if c.APIStyle != "" && c.APIStyle != llm.StyleOllama && c.APIStyle != llm.StyleOpenAI {
+		return fmt.Errorf("custom endpoint %q: unknown api_style %q: use \"ollama\" or \"openai\"", c.Name, c.APIStyle)
+	}
+	return nil
 }
 
 // Endpoints lists the base URLs Scan would probe, for messages such as

@@ -123,130 +123,177 @@ func (fp answers) ownedBy() string {
 	return ""
 }
 
-// identify decides the kind from the strongest signal first. Ollama is
-// concluded only from its own pair of signals when no other server's
-// fingerprint matched, because llama.cpp, LocalAI and KoboldCpp imitate
-// its routes. ok is false when nothing looked like an LLM server.
+// identify decides the kind from the strongest signal first: the first
+// fingerprint in the table that matches names it. Ollama is concluded only
+// from its own pair of signals when no other server's fingerprint matched,
+// because llama.cpp, LocalAI and KoboldCpp imitate its routes. A plain
+// OpenAI-compatible /v1/models comes last. ok is false when nothing looked
+// like an LLM server.
 func identify(fp answers, hints []llm.Kind) (llm.Kind, bool) {
+	for _, f := range fingerprints {
+		if f.match(fp) {
+			return f.kind, true
+		}
+	}
+	if openAICompatible(fp) {
+		// The default port's kind if only one kind lives there, else generic.
+		if len(hints) == 1 {
+			return hints[0], true
+		}
+		return llm.KindOpenAI, true
+	}
+	return "", false
+}
+
+// versionAnswer is /api/version or /version: Ollama's and vLLM's version,
+// Open WebUI's deployment id. Both fields are decoded wherever one is
+// checked, so a mistyped other field fails the match as it always has.
+type versionAnswer struct {
+	Version      string `json:"version"`
+	DeploymentID string `json:"deployment_id"`
+}
+
+// fingerprintRule is one server's signal in the probe answers.
+type fingerprintRule struct {
+	kind  llm.Kind
+	match func(fp answers) bool
+}
+
+// fingerprints are tried in order; the order is part of the rules (see the
+// comment on each and identify).
+var fingerprints = []fingerprintRule{
 	// Jan first: it runs llama-server behind its own proxy, so answers it
 	// passes through carry "Server: llama.cpp". Its own root page (Swagger)
 	// and its plain-text Host header refusal are Jan's alone.
-	if r := fp["/"]; r.Err == nil && ((r.Status == http.StatusOK && bytes.Contains(r.Body, []byte("<title>API Docs</title>"))) ||
-		(r.Status == http.StatusForbidden && strings.TrimSpace(string(r.Body)) == "Invalid host header")) {
-		return llm.KindJan, true
+	{llm.KindJan, janRoot},
+	{llm.KindLlamaCpp, func(fp answers) bool { return strings.HasPrefix(fp.header("Server"), "llama.cpp") }},
+	{llm.KindKoboldCpp, koboldCpp},
+	{llm.KindLocalAI, localAI},
+	{llm.KindTGI, func(fp answers) bool {
+		var info struct {
+			Router  string `json:"router"`
+			ModelID string `json:"model_id"`
+		}
+		return fp["/info"].json(&info) && info.Router == "text-generation-router"
+	}},
+	{llm.KindTextGenWebUI, func(fp answers) bool {
+		var st struct {
+			Status any `json:"status"`
+		}
+		return fp["/v1/internal/health"].json(&st) && st.Status == "ok"
+	}},
+	{llm.KindSGLang, func(fp answers) bool {
+		var mi struct {
+			ModelPath string `json:"model_path"`
+		}
+		return fp["/get_model_info"].json(&mi) && mi.ModelPath != ""
+	}},
+	{llm.KindOpenWebUI, openWebUI},
+	{llm.KindLMStudio, lmStudioModels},
+	// LM Studio answers unknown routes, / included, with this message and
+	// status 200 ("Returning 200 anyway" in its log), even with auth on.
+	{llm.KindLMStudio, func(fp answers) bool {
+		return bytes.Contains(fp["/"].Body, []byte("Unexpected endpoint or method"))
+	}},
+	{llm.KindJan, func(fp answers) bool {
+		r := fp["/"]
+		return r.Status == http.StatusOK && bytes.Contains(r.Body, []byte("<title>API Docs</title>"))
+	}},
+	{llm.KindLlamaCpp, func(fp answers) bool {
+		var props struct {
+			DGS map[string]any `json:"default_generation_settings"`
+		}
+		return fp["/props"].json(&props) && props.DGS != nil
+	}},
+	{llm.KindVLLM, ownedBy("vllm")},
+	{llm.KindSGLang, ownedBy("sglang")},
+	{llm.KindLlamaCpp, ownedBy("llamacpp")},
+	{llm.KindKoboldCpp, ownedBy("koboldcpp")},
+	{llm.KindGPT4All, ownedBy("humanity")},
+	// Jan (403, plain text) and text-generation-webui (400, JSON) refuse
+	// Host headers that are not loopback names, on every route.
+	{llm.KindJan, func(fp answers) bool { return hostRefused(fp) && fp["/"].Status == http.StatusForbidden }},
+	{llm.KindTextGenWebUI, hostRefused},
+	{llm.KindVLLM, vllmBehindKey},
+	{llm.KindOllama, func(fp answers) bool {
+		var ver versionAnswer
+		r := fp["/"]
+		return r.ok() && strings.TrimSpace(string(r.Body)) == "Ollama is running" &&
+			fp["/api/version"].json(&ver) && ver.Version != ""
+	}},
+}
+
+func janRoot(fp answers) bool {
+	r := fp["/"]
+	if r.Err != nil {
+		return false
 	}
-	server := fp.header("Server")
-	if strings.HasPrefix(server, "llama.cpp") {
-		return llm.KindLlamaCpp, true
-	}
+	return (r.Status == http.StatusOK && bytes.Contains(r.Body, []byte("<title>API Docs</title>"))) ||
+		(r.Status == http.StatusForbidden && strings.TrimSpace(string(r.Body)) == "Invalid host header")
+}
+
+func koboldCpp(fp answers) bool {
 	var kv struct {
 		Result string `json:"result"`
 	}
-	if strings.Contains(server, "ConcedoLlamaForKoboldServer") ||
-		(fp["/api/extra/version"].json(&kv) && kv.Result == "KoboldCpp") {
-		return llm.KindKoboldCpp, true
-	}
+	return strings.Contains(fp.header("Server"), "ConcedoLlamaForKoboldServer") ||
+		(fp["/api/extra/version"].json(&kv) && kv.Result == "KoboldCpp")
+}
+
+func localAI(fp answers) bool {
 	var obj map[string]any
-	if fp["/.well-known/localai.json"].json(&obj) && len(obj) > 0 && obj["error"] == nil && obj["detail"] == nil {
-		return llm.KindLocalAI, true
-	}
-	var info struct {
-		Router  string `json:"router"`
-		ModelID string `json:"model_id"`
-	}
-	if fp["/info"].json(&info) && info.Router == "text-generation-router" {
-		return llm.KindTGI, true
-	}
+	return fp["/.well-known/localai.json"].json(&obj) && len(obj) > 0 && obj["error"] == nil && obj["detail"] == nil
+}
+
+func openWebUI(fp answers) bool {
 	var st struct {
 		Status any `json:"status"`
 	}
-	if fp["/v1/internal/health"].json(&st) && st.Status == "ok" {
-		return llm.KindTextGenWebUI, true
-	}
-	var mi struct {
-		ModelPath string `json:"model_path"`
-	}
-	if fp["/get_model_info"].json(&mi) && mi.ModelPath != "" {
-		return llm.KindSGLang, true
-	}
-	var ver struct {
-		Version      string `json:"version"`
-		DeploymentID string `json:"deployment_id"`
-	}
-	st.Status = nil
-	if (fp["/health"].json(&st) && st.Status == true) ||
-		(fp["/api/version"].json(&ver) && ver.DeploymentID != "") {
-		return llm.KindOpenWebUI, true
-	}
-	var lms struct {
-		Data   []any `json:"data"`
-		Models []any `json:"models"`
-	}
+	var ver versionAnswer
+	return (fp["/health"].json(&st) && st.Status == true) ||
+		(fp["/api/version"].json(&ver) && ver.DeploymentID != "")
+}
+
+func lmStudioModels(fp answers) bool {
 	for _, p := range []string{"/api/v0/models", "/api/v1/models"} {
-		lms.Data, lms.Models = nil, nil
+		var lms struct {
+			Data   []any `json:"data"`
+			Models []any `json:"models"`
+		}
 		if fp[p].json(&lms) && (lms.Data != nil || lms.Models != nil) {
-			return llm.KindLMStudio, true
+			return true
 		}
 	}
-	// LM Studio answers unknown routes, / included, with this message and
-	// status 200 ("Returning 200 anyway" in its log), even with auth on.
-	if bytes.Contains(fp["/"].Body, []byte("Unexpected endpoint or method")) {
-		return llm.KindLMStudio, true
+	return false
+}
+
+// ownedBy matches /v1/models' first owned_by value.
+func ownedBy(owner string) func(answers) bool {
+	return func(fp answers) bool { return fp.ownedBy() == owner }
+}
+
+func hostRefused(fp answers) bool {
+	r := fp["/"]
+	return r.Err == nil && bytes.Contains(r.Body, []byte("Invalid host header"))
+}
+
+// vllmBehindKey: vLLM with --api-key hides /v1/models but not /version
+// and /health (200, empty body).
+func vllmBehindKey(fp answers) bool {
+	var ver versionAnswer
+	return fp["/version"].json(&ver) && ver.Version != "" && fp["/health"].ok() && len(bytes.TrimSpace(fp["/health"].Body)) == 0
+}
+
+// openAICompatible: /v1/models lists models, or refuses without a key.
+func openAICompatible(fp answers) bool {
+	r := fp["/v1/models"]
+	if r.Err != nil || (r.Status != http.StatusOK && r.Status != http.StatusUnauthorized && r.Status != http.StatusForbidden) {
+		return false
 	}
-	if r := fp["/"]; r.Status == http.StatusOK && bytes.Contains(r.Body, []byte("<title>API Docs</title>")) {
-		return llm.KindJan, true
+	var m struct {
+		Data []any `json:"data"`
 	}
-	var props struct {
-		DGS map[string]any `json:"default_generation_settings"`
-	}
-	if fp["/props"].json(&props) && props.DGS != nil {
-		return llm.KindLlamaCpp, true
-	}
-	switch fp.ownedBy() {
-	case "vllm":
-		return llm.KindVLLM, true
-	case "sglang":
-		return llm.KindSGLang, true
-	case "llamacpp":
-		return llm.KindLlamaCpp, true
-	case "koboldcpp":
-		return llm.KindKoboldCpp, true
-	case "humanity":
-		return llm.KindGPT4All, true
-	}
-	// Jan (403, plain text) and text-generation-webui (400, JSON) refuse
-	// Host headers that are not loopback names, on every route.
-	if r := fp["/"]; r.Err == nil && bytes.Contains(r.Body, []byte("Invalid host header")) {
-		if r.Status == http.StatusForbidden {
-			return llm.KindJan, true
-		}
-		return llm.KindTextGenWebUI, true
-	}
-	// vLLM with --api-key hides /v1/models but not /version and /health
-	// (200, empty body).
-	ver.Version = ""
-	if fp["/version"].json(&ver) && ver.Version != "" && fp["/health"].ok() && len(bytes.TrimSpace(fp["/health"].Body)) == 0 {
-		return llm.KindVLLM, true
-	}
-	ver.Version = ""
-	if r := fp["/"]; r.ok() && strings.TrimSpace(string(r.Body)) == "Ollama is running" &&
-		fp["/api/version"].json(&ver) && ver.Version != "" {
-		return llm.KindOllama, true
-	}
-	if r := fp["/v1/models"]; r.Err == nil && (r.Status == http.StatusOK || r.Status == http.StatusUnauthorized || r.Status == http.StatusForbidden) {
-		var m struct {
-			Data []any `json:"data"`
-		}
-		if r.Status != http.StatusOK || json.Unmarshal(r.Body, &m) == nil && m.Data != nil {
-			// A plain OpenAI-compatible answer: the default port's kind if
-			// only one kind lives there, else generic.
-			if len(hints) == 1 {
-				return hints[0], true
-			}
-			return llm.KindOpenAI, true
-		}
-	}
-	return "", false
+	return r.Status != http.StatusOK || json.Unmarshal(r.Body, &m) == nil && m.Data != nil
 }
 
 // notLLM is reported for custom endpoints where something answered that is

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/lsp-router/lsp-router/router/codectx"
+	"github.com/lsp-router/lsp-router/router/syntax"
 )
 
 // insertDoc implements the document action: put the answer's doc comment
@@ -14,9 +15,9 @@ func insertDoc(text string, file File, lang string, sym codectx.Symbol) ([]TextE
 	name := displayName(sym)
 	wantName, container := target(sym)
 	lines := splitLines(file.Text)
-	orig := locate(lines, regionDefs(lang, lines, sym.Range), sym) // the symbol's lines only, when its range is known
+	orig := locate(lines, syntax.RegionDefs(lang, lines, sym.Range), sym) // the symbol's lines only, when its range is known
 	if orig == nil {
-		orig = locate(lines, findDefs(lang, lines), sym)
+		orig = locate(lines, syntax.FindDefs(lang, lines), sym)
 	}
 	if orig == nil {
 		return nil, refuse(ReasonNoSymbol, name, "cannot find %s in %s; nothing was changed", name, filepath.Base(file.Path))
@@ -36,39 +37,39 @@ func insertDoc(text string, file File, lang string, sym codectx.Symbol) ([]TextE
 	// Comment lines keep their relative indentation (the " *" of a JSDoc).
 	doc = dedent(doc)
 	for i, l := range doc {
-		doc[i] = orig.indent + l
+		doc[i] = orig.Indent + l
 	}
-	if orig.docFrom < orig.docTo {
-		if sameCode(lines[orig.docFrom:orig.docTo], doc) {
+	if orig.DocFrom < orig.DocTo {
+		if sameCode(lines[orig.DocFrom:orig.DocTo], doc) {
 			return nil, refuse(ReasonUnchanged, name, "the answer's doc comment for %s is the one it already has; nothing was changed", name)
 		}
-		return []TextEdit{lineEdit(lines, orig.docFrom, orig.docTo, doc, nl, file.Text)}, nil
+		return []TextEdit{lineEdit(lines, orig.DocFrom, orig.DocTo, doc, nl, file.Text)}, nil
 	}
-	return []TextEdit{lineEdit(lines, orig.attach, orig.attach, doc, nl, file.Text)}, nil
+	return []TextEdit{lineEdit(lines, orig.Attach, orig.Attach, doc, nl, file.Text)}, nil
 }
 
 // pyInsertDoc places a docstring as the first statement of a Python
 // function or class body.
-func pyInsertDoc(lines []string, orig *def, doc []string, style indentStyle, nl, text, name string) ([]TextEdit, error) {
-	info := scanPython(lines)
-	hdrEnd := info[orig.start].last
-	if orig.end == hdrEnd {
+func pyInsertDoc(lines []string, orig *syntax.Def, doc []string, style indentStyle, nl, text, name string) ([]TextEdit, error) {
+	info := syntax.ScanPython(lines)
+	hdrEnd := info[orig.Start].Last
+	if orig.End == hdrEnd {
 		return nil, refuse(ReasonUnsupported, name, "%s has its body on the header line; a docstring needs a body block, so nothing was changed", name)
 	}
 	// The body's indentation: its first statement's.
 	bodyWS := ""
-	for li := hdrEnd + 1; li <= orig.end; li++ {
-		if info[li].logical && !info[li].blank {
-			bodyWS = leadingWS(lines[li])
+	for li := hdrEnd + 1; li <= orig.End; li++ {
+		if info[li].Logical && !info[li].Blank {
+			bodyWS = syntax.LeadingWS(lines[li])
 			break
 		}
 	}
 	if bodyWS == "" {
-		lv, rest := style.level(orig.indent)
+		lv, rest := style.level(orig.Indent)
 		bodyWS = style.render(lv+1, rest)
 	}
 	// Content lines keep their indentation relative to the opening quotes.
-	base := leadingWS(doc[0])
+	base := syntax.LeadingWS(doc[0])
 	for i, l := range doc {
 		switch {
 		case strings.TrimSpace(l) == "":
@@ -79,7 +80,7 @@ func pyInsertDoc(lines []string, orig *def, doc []string, style indentStyle, nl,
 			doc[i] = bodyWS + strings.TrimLeft(l, " \t")
 		}
 	}
-	if from, to, ok := pyDocstring(lines, *orig); ok {
+	if from, to, ok := syntax.PyDocstring(lines, *orig); ok {
 		if sameCode(lines[from:to+1], doc) {
 			return nil, refuse(ReasonUnchanged, name, "the answer's docstring for %s is the one it already has; nothing was changed", name)
 		}
@@ -98,15 +99,15 @@ func extractDoc(text, lang, name, container string) []string {
 		if b.fenced && !isCodeLang(b.lang, lang) {
 			continue
 		}
-		if d := matchDef(findDefs(lang, b.lines), name, container); d != nil {
+		if d := matchDef(syntax.FindDefs(lang, b.lines), name, container); d != nil {
 			if lang == "python" {
-				if from, to, ok := pyDocstring(b.lines, *d); ok {
+				if from, to, ok := syntax.PyDocstring(b.lines, *d); ok {
 					return append([]string(nil), b.lines[from:to+1]...)
 				}
 				continue
 			}
-			if d.docFrom < d.docTo {
-				return append([]string(nil), b.lines[d.docFrom:d.docTo]...)
+			if d.DocFrom < d.DocTo {
+				return append([]string(nil), b.lines[d.DocFrom:d.DocTo]...)
 			}
 			continue
 		}
@@ -126,20 +127,7 @@ func extractDoc(text, lang, name, container string) []string {
 // but blank lines; in a bare answer prose may surround the run.
 func commentRun(lines []string, lang string, fenced bool) []string {
 	if lang == "python" {
-		info := scanPython(lines)
-		for li, l := range lines {
-			t := strings.TrimLeft(strings.TrimSpace(l), "rRuU")
-			if !info[li].logical || info[li].blank {
-				continue
-			}
-			if strings.HasPrefix(t, `"""`) || strings.HasPrefix(t, `'''`) {
-				return append([]string(nil), lines[li:info[li].last+1]...)
-			}
-			if fenced {
-				return nil
-			}
-		}
-		return nil
+		return pyStringRun(lines, fenced)
 	}
 	from, to := -1, -1
 	inBlock := false
@@ -166,13 +154,29 @@ func commentRun(lines []string, lang string, fenced bool) []string {
 			return nil // code before any comment: not a doc-only block
 		}
 	}
-	if from < 0 {
-		return nil
-	}
-	if fenced && len(trimBlankEdges(lines[to:])) > 0 {
+	if from < 0 || fenced && len(trimBlankEdges(lines[to:])) > 0 {
 		return nil
 	}
 	return append([]string(nil), lines[from:to]...)
+}
+
+// pyStringRun returns the first string literal of Python lines; in a
+// fenced block it must come before any other code.
+func pyStringRun(lines []string, fenced bool) []string {
+	info := syntax.ScanPython(lines)
+	for li, l := range lines {
+		t := strings.TrimLeft(strings.TrimSpace(l), "rRuU")
+		if !info[li].Logical || info[li].Blank {
+			continue
+		}
+		if strings.HasPrefix(t, `"""`) || strings.HasPrefix(t, `'''`) {
+			return append([]string(nil), lines[li:info[li].Last+1]...)
+		}
+		if fenced {
+			return nil
+		}
+	}
+	return nil
 }
 
 // proseDoc turns a short prose answer into a doc comment in the language's

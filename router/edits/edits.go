@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/lsp-router/lsp-router/router/codectx"
+	"github.com/lsp-router/lsp-router/router/syntax"
 )
 
 // File is the document an edit applies to.
@@ -59,7 +60,7 @@ func FromAnswer(action, answer string, file File, sym codectx.Symbol) ([]TextEdi
 	if onlyReasoning {
 		return nil, refuse(ReasonOnlyReasoning, name, "the answer holds only the model's reasoning (<think>) and no result; nothing was changed")
 	}
-	lang := language(file.Language, file.Path)
+	lang := syntax.Language(file.Language, file.Path)
 	if sym.Range != (codectx.Range{}) {
 		starts := lineStarts(file.Text)
 		_, err1 := offsetOf(file.Text, starts, sym.Range.Start)
@@ -140,21 +141,21 @@ func target(sym codectx.Symbol) (name, container string) {
 // matchDef picks the definition of name in defs: same container first,
 // then a top-level one (a method returned without its class, which local
 // models often do), then any if unique.
-func matchDef(defs []def, name, container string) *def {
-	var sameName []*def
+func matchDef(defs []syntax.Def, name, container string) *syntax.Def {
+	var sameName []*syntax.Def
 	for i := range defs {
-		if defs[i].name == name {
+		if defs[i].Name == name {
 			sameName = append(sameName, &defs[i])
 		}
 	}
 	for _, d := range sameName {
-		if d.container == container {
+		if d.Container == container {
 			return d
 		}
 	}
 	if container != "" {
 		for _, d := range sameName {
-			if d.container == "" {
+			if d.Container == "" {
 				return d
 			}
 		}
@@ -167,14 +168,14 @@ func matchDef(defs []def, name, container string) *def {
 
 // locate finds the symbol in the file: the definition whose header lies in
 // sym.Range when a range is given, else by name.
-func locate(lines []string, defs []def, sym codectx.Symbol) *def {
+func locate(lines []string, defs []syntax.Def, sym codectx.Symbol) *syntax.Def {
 	name, container := target(sym)
 	if sym.Range != (codectx.Range{}) {
-		var best *def
+		var best *syntax.Def
 		for i := range defs {
 			d := &defs[i]
-			if d.start >= sym.Range.Start.Line && d.start <= sym.Range.End.Line {
-				if d.name == name {
+			if d.Start >= sym.Range.Start.Line && d.Start <= sym.Range.End.Line {
+				if d.Name == name {
 					return d
 				}
 				if best == nil {
@@ -192,13 +193,13 @@ func locate(lines []string, defs []def, sym codectx.Symbol) *def {
 // symbolRange returns the range to replace: sym.Range when known, else the
 // located definition's, in the form an LSP server reports it (from the
 // header's first non-blank character to the end of its last line).
-func symbolRange(lines []string, d *def, sym codectx.Symbol) codectx.Range {
+func symbolRange(lines []string, d *syntax.Def, sym codectx.Symbol) codectx.Range {
 	if sym.Range != (codectx.Range{}) {
 		return sym.Range
 	}
 	return codectx.Range{
-		Start: codectx.Position{Line: d.start, Character: utf16Len(d.indent)},
-		End:   codectx.Position{Line: d.end, Character: utf16Len(lines[d.end])},
+		Start: codectx.Position{Line: d.Start, Character: utf16Len(d.Indent)},
+		End:   codectx.Position{Line: d.End, Character: utf16Len(lines[d.End])},
 	}
 }
 
@@ -243,14 +244,14 @@ func replaceSymbol(text string, file File, lang string, sym codectx.Symbol) ([]T
 	// only the symbol's own lines: a 400 KB file need not be parsed again
 	// for one method. The whole file is parsed only when that fails, or
 	// when the answer brings new definitions to check against it.
-	var origDefs []def
-	orig := locate(lines, regionDefs(lang, lines, sym.Range), sym)
-	whole := func() []def {
+	var origDefs []syntax.Def
+	whole := func() []syntax.Def {
 		if origDefs == nil {
-			origDefs = findDefs(lang, lines)
+			origDefs = syntax.FindDefs(lang, lines)
 		}
 		return origDefs
 	}
+	orig := locate(lines, syntax.RegionDefs(lang, lines, sym.Range), sym)
 	if orig == nil {
 		orig = locate(lines, whole(), sym)
 	}
@@ -260,11 +261,11 @@ func replaceSymbol(text string, file File, lang string, sym codectx.Symbol) ([]T
 	if orig == nil {
 		// The server knows the range even though our scanner does not
 		// recognise the definition: trust the range.
-		orig = &def{name: wantName, start: sym.Range.Start.Line, end: sym.Range.End.Line, complete: true}
-		orig.attach, orig.docFrom, orig.docTo = attachments(lines, orig.start, lang == "python")
-		orig.indent = leadingWS(lines[orig.start])
+		orig = &syntax.Def{Name: wantName, Start: sym.Range.Start.Line, End: sym.Range.End.Line, Complete: true}
+		orig.Attach, orig.DocFrom, orig.DocTo = syntax.Attachments(lines, orig.Start, lang == "python")
+		orig.Indent = syntax.LeadingWS(lines[orig.Start])
 	}
-	origLines := lines[orig.start : orig.end+1]
+	origLines := lines[orig.Start : orig.End+1]
 
 	var incomplete, lostIndent, unchanged bool
 	placeholderLine := ""
@@ -272,12 +273,12 @@ func replaceSymbol(text string, file File, lang string, sym codectx.Symbol) ([]T
 		if b.fenced && !isCodeLang(b.lang, lang) {
 			continue
 		}
-		defs := findDefs(lang, b.lines)
+		defs := syntax.FindDefs(lang, b.lines)
 		ad := matchDef(defs, wantName, container)
 		if ad == nil {
 			continue
 		}
-		if !ad.complete {
+		if !ad.Complete {
 			if lang == "python" && !b.closed || lang != "python" {
 				incomplete = true
 			} else {
@@ -285,11 +286,11 @@ func replaceSymbol(text string, file File, lang string, sym codectx.Symbol) ([]T
 			}
 			continue
 		}
-		if sameCode(b.lines[ad.start:ad.end+1], origLines) {
+		if sameCode(b.lines[ad.Start:ad.End+1], origLines) {
 			unchanged = true
 			continue
 		}
-		if p := placeholder(b.lines[ad.attach:ad.end+1], lines); p != "" {
+		if p := placeholder(b.lines[ad.Attach:ad.End+1], lines); p != "" {
 			placeholderLine = p
 			continue
 		}
@@ -310,67 +311,17 @@ func replaceSymbol(text string, file File, lang string, sym codectx.Symbol) ([]T
 
 // buildReplacement makes the edit that replaces orig with the answer's
 // definition ad (found in blines).
-func buildReplacement(file File, lines []string, lang string, sym codectx.Symbol, orig *def, blines []string, bdefs []def, ad *def, origDefs func() []def) ([]TextEdit, error) {
-	rng := symbolRange(lines, orig, sym)
-	answerHasAttach := ad.attach < ad.start
-	// The range from the server normally starts at the header; attached
-	// lines (doc comment, decorators) above it are replaced only when the
-	// answer brings its own, and kept when it does not.
-	if answerHasAttach && orig.attach < rng.Start.Line {
-		rng.Start = codectx.Position{Line: orig.attach, Character: utf16Len(leadingWS(lines[orig.attach]))}
-	} else if !answerHasAttach && rng.Start.Line < orig.start {
-		rng.Start = codectx.Position{Line: orig.start, Character: utf16Len(orig.indent)}
-	}
+func buildReplacement(file File, lines []string, lang string, sym codectx.Symbol, orig *syntax.Def, blines []string, bdefs []syntax.Def, ad *syntax.Def, origDefs func() []syntax.Def) ([]TextEdit, error) {
+	rng := replacementRange(lines, orig, ad, sym)
+	newLines := append([]string(nil), blines[ad.Attach:ad.End+1]...)
+	newLines = append(newLines, newHelpers(blines, bdefs, ad, origDefs, lang)...)
 
-	newLines := append([]string(nil), blines[ad.attach:ad.end+1]...)
-	// Definitions the refactoring introduced (helpers next to the symbol)
-	// come along; those that exist in the file already are not duplicated.
-	for i := range bdefs {
-		o := &bdefs[i]
-		if o == ad || o.depth != ad.depth || o.container != ad.container || (o.start >= ad.attach && o.start <= ad.end) || !o.complete {
-			continue
-		}
-		if lang == "typescript" && o.kind == "class" && ad.container == "" {
-			// A class wrapped around the answer, not a new definition.
-			continue
-		}
-		exists := false
-		for _, f := range origDefs() {
-			if f.name == o.name && f.container == o.container {
-				exists = true
-			}
-		}
-		if !exists {
-			newLines = append(newLines, "")
-			newLines = append(newLines, blines[o.attach:o.end+1]...)
-		}
-	}
-
-	fromStyle, ok := detectIndent(blines[ad.attach : ad.end+1])
-	toStyle, ok2 := detectIndent(lines)
-	if !ok2 {
-		toStyle = fromStyle
-		if !ok {
-			toStyle = indentStyle{tabs: lang == "go", unit: 4}
-		}
-	}
-	if !ok {
-		fromStyle = toStyle
-	}
+	fromStyle, toStyle := indentStyles(blines[ad.Attach:ad.End+1], lines, lang)
 	baseWS := trimmedFirstLineBase(blines, ad, lang, fromStyle)
-	targetWS := leadingWS(lines[orig.start])
+	targetWS := syntax.LeadingWS(lines[orig.Start])
 	newLines = reindent(newLines, baseWS, targetWS, fromStyle, toStyle)
+	newLines[0] = firstLine(newLines[0], lines[rng.Start.Line], rng.Start.Character, targetWS)
 
-	// The first line goes where the range starts: after the indentation
-	// (and after any prefix such as "export " that lies outside the range).
-	startLine := lines[rng.Start.Line]
-	prefix := prefixBefore(startLine, rng.Start.Character)
-	newLines[0] = strings.TrimLeft(newLines[0], " \t")
-	if p := strings.TrimSpace(prefix); p != "" && strings.HasPrefix(newLines[0], p+" ") {
-		newLines[0] = strings.TrimLeft(strings.TrimPrefix(newLines[0], p), " \t")
-	} else if strings.TrimSpace(prefix) == "" && rng.Start.Character == 0 {
-		newLines[0] = targetWS + newLines[0]
-	}
 	nl := eol(file.Text)
 	newText := strings.Join(newLines, nl)
 	if rng.End.Character == 0 && rng.End.Line > rng.Start.Line {
@@ -390,24 +341,102 @@ func buildReplacement(file File, lines []string, lang string, sym codectx.Symbol
 	return edits, nil
 }
 
+// replacementRange is the range the new definition replaces. The range
+// from the server normally starts at the header; attached lines (doc
+// comment, decorators) above it are replaced only when the answer brings
+// its own, and kept when it does not.
+func replacementRange(lines []string, orig, ad *syntax.Def, sym codectx.Symbol) codectx.Range {
+	rng := symbolRange(lines, orig, sym)
+	answerHasAttach := ad.Attach < ad.Start
+	if answerHasAttach && orig.Attach < rng.Start.Line {
+		rng.Start = codectx.Position{Line: orig.Attach, Character: utf16Len(syntax.LeadingWS(lines[orig.Attach]))}
+	} else if !answerHasAttach && rng.Start.Line < orig.Start {
+		rng.Start = codectx.Position{Line: orig.Start, Character: utf16Len(orig.Indent)}
+	}
+	return rng
+}
+
+// newHelpers returns the definitions the refactoring introduced next to
+// the symbol (helpers), each after a blank line; those that exist in the
+// file already are not duplicated.
+func newHelpers(blines []string, bdefs []syntax.Def, ad *syntax.Def, origDefs func() []syntax.Def, lang string) []string {
+	var out []string
+	for i := range bdefs {
+		o := &bdefs[i]
+		if o == ad || o.Depth != ad.Depth || o.Container != ad.Container || (o.Start >= ad.Attach && o.Start <= ad.End) || !o.Complete {
+			continue
+		}
+		if lang == "typescript" && o.Kind == "class" && ad.Container == "" {
+			// A class wrapped around the answer, not a new definition.
+			continue
+		}
+		if !hasDef(origDefs(), o.Name, o.Container) {
+			out = append(out, "")
+			out = append(out, blines[o.Attach:o.End+1]...)
+		}
+	}
+	return out
+}
+
+func hasDef(defs []syntax.Def, name, container string) bool {
+	for _, f := range defs {
+		if f.Name == name && f.Container == container {
+			return true
+		}
+	}
+	return false
+}
+
+// indentStyles returns the answer's indentation style and the file's; one
+// that cannot be detected takes the other's, and Go's tabs or four spaces
+// when neither can.
+func indentStyles(answer, lines []string, lang string) (from, to indentStyle) {
+	fromStyle, ok := detectIndent(answer)
+	toStyle, ok2 := detectIndent(lines)
+	if !ok2 {
+		toStyle = fromStyle
+		if !ok {
+			toStyle = indentStyle{tabs: lang == "go", unit: 4}
+		}
+	}
+	if !ok {
+		fromStyle = toStyle
+	}
+	return fromStyle, toStyle
+}
+
+// firstLine places the new definition's first line where the range starts
+// on startLine (UTF-16 column col): after the indentation, and after any
+// prefix such as "export " that lies outside the range.
+func firstLine(first, startLine string, col int, targetWS string) string {
+	prefix := prefixBefore(startLine, col)
+	first = strings.TrimLeft(first, " \t")
+	if p := strings.TrimSpace(prefix); p != "" && strings.HasPrefix(first, p+" ") {
+		return strings.TrimLeft(strings.TrimPrefix(first, p), " \t")
+	} else if strings.TrimSpace(prefix) == "" && col == 0 {
+		return targetWS + first
+	}
+	return first
+}
+
 // trimmedFirstLineBase returns the whitespace the header line of ad should
 // be taken to have. A model copying a method out of a class often drops
 // the indentation of the first line only ("def save(self):" at column 0
 // with the body still at 8 spaces); then the base is inferred from the
 // body: one level above it in Python, the closing brace's in brace
 // languages.
-func trimmedFirstLineBase(blines []string, ad *def, lang string, style indentStyle) string {
-	first := ad.attach
-	hdrWS := leadingWS(blines[ad.start])
-	if leadingWS(blines[first]) != "" || hdrWS != "" {
+func trimmedFirstLineBase(blines []string, ad *syntax.Def, lang string, style indentStyle) string {
+	first := ad.Attach
+	hdrWS := syntax.LeadingWS(blines[ad.Start])
+	if syntax.LeadingWS(blines[first]) != "" || hdrWS != "" {
 		return hdrWS
 	}
 	minLv, minRest, any := 1<<30, 0, false
-	for _, l := range blines[ad.start+1 : ad.end+1] {
+	for _, l := range blines[ad.Start+1 : ad.End+1] {
 		if strings.TrimSpace(l) == "" {
 			continue
 		}
-		lv, rest := style.level(leadingWS(l))
+		lv, rest := style.level(syntax.LeadingWS(l))
 		if lv < minLv {
 			minLv, minRest = lv, rest
 		}

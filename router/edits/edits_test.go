@@ -190,68 +190,6 @@ func TestIndentDetection(t *testing.T) {
 	}
 }
 
-func TestDefsPython(t *testing.T) {
-	src := splitLines(`class A:
-    x = """
-not a def
-"""
-
-    @staticmethod
-    # comment
-    def m(a,
-          b):
-        return (a +
-b)
-
-def top(): return 1
-`)
-	defs := pythonDefs(src)
-	if len(defs) != 3 {
-		t.Fatalf("got %+v", defs)
-	}
-	m := defs[1]
-	if m.name != "m" || m.container != "A" || m.attach != 5 || m.start != 7 || m.end != 10 || !m.complete {
-		t.Fatalf("method: %+v", m)
-	}
-	if top := defs[2]; top.name != "top" || top.end != 12 || top.container != "" {
-		t.Fatalf("top: %+v", top)
-	}
-}
-
-func TestDefsTypeScript(t *testing.T) {
-	src := splitLines(`/** Doc. */
-@Component({ selector: "x" })
-export class Widget {
-  private s = "{";
-  render(): string {
-    return "}";
-  }
-  onClick = (e: Event) => {
-    console.log(e);
-  };
-}
-export type Id = string;
-`)
-	defs := braceDefs(src, tsHeaders)
-	names := map[string]def{}
-	for _, d := range defs {
-		names[d.path()] = d
-	}
-	w := names["Widget"]
-	if w.attach != 0 || w.docFrom != 0 || w.docTo != 1 || w.end != 10 {
-		t.Fatalf("class: %+v", w)
-	}
-	if r := names["Widget/render"]; r.start != 4 || r.end != 6 {
-		t.Fatalf("render: %+v (all %v)", r, names)
-	}
-	if o := names["Widget/onClick"]; o.start != 7 || o.end != 9 {
-		t.Fatalf("onClick: %+v", o)
-	}
-	if id := names["Id"]; id.start != 11 || id.end != 11 {
-		t.Fatalf("Id: %+v", id)
-	}
-}
-
 func BenchmarkFromAnswerGo(b *testing.B) {
 	c := loadGolden(&testing.T{}, "testdata/golden/go_refactor_whole_file.txtar")
 	file := File{Path: c.path, Text: c.source}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/lsp-router/lsp-router/router/codectx"
+	"github.com/lsp-router/lsp-router/router/syntax"
 )
 
 // archive is a parsed txtar file: a comment (here "key: value" lines)
@@ -154,7 +155,7 @@ func TestGolden(t *testing.T) {
 	langs := map[string]int{}
 	for _, f := range files {
 		c := loadGolden(t, f)
-		langs[language(c.lang, c.path)]++
+		langs[syntax.Language(c.lang, c.path)]++
 		ok := t.Run(strings.TrimSuffix(c.name, ".txtar"), func(t *testing.T) { runGolden(t, c) })
 		if ok {
 			passed++

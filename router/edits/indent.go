@@ -1,6 +1,10 @@
 package edits
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/lsp-router/lsp-router/router/syntax"
+)
 
 // indentStyle is how a text indents: with tabs, or with unit spaces per
 // level.
@@ -20,7 +24,7 @@ func detectIndent(lines []string) (indentStyle, bool) {
 		if strings.TrimSpace(l) == "" {
 			continue
 		}
-		ws := leadingWS(l)
+		ws := syntax.LeadingWS(l)
 		switch {
 		case strings.HasPrefix(ws, "\t"):
 			tabs++
@@ -100,7 +104,7 @@ func reindent(lines []string, baseWS, target string, from, to indentStyle) []str
 			out[i] = ""
 			continue
 		}
-		lv, rest := from.level(leadingWS(l))
+		lv, rest := from.level(syntax.LeadingWS(l))
 		rel := lv - baseLevels
 		if rel < 0 {
 			rel, rest = 0, 0
@@ -118,7 +122,7 @@ func dedent(lines []string) []string {
 		if strings.TrimSpace(l) == "" {
 			continue
 		}
-		ws := leadingWS(l)
+		ws := syntax.LeadingWS(l)
 		if first {
 			common, first = ws, false
 			continue

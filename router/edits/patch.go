@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/lsp-router/lsp-router/router/codectx"
+	"github.com/lsp-router/lsp-router/router/syntax"
 )
 
 // hunk is one search/replace pair, from an aider-style block or a unified
@@ -77,7 +78,7 @@ func parseUnifiedDiff(lines []string, path string) ([]hunk, error) {
 			curFile = diffPath(l[4:])
 			continue
 		}
-		if strings.HasPrefix(l, "--- ") && i+1 < len(lines) && strings.HasPrefix(lines[i+1], "+++ ") {
+		if fileHeaderAt(lines, i) {
 			continue
 		}
 		m := hunkHdr.FindStringSubmatch(l)
@@ -89,35 +90,7 @@ func parseUnifiedDiff(lines []string, path string) ([]hunk, error) {
 			n, _ := strconv.Atoi(m[1])
 			h.hint = n - 1
 		}
-		j := i + 1
-		for ; j < len(lines); j++ {
-			d := lines[j]
-			if strings.HasPrefix(d, "@@") || (strings.HasPrefix(d, "--- ") && j+1 < len(lines) && strings.HasPrefix(lines[j+1], "+++ ")) || strings.HasPrefix(d, "diff ") {
-				break
-			}
-			switch {
-			case strings.HasPrefix(d, "+"):
-				h.replace = append(h.replace, d[1:])
-			case strings.HasPrefix(d, "-"):
-				h.search = append(h.search, d[1:])
-			case strings.HasPrefix(d, " "):
-				h.search = append(h.search, d[1:])
-				h.replace = append(h.replace, d[1:])
-			case strings.HasPrefix(d, `\`):
-				// "\ No newline at end of file"
-			case d == "":
-				h.search = append(h.search, "")
-				h.replace = append(h.replace, "")
-			default:
-				// Prose after the diff ends the hunk.
-				goto done
-			}
-		}
-	done:
-		// Trailing blank context is usually the gap before prose.
-		for len(h.search) > 0 && len(h.replace) > 0 && h.search[len(h.search)-1] == "" && h.replace[len(h.replace)-1] == "" {
-			h.search, h.replace = h.search[:len(h.search)-1], h.replace[:len(h.replace)-1]
-		}
+		j := h.readBody(lines, i+1)
 		i = j - 1
 		if curFile != "" && filepath.Base(curFile) != filepath.Base(path) {
 			other = append(other, curFile)
@@ -132,6 +105,53 @@ func parseUnifiedDiff(lines []string, path string) ([]hunk, error) {
 		return nil, refuse(ReasonWrongFile, "", "the answer's diff changes %s, not %s; nothing was changed", strings.Join(other, ", "), filepath.Base(path))
 	}
 	return out, nil
+}
+
+// fileHeaderAt tells whether lines[i] starts a "--- a/x" "+++ b/x" pair.
+func fileHeaderAt(lines []string, i int) bool {
+	return strings.HasPrefix(lines[i], "--- ") && i+1 < len(lines) && strings.HasPrefix(lines[i+1], "+++ ")
+}
+
+// readBody reads the hunk's lines from lines[j] on, up to the next hunk or
+// file header or the prose after the diff, and returns the index where it
+// stopped. Trailing blank context, usually the gap before prose, is left
+// out.
+func (h *hunk) readBody(lines []string, j int) int {
+	for ; j < len(lines); j++ {
+		d := lines[j]
+		if strings.HasPrefix(d, "@@") || fileHeaderAt(lines, j) || strings.HasPrefix(d, "diff ") {
+			break
+		}
+		if !h.addDiffLine(d) {
+			break // prose after the diff ends the hunk
+		}
+	}
+	for len(h.search) > 0 && len(h.replace) > 0 && h.search[len(h.search)-1] == "" && h.replace[len(h.replace)-1] == "" {
+		h.search, h.replace = h.search[:len(h.search)-1], h.replace[:len(h.replace)-1]
+	}
+	return j
+}
+
+// addDiffLine takes one line of a hunk; it is false for a line that is
+// not part of a diff.
+func (h *hunk) addDiffLine(d string) bool {
+	switch {
+	case strings.HasPrefix(d, "+"):
+		h.replace = append(h.replace, d[1:])
+	case strings.HasPrefix(d, "-"):
+		h.search = append(h.search, d[1:])
+	case strings.HasPrefix(d, " "):
+		h.search = append(h.search, d[1:])
+		h.replace = append(h.replace, d[1:])
+	case strings.HasPrefix(d, `\`):
+		// "\ No newline at end of file"
+	case d == "":
+		h.search = append(h.search, "")
+		h.replace = append(h.replace, "")
+	default:
+		return false
+	}
+	return true
 }
 
 func diffPath(s string) string {
@@ -367,7 +387,7 @@ func indentShift(fileLines, search, all []string) func([]string) []string {
 	for k < len(search) && strings.TrimSpace(search[k]) == "" {
 		k++
 	}
-	fileWS, searchWS := leadingWS(fileLines[k]), leadingWS(search[k])
+	fileWS, searchWS := syntax.LeadingWS(fileLines[k]), syntax.LeadingWS(search[k])
 	to, ok := detectIndent(all)
 	from, ok2 := detectIndent(search)
 	if !ok {

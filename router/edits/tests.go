@@ -26,51 +26,18 @@ var (
 // already has are dropped; new imports are added to the file's import
 // declaration.
 func appendTests(text string, file File, lang string) ([]TextEdit, error) {
-	var re *regexp.Regexp
-	switch lang {
-	case "go":
-		re = goTestRe
-	case "python":
-		re = pyTestRe
-	case "typescript", "javascript":
-		re = tsTestRe
-	default:
+	re, ok := testPatterns[lang]
+	if !ok {
 		return nil, refuse(ReasonUnsupported, "", "cannot recognise tests in %s (language %q is not supported)", filepath.Base(file.Path), file.Language)
 	}
-	var code []string
-	for _, b := range candidateBlocks(text) {
-		if b.fenced && !isCodeLang(b.lang, lang) {
-			continue
-		}
-		if re.MatchString(strings.Join(b.lines, "\n")) {
-			if !b.closed {
-				return nil, refuse(ReasonIncomplete, "", "the answer's tests are incomplete (the answer was probably cut off); nothing was changed")
-			}
-			if !b.fenced {
-				return nil, refuse(ReasonNoCode, "", "the answer has tests but no code block to take them from; ask again for one fenced block")
-			}
-			code = b.lines
-			break
-		}
-	}
-	if code == nil {
-		return nil, refuse(ReasonNoCode, "", "the answer has no code block with tests; nothing was changed")
+	code, err := testBlock(text, lang, re)
+	if err != nil {
+		return nil, err
 	}
 	nl := eol(file.Text)
 	lines := splitLines(file.Text)
 	if strings.TrimSpace(file.Text) == "" {
-		switch lang {
-		case "go":
-			var err error
-			if code, err = newGoTestFile(code, file.Package); err != nil {
-				return nil, err
-			}
-		case "typescript", "javascript":
-			code = withModuleImport(code, file.Import)
-		}
-		edits := []TextEdit{{Range: codectx.Range{End: codectx.Position{Line: len(lineStarts(file.Text)) - 1,
-			Character: utf16Len(lines[len(lines)-1])}}, NewText: strings.Join(code, nl) + nl}}
-		return edits, checkGo(lang, file, edits)
+		return newTestFile(code, file, lang, lines, nl)
 	}
 	var edits []TextEdit
 	if lang == "go" {
@@ -85,29 +52,81 @@ func appendTests(text string, file File, lang string) ([]TextEdit, error) {
 			edits = append(edits, e)
 		}
 	} else {
-		// Imports the file already has would be duplicates.
-		have := map[string]bool{}
-		for _, l := range lines {
-			have[strings.TrimSpace(l)] = true
-		}
-		var kept []string
-		for _, l := range code {
-			t := strings.TrimSpace(l)
-			if (strings.HasPrefix(t, "import ") || strings.HasPrefix(t, "from ")) && have[t] {
-				continue
-			}
-			kept = append(kept, l)
-		}
-		code = kept
+		code = dropKnownImports(code, lines)
 	}
 	code = trimBlankEdges(code)
-	// One blank line before the tests, two in Python (PEP 8).
+	end := positionOf(file.Text, lineStarts(file.Text), len(file.Text))
+	edits = append(edits, TextEdit{Range: codectx.Range{Start: end, End: end}, NewText: testSeparator(file.Text, lines, lang, nl) + strings.Join(code, nl) + nl})
+	return edits, checkGo(lang, file, edits)
+}
+
+// testPatterns recognise a block of tests per language.
+var testPatterns = map[string]*regexp.Regexp{"go": goTestRe, "python": pyTestRe, "typescript": tsTestRe, "javascript": tsTestRe}
+
+// testBlock is the lines of the answer's first code block that holds tests.
+func testBlock(text, lang string, re *regexp.Regexp) ([]string, error) {
+	for _, b := range candidateBlocks(text) {
+		if b.fenced && !isCodeLang(b.lang, lang) {
+			continue
+		}
+		if !re.MatchString(strings.Join(b.lines, "\n")) {
+			continue
+		}
+		if !b.closed {
+			return nil, refuse(ReasonIncomplete, "", "the answer's tests are incomplete (the answer was probably cut off); nothing was changed")
+		}
+		if !b.fenced {
+			return nil, refuse(ReasonNoCode, "", "the answer has tests but no code block to take them from; ask again for one fenced block")
+		}
+		return b.lines, nil
+	}
+	return nil, refuse(ReasonNoCode, "", "the answer has no code block with tests; nothing was changed")
+}
+
+// newTestFile fills an empty test file: with a package clause in Go, with
+// the import of the code under test in TypeScript and JavaScript.
+func newTestFile(code []string, file File, lang string, lines []string, nl string) ([]TextEdit, error) {
+	switch lang {
+	case "go":
+		var err error
+		if code, err = newGoTestFile(code, file.Package); err != nil {
+			return nil, err
+		}
+	case "typescript", "javascript":
+		code = withModuleImport(code, file.Import)
+	}
+	edits := []TextEdit{{Range: codectx.Range{End: codectx.Position{Line: len(lineStarts(file.Text)) - 1,
+		Character: utf16Len(lines[len(lines)-1])}}, NewText: strings.Join(code, nl) + nl}}
+	return edits, checkGo(lang, file, edits)
+}
+
+// dropKnownImports drops the import lines the file already has: they
+// would be duplicates.
+func dropKnownImports(code, lines []string) []string {
+	have := map[string]bool{}
+	for _, l := range lines {
+		have[strings.TrimSpace(l)] = true
+	}
+	var kept []string
+	for _, l := range code {
+		t := strings.TrimSpace(l)
+		if (strings.HasPrefix(t, "import ") || strings.HasPrefix(t, "from ")) && have[t] {
+			continue
+		}
+		kept = append(kept, l)
+	}
+	return kept
+}
+
+// testSeparator goes between the file's text and the tests: one blank
+// line, two in Python (PEP 8), counting the blank lines already there.
+func testSeparator(text string, lines []string, lang, nl string) string {
 	blank := 1
 	if lang == "python" {
 		blank = 2
 	}
 	sep := ""
-	if !strings.HasSuffix(file.Text, "\n") {
+	if !strings.HasSuffix(text, "\n") {
 		sep = nl
 	}
 	trailing := 0
@@ -117,9 +136,7 @@ func appendTests(text string, file File, lang string) ([]TextEdit, error) {
 	for ; trailing < blank; trailing++ {
 		sep += nl
 	}
-	end := positionOf(file.Text, lineStarts(file.Text), len(file.Text))
-	edits = append(edits, TextEdit{Range: codectx.Range{Start: end, End: end}, NewText: sep + strings.Join(code, nl) + nl})
-	return edits, checkGo(lang, file, edits)
+	return sep
 }
 
 // moduleRe finds the module specifier of an import or require statement.

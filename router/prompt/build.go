@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"text/template"
 
 	"github.com/lsp-router/lsp-router/router/codectx"
 )
@@ -39,17 +40,11 @@ func (b *Builder) Build(in Input, budget Budget) (Prompt, error) {
 	if err := validate(in); err != nil {
 		return Prompt{}, fmt.Errorf("build prompt for %s: %w", in.Action, err)
 	}
-	if budget.ContextLength <= 0 {
-		return Prompt{}, fmt.Errorf("build prompt: the model's context length is unknown (%d); set context_length for the model in the config", budget.ContextLength)
+	limit, err := promptLimit(budget)
+	if err != nil {
+		return Prompt{}, err
 	}
-	if budget.AnswerReserve < 0 {
-		return Prompt{}, fmt.Errorf("build prompt: negative answer reserve %d", budget.AnswerReserve)
-	}
-	limit := budget.ContextLength - budget.AnswerReserve
-	if limit <= 0 {
-		return Prompt{}, fmt.Errorf("build prompt: %w: the answer reserve (%d tokens) takes the whole context (%d tokens); lower generation.max_answer_tokens", ErrBudget, budget.AnswerReserve, budget.ContextLength)
-	}
-	count := cachedCounter(budget.Count)
+	f := filler{t: t, action: in.Action, count: cachedCounter(budget.Count), limit: limit}
 
 	li := languageInfo(in.Language, in.Path)
 	data := TemplateData{
@@ -62,18 +57,6 @@ func (b *Builder) Build(in Input, budget Budget) (Prompt, error) {
 	secs := sections(in, &data)
 	data.Ticks = fenceFor(in)
 
-	render := func(d TemplateData) ([]Message, int, error) {
-		var sys, usr bytes.Buffer
-		if err := t.ExecuteTemplate(&sys, "system", d); err != nil {
-			return nil, 0, fmt.Errorf("render %s prompt: %w", in.Action, err)
-		}
-		if err := t.ExecuteTemplate(&usr, "user", d); err != nil {
-			return nil, 0, fmt.Errorf("render %s prompt: %w", in.Action, err)
-		}
-		msgs := []Message{{Role: "system", Content: strings.TrimSpace(sys.String())}, {Role: "user", Content: strings.TrimSpace(usr.String())}}
-		return msgs, CountMessages(msgs, count), nil
-	}
-
 	// Fill sections greedily in priority order: each takes all it can of
 	// what the ones before it left.
 	var dropped []string
@@ -81,47 +64,21 @@ func (b *Builder) Build(in Input, budget Budget) (Prompt, error) {
 		if s.n == 0 {
 			continue
 		}
-		try := func(k int) (bool, error) {
-			d := data
-			s.set(&d, s.render(k))
-			_, n, err := render(d)
-			return n <= limit, err
-		}
-		fits, err := try(s.n)
+		k, err := f.fit(s, data)
 		if err != nil {
 			return Prompt{}, err
 		}
-		k := s.n
-		if !fits {
-			// Binary search for the largest k that fits.
-			lo, hi := 0, s.n-1
-			for lo < hi {
-				mid := (lo + hi + 1) / 2
-				ok, err := try(mid)
-				if err != nil {
-					return Prompt{}, err
-				}
-				if ok {
-					lo = mid
-				} else {
-					hi = mid - 1
-				}
-			}
-			k = lo
+		if k < s.n {
 			if s.essential && k < 1 {
-				_, n, _ := render(data)
+				_, n, _ := f.render(data)
 				return Prompt{}, fmt.Errorf("build prompt for %s: %w: the %s does not fit: %d tokens are left beside the answer and the prompt needs %d; lower generation.max_answer_tokens or use a larger model",
 					in.Action, ErrBudget, s.name, limit, n)
 			}
-			if k == 0 {
-				dropped = append(dropped, fmt.Sprintf("%s: dropped (%d %s)", s.name, s.n, s.unit))
-			} else {
-				dropped = append(dropped, fmt.Sprintf("%s: %d of %d %s cut", s.name, s.n-k, s.n, s.unit))
-			}
+			dropped = append(dropped, cutNote(s, k))
 		}
 		s.set(&data, s.render(k))
 	}
-	msgs, n, err := render(data)
+	msgs, n, err := f.render(data)
 	if err != nil {
 		return Prompt{}, err
 	}
@@ -130,6 +87,80 @@ func (b *Builder) Build(in Input, budget Budget) (Prompt, error) {
 			in.Action, ErrBudget, n, limit)
 	}
 	return Prompt{Messages: msgs, Tokens: n, Dropped: dropped}, nil
+}
+
+// promptLimit is the room for the prompt: the window minus the answer
+// reserve.
+func promptLimit(budget Budget) (int, error) {
+	if budget.ContextLength <= 0 {
+		return 0, fmt.Errorf("build prompt: the model's context length is unknown (%d); set context_length for the model in the config", budget.ContextLength)
+	}
+	if budget.AnswerReserve < 0 {
+		return 0, fmt.Errorf("build prompt: negative answer reserve %d", budget.AnswerReserve)
+	}
+	limit := budget.ContextLength - budget.AnswerReserve
+	if limit <= 0 {
+		return 0, fmt.Errorf("build prompt: %w: the answer reserve (%d tokens) takes the whole context (%d tokens); lower generation.max_answer_tokens", ErrBudget, budget.AnswerReserve, budget.ContextLength)
+	}
+	return limit, nil
+}
+
+// filler renders one action's template and measures it against the limit.
+type filler struct {
+	t      *template.Template
+	action Action
+	count  func(string) int
+	limit  int
+}
+
+// render returns the messages for d and their size.
+func (f filler) render(d TemplateData) ([]Message, int, error) {
+	var sys, usr bytes.Buffer
+	if err := f.t.ExecuteTemplate(&sys, "system", d); err != nil {
+		return nil, 0, fmt.Errorf("render %s prompt: %w", f.action, err)
+	}
+	if err := f.t.ExecuteTemplate(&usr, "user", d); err != nil {
+		return nil, 0, fmt.Errorf("render %s prompt: %w", f.action, err)
+	}
+	msgs := []Message{{Role: "system", Content: strings.TrimSpace(sys.String())}, {Role: "user", Content: strings.TrimSpace(usr.String())}}
+	return msgs, CountMessages(msgs, f.count), nil
+}
+
+// fit returns how many of section s's units fit beside data: all of them,
+// or the largest number found by binary search.
+func (f filler) fit(s section, data TemplateData) (int, error) {
+	try := func(k int) (bool, error) {
+		d := data
+		s.set(&d, s.render(k))
+		_, n, err := f.render(d)
+		return n <= f.limit, err
+	}
+	fits, err := try(s.n)
+	if err != nil || fits {
+		return s.n, err
+	}
+	lo, hi := 0, s.n-1
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		ok, err := try(mid)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return lo, nil
+}
+
+// cutNote tells what fitting cut of s when k units are kept.
+func cutNote(s section, k int) string {
+	if k == 0 {
+		return fmt.Sprintf("%s: dropped (%d %s)", s.name, s.n, s.unit)
+	}
+	return fmt.Sprintf("%s: %d of %d %s cut", s.name, s.n-k, s.n, s.unit)
 }
 
 // FollowUp renders the user message for a follow-up request in a running

@@ -137,10 +137,6 @@ func TestBudgetCutsInPriorityOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	order := []string{"symbol body", "diagnostics", "hover", "references", "surrounding code"}
-	rank := map[string]int{}
-	for i, s := range order {
-		rank[s] = i
-	}
 	bodyLines := map[string]bool{}
 	for _, l := range strings.Split(body, "\n") {
 		bodyLines[l] = true
@@ -153,35 +149,8 @@ func TestBudgetCutsInPriorityOrder(t *testing.T) {
 			lastErr = err
 			break
 		}
-		if p.Tokens > limit {
-			t.Fatalf("limit %d: prompt has %d tokens", limit, p.Tokens)
-		}
-		cut := map[string]bool{}
-		for _, d := range p.Dropped {
-			name, _, _ := strings.Cut(d, ":")
-			cut[name] = true
+		for name := range checkCutPrompt(t, p, limit, order, bodyLines) {
 			sawCut[name] = true
-		}
-		for name := range cut {
-			for _, lower := range order[rank[name]+1:] {
-				if !strings.Contains(strings.Join(p.Dropped, ";"), lower+": dropped") {
-					t.Fatalf("limit %d: %s cut while %s (lower priority) is kept: %v", limit, name, lower, p.Dropped)
-				}
-			}
-		}
-		u := p.Messages[1].Content
-		if len(p.Dropped) > 0 && !strings.Contains(u, "omitted to fit the model's context") && !allDropped(p.Dropped) {
-			t.Fatalf("limit %d: cut without a marker: %v\n%s", limit, p.Dropped, u)
-		}
-		// Every line of the body block is a whole original line or a marker.
-		if i := strings.Index(u, "```go\n"); i >= 0 {
-			blk := u[i+6:]
-			blk = blk[:strings.Index(blk, "\n```")]
-			for _, l := range strings.Split(blk, "\n") {
-				if !bodyLines[l] && !strings.HasPrefix(l, "[... ") {
-					t.Fatalf("limit %d: body line cut mid-line: %q", limit, l)
-				}
-			}
 		}
 	}
 	for _, s := range order {
@@ -192,6 +161,47 @@ func TestBudgetCutsInPriorityOrder(t *testing.T) {
 	if !errors.Is(lastErr, ErrBudget) {
 		t.Fatalf("a budget too small for the instructions must fail with ErrBudget, got %v", lastErr)
 	}
+}
+
+// checkCutPrompt checks one prompt built within limit tokens: it fits,
+// sections are cut lowest priority first (order), every cut leaves a
+// marker, and the body keeps whole lines. It returns the cut sections.
+func checkCutPrompt(t *testing.T, p Prompt, limit int, order []string, bodyLines map[string]bool) map[string]bool {
+	t.Helper()
+	rank := map[string]int{}
+	for i, s := range order {
+		rank[s] = i
+	}
+	if p.Tokens > limit {
+		t.Fatalf("limit %d: prompt has %d tokens", limit, p.Tokens)
+	}
+	cut := map[string]bool{}
+	for _, d := range p.Dropped {
+		name, _, _ := strings.Cut(d, ":")
+		cut[name] = true
+	}
+	for name := range cut {
+		for _, lower := range order[rank[name]+1:] {
+			if !strings.Contains(strings.Join(p.Dropped, ";"), lower+": dropped") {
+				t.Fatalf("limit %d: %s cut while %s (lower priority) is kept: %v", limit, name, lower, p.Dropped)
+			}
+		}
+	}
+	u := p.Messages[1].Content
+	if len(p.Dropped) > 0 && !strings.Contains(u, "omitted to fit the model's context") && !allDropped(p.Dropped) {
+		t.Fatalf("limit %d: cut without a marker: %v\n%s", limit, p.Dropped, u)
+	}
+	// Every line of the body block is a whole original line or a marker.
+	if i := strings.Index(u, "```go\n"); i >= 0 {
+		blk := u[i+6:]
+		blk = blk[:strings.Index(blk, "\n```")]
+		for _, l := range strings.Split(blk, "\n") {
+			if !bodyLines[l] && !strings.HasPrefix(l, "[... ") {
+				t.Fatalf("limit %d: body line cut mid-line: %q", limit, l)
+			}
+		}
+	}
+	return cut
 }
 
 func allDropped(ds []string) bool {

@@ -36,95 +36,106 @@ func (x *Executor) Run(ctx context.Context, d Decision, attempt AttemptFunc) (Re
 	if attempt == nil {
 		return Result{}, errors.New("run: nil attempt function")
 	}
-	var res Result
-	missing := map[string]bool{}  // service+model reported missing
-	tried := map[string]Level{}   // last level at which service+model was attempted
-	failKind := map[string]Kind{} // last failure kind
-	key := func(c Choice) string { return c.Endpoint + "\x00" + c.Service + "\x00" + c.Model }
-	bkey := func(c Choice) string {
-		if c.Endpoint != "" {
-			return c.Endpoint
-		}
-		return c.Service
-	}
-
-	// try returns (done, err): done with err == nil is success; done with err is a stop.
-	try := func(c Choice, lvl Level) (bool, error) {
-		if err := ctx.Err(); err != nil {
-			return true, err
-		}
-		if err := x.Breakers.Allow(bkey(c)); err != nil {
-			res.Attempts = append(res.Attempts, Attempt{Choice: c, Level: lvl, Kind: KindCircuitOpen, Err: err})
-			return false, nil
-		}
-		tried[key(c)] = lvl
-		err := attempt(ctx, c, lvl)
-		if err == nil {
-			x.Breakers.Success(bkey(c))
-			res.Choice, res.Level = c, lvl
-			return true, nil
-		}
-		kind := ClassifyError(err)
-		if ctx.Err() != nil {
-			kind = KindCanceled
-		}
-		res.Attempts = append(res.Attempts, Attempt{Choice: c, Level: lvl, Kind: kind, Err: err})
-		failKind[key(c)] = kind
-		switch kind {
-		case KindCanceled:
-			x.Breakers.release(bkey(c))
-			return true, fmt.Errorf("run %s on %s: %w", c.Model, c.Service, ctx.Err())
-		case KindModelMissing:
-			missing[key(c)] = true
-			x.Breakers.Success(bkey(c)) // the service answered properly
-		case KindContextTooLong:
-			x.Breakers.Success(bkey(c))
-		default:
-			x.Breakers.Failure(bkey(c))
-		}
-		return false, nil
-	}
-
+	r := &chain{x: x, ctx: ctx, attempt: attempt, missing: map[string]bool{}, tried: map[string]Level{}, failKind: map[string]Kind{}}
 	cands := d.Candidates()
 	for _, lvl := range []Level{LevelPrimary, LevelFallback} {
 		for _, c := range cands {
-			if c.Level != lvl || missing[key(c)] {
+			if c.Level != lvl || r.missing[choiceKey(c)] {
 				continue
 			}
-			if done, err := try(c, lvl); done {
-				return res, err
+			if done, err := r.try(c, lvl); done {
+				return r.res, err
 			}
 		}
 	}
+	if reduced := r.reducedRetry(cands, d.Reduced); reduced != nil {
+		if done, err := r.try(*reduced, LevelReducedContext); done {
+			return r.res, err
+		}
+	}
+	if s := d.Smallest; s != nil && !r.missing[choiceKey(*s)] && r.tried[choiceKey(*s)] < LevelReducedContext {
+		if done, err := r.try(*s, LevelSmallest); done {
+			return r.res, err
+		}
+	}
+	return r.res, &ExhaustedError{Category: d.Category, Attempts: r.res.Attempts}
+}
 
-	// Reduced context: the best candidate whose failure a smaller prompt may cure (context too
-	// long first, then server errors such as out-of-memory), skipping missing models.
-	var reduced *Choice
+// chain is one walk of a fallback chain: the result so far and what each
+// attempt taught about the service+model pairs.
+type chain struct {
+	x        *Executor
+	ctx      context.Context
+	attempt  AttemptFunc
+	res      Result
+	missing  map[string]bool  // service+model reported missing
+	tried    map[string]Level // last level at which service+model was attempted
+	failKind map[string]Kind  // last failure kind
+}
+
+func choiceKey(c Choice) string { return c.Endpoint + "\x00" + c.Service + "\x00" + c.Model }
+
+// breakerKey is the service's endpoint, or its name when it has none.
+func breakerKey(c Choice) string {
+	if c.Endpoint != "" {
+		return c.Endpoint
+	}
+	return c.Service
+}
+
+// try returns (done, err): done with err == nil is success; done with err is a stop.
+func (r *chain) try(c Choice, lvl Level) (bool, error) {
+	if err := r.ctx.Err(); err != nil {
+		return true, err
+	}
+	b := r.x.Breakers
+	if err := b.Allow(breakerKey(c)); err != nil {
+		r.res.Attempts = append(r.res.Attempts, Attempt{Choice: c, Level: lvl, Kind: KindCircuitOpen, Err: err})
+		return false, nil
+	}
+	r.tried[choiceKey(c)] = lvl
+	err := r.attempt(r.ctx, c, lvl)
+	if err == nil {
+		b.Success(breakerKey(c))
+		r.res.Choice, r.res.Level = c, lvl
+		return true, nil
+	}
+	kind := ClassifyError(err)
+	if r.ctx.Err() != nil {
+		kind = KindCanceled
+	}
+	r.res.Attempts = append(r.res.Attempts, Attempt{Choice: c, Level: lvl, Kind: kind, Err: err})
+	r.failKind[choiceKey(c)] = kind
+	switch kind {
+	case KindCanceled:
+		b.release(breakerKey(c))
+		return true, fmt.Errorf("run %s on %s: %w", c.Model, c.Service, r.ctx.Err())
+	case KindModelMissing:
+		r.missing[choiceKey(c)] = true
+		b.Success(breakerKey(c)) // the service answered properly
+	case KindContextTooLong:
+		b.Success(breakerKey(c))
+	default:
+		b.Failure(breakerKey(c))
+	}
+	return false, nil
+}
+
+// reducedRetry picks the reduced-context attempt: the best candidate whose
+// failure a smaller prompt may cure (context too long first, then server
+// errors such as out-of-memory), else the decision's reduced choice,
+// skipping missing models.
+func (r *chain) reducedRetry(cands []Choice, fallback *Choice) *Choice {
 	for _, want := range []Kind{KindContextTooLong, KindRetryable, KindOther} {
 		for i := range cands {
 			c := cands[i]
-			if k, ok := failKind[key(c)]; ok && k == want && !missing[key(c)] {
-				reduced = &c
-				break
+			if k, ok := r.failKind[choiceKey(c)]; ok && k == want && !r.missing[choiceKey(c)] {
+				return &c
 			}
 		}
-		if reduced != nil {
-			break
-		}
 	}
-	if reduced == nil && d.Reduced != nil && !missing[key(*d.Reduced)] {
-		reduced = d.Reduced
+	if fallback != nil && !r.missing[choiceKey(*fallback)] {
+		return fallback
 	}
-	if reduced != nil {
-		if done, err := try(*reduced, LevelReducedContext); done {
-			return res, err
-		}
-	}
-
-	if s := d.Smallest; s != nil && !missing[key(*s)] && tried[key(*s)] < LevelReducedContext {
-		if done, err := try(*s, LevelSmallest); done {
-			return res, err
-		}
-	}
-	return res, &ExhaustedError{Category: d.Category, Attempts: res.Attempts}
+	return nil
 }

@@ -183,148 +183,20 @@ func Select(req Request, available []Available, table Table, cat *catalog.Catalo
 		cat = catalog.Default()
 	}
 	d := Decision{Category: req.Category, Skipped: []Skip{}, Fallbacks: []Choice{}}
-	if !validCategory(req.Category) {
-		d.Err = fmt.Errorf("select: %w %q: use one of %s", errUnknownCategory, req.Category, strings.Join(catalog.Categories, ", "))
-		return d
-	}
-	if req.PromptTokens < 0 || req.AnswerTokens < 0 || req.VRAMCeilingGB < 0 {
-		d.Err = fmt.Errorf("select: negative prompt tokens, answer tokens or VRAM ceiling (%d, %d, %g)", req.PromptTokens, req.AnswerTokens, req.VRAMCeilingGB)
-		return d
-	}
 	routing := table[req.Category]
-	if routing.RequireSerena && !req.SerenaAvailable {
-		d.Err = fmt.Errorf("select: task_routing for %s requires Serena, which is not available: start Serena or set require_serena = false", req.Category)
+	if d.Err = checkRequest(req, routing); d.Err != nil {
 		return d
 	}
-	margin := req.LoadedMargin
-	if margin == 0 {
-		margin = DefaultLoadedMargin
-	} else if margin < 0 {
-		margin = 0
-	}
+	margin := loadedMargin(req.LoadedMargin)
+	cands := candidates(req, routing, available, cat)
+	eligible := rankEligible(cands, margin)
 
-	cands := make([]*cand, 0, len(available))
-	seen := map[string]bool{}
-	for _, a := range available {
-		key := a.Endpoint + "\x00" + a.Service + "\x00" + a.ModelID
-		if seen[key] || strings.TrimSpace(a.ModelID) == "" {
-			continue
-		}
-		seen[key] = true
-		m := cat.Match(a.ModelID)
-		c := &cand{a: a, m: m}
-		ctxLen, ctxSrc := a.ContextLength, "discovery"
-		if ctxLen <= 0 {
-			ctxLen, ctxSrc = m.ContextLength, "catalog"
-			if m.Estimated {
-				ctxSrc = "estimate"
-			}
-		}
-		answer := AnswerReserve(req.AnswerTokens, ctxLen)
-		need := req.PromptTokens + answer
-		c.choice = Choice{Model: a.ModelID, Service: a.Service, ServiceKind: a.ServiceKind, Endpoint: a.Endpoint,
-			CatalogID: m.CatalogID, Estimated: m.Estimated, Score: m.Scores.For(req.Category), ContextLength: ctxLen,
-			ParamsB: m.ParamsB, VRAMGB: m.VRAMGB, Loaded: a.Loaded, Priority: a.Priority}
-		switch {
-		case a.External != "" && !req.AllowExternal:
-			c.skip, c.hard = "external model: "+a.External+"; prompts sent to it leave the network (set security.allow_external = true to allow it)", true
-		case m.Embedding:
-			c.skip, c.hard = "embedding-only model, cannot chat", true
-		case !a.Chat:
-			c.skip, c.hard = "the service reports no chat capability for this model", true
-		case req.VRAMCeilingGB > 0 && !a.Loaded && m.VRAMGB > req.VRAMCeilingGB:
-			c.skip, c.hard = fmt.Sprintf("needs about %.1f GB of VRAM to load, above the %.1f GB ceiling", m.VRAMGB, req.VRAMCeilingGB), true
-		case routing.MinContext > 0 && ctxLen < routing.MinContext:
-			c.skip = fmt.Sprintf("context window %d (%s) is below the routing's min_context %d", ctxLen, ctxSrc, routing.MinContext)
-		case need > ctxLen:
-			c.skip = fmt.Sprintf("prompt needs %d tokens (%d prompt + %d answer) but the context window is %d (%s); "+
-				"lower generation.max_answer_tokens (now %d) or use a model with a larger window", need, req.PromptTokens, answer, ctxLen, ctxSrc, req.AnswerTokens)
-		}
-		cands = append(cands, c)
-	}
-
-	var eligible []*cand
-	for _, c := range cands {
-		if c.skip == "" {
-			eligible = append(eligible, c)
-		}
-	}
-	// Catalog ranking: score, with the loaded bonus, then service priority, then the larger
-	// window, then the id for a stable order.
-	eff := func(c *cand) int {
-		if c.a.Loaded {
-			return c.choice.Score + margin
-		}
-		return c.choice.Score
-	}
-	sort.SliceStable(eligible, func(i, j int) bool {
-		a, b := eligible[i], eligible[j]
-		if ea, eb := eff(a), eff(b); ea != eb {
-			return ea > eb
-		}
-		if a.a.Loaded != b.a.Loaded {
-			return a.a.Loaded
-		}
-		if a.a.Priority != b.a.Priority {
-			return a.a.Priority < b.a.Priority
-		}
-		if a.choice.ContextLength != b.choice.ContextLength {
-			return a.choice.ContextLength > b.choice.ContextLength
-		}
-		return a.a.ModelID+a.a.Service < b.a.ModelID+b.a.Service
-	})
-
-	var order []Choice
 	used := map[*cand]bool{}
-	addRouted := func(names []string, lvl Level, label string) {
-		for _, name := range names {
-			found := false
-			for _, c := range eligible {
-				if used[c] || !nameMatches(cat, name, c) {
-					continue
-				}
-				found = true
-				used[c] = true
-				ch := c.choice
-				ch.Level = lvl
-				ch.Why = fmt.Sprintf("task_routing %s %q", label, name)
-				order = append(order, ch)
-			}
-			if found {
-				continue
-			}
-			// Explain why a routed model is absent: present but ineligible, or not offered.
-			explained := false
-			for _, c := range cands {
-				if c.skip != "" && nameMatches(cat, name, c) {
-					explained = true // its reason is reported with the other skips
-				}
-			}
-			if !explained {
-				d.Skipped = append(d.Skipped, Skip{Model: name, Reason: fmt.Sprintf("task_routing %s: not offered by any discovered service (pull it or fix the name)", label)})
-			}
-		}
-	}
-	addRouted(routing.Primary, LevelPrimary, "primary")
-	addRouted(routing.Fallback, LevelFallback, "fallback")
-	for _, c := range eligible {
-		if used[c] {
-			continue
-		}
-		ch := c.choice
-		ch.Level = LevelFallback
-		if len(order) == 0 {
-			ch.Level = LevelPrimary
-		}
-		ch.Why = fmt.Sprintf("catalog ranking: %s score %d", req.Category, ch.Score)
-		if ch.Estimated {
-			ch.Why += " (estimated)"
-		}
-		if c.a.Loaded && margin > 0 {
-			ch.Why += ", loaded"
-		}
-		order = append(order, ch)
-	}
+	order, missing := routedOrder(cat, routing.Primary, LevelPrimary, "primary", eligible, cands, used)
+	more, missingFallback := routedOrder(cat, routing.Fallback, LevelFallback, "fallback", eligible, cands, used)
+	order = append(order, more...)
+	d.Skipped = append(append(d.Skipped, missing...), missingFallback...)
+	order = append(order, rankedOrder(req.Category, eligible, used, margin, len(order) == 0)...)
 
 	for _, c := range cands {
 		if c.skip != "" {
@@ -333,38 +205,8 @@ func Select(req Request, available []Available, table Table, cat *catalog.Catalo
 	}
 	sort.SliceStable(d.Skipped, func(i, j int) bool { return d.Skipped[i].Score > d.Skipped[j].Score })
 
-	// The last level's model: the smallest chat model that can load, even one whose window is
-	// too small for the full prompt, since that level sends the reduced prompt.
-	var smallest *cand
-	for _, c := range cands {
-		if c.hard {
-			continue
-		}
-		if smallest == nil || c.m.ParamsB < smallest.m.ParamsB ||
-			(c.m.ParamsB == smallest.m.ParamsB && c.a.Loaded && !smallest.a.Loaded) ||
-			(c.m.ParamsB == smallest.m.ParamsB && c.a.Loaded == smallest.a.Loaded && c.a.Priority < smallest.a.Priority) {
-			smallest = c
-		}
-	}
-	if smallest != nil {
-		ch := smallest.choice
-		ch.Level = LevelSmallest
-		ch.Why = fmt.Sprintf("smallest available model (%.1fB)", ch.ParamsB)
-		d.Smallest = &ch
-	}
-
-	var reduced *cand
-	for _, c := range cands {
-		if c.skip != "" && !c.hard && (reduced == nil || c.choice.Score > reduced.choice.Score) {
-			reduced = c
-		}
-	}
-	if reduced != nil {
-		ch := reduced.choice
-		ch.Level = LevelReducedContext
-		ch.Why = fmt.Sprintf("best model for a reduced prompt (%s score %d, window %d)", req.Category, ch.Score, ch.ContextLength)
-		d.Reduced = &ch
-	}
+	d.Smallest = smallestChoice(cands)
+	d.Reduced = reducedChoice(req.Category, cands)
 
 	// Nothing takes the full prompt: start directly at the reduced-context level (the caller
 	// sees Chosen.Level and builds the smaller prompt), or at the smallest model.
@@ -374,11 +216,7 @@ func Select(req Request, available []Available, table Table, cat *catalog.Catalo
 		order = append(order, *d.Smallest)
 	}
 	if len(order) == 0 {
-		if len(available) == 0 {
-			d.Err = fmt.Errorf("select %s: %w: no models discovered; start a local LLM service (Ollama, LM Studio, llama.cpp, ...) or check the configured endpoints", req.Category, ErrNoCandidate)
-		} else {
-			d.Err = fmt.Errorf("select %s: %w: all %d discovered models were skipped (see skipped); use a model with a larger context, lower generation.max_answer_tokens, raise the VRAM ceiling or shorten the request", req.Category, ErrNoCandidate, len(available))
-		}
+		d.Err = nothingChosen(req.Category, len(available))
 		return d
 	}
 	d.Chosen = order[0]

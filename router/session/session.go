@@ -346,21 +346,7 @@ func (se *Session) Fit(ctx context.Context, b Budget) (Report, error) {
 	se.mu.Lock()
 	defer se.mu.Unlock()
 	var rep Report
-	if se.model != b.Model || se.count == nil {
-		rep.Recounted = se.count != nil && se.model != b.Model
-		se.model, se.count = b.Model, b.Count
-		se.sumText = ""
-		for i := range se.msgs {
-			se.msgs[i].tokens = b.Count(se.msgs[i].msg.Content)
-		}
-	} else {
-		se.count = b.Count
-		for i := range se.msgs {
-			if se.msgs[i].tokens < 0 {
-				se.msgs[i].tokens = b.Count(se.msgs[i].msg.Content)
-			}
-		}
-	}
+	rep.Recounted = se.recount(b)
 	total := se.total()
 	if total <= b.Limit {
 		rep.Tokens = total
@@ -373,48 +359,16 @@ func (se *Session) Fit(ctx context.Context, b Budget) (Report, error) {
 	tail := se.keepFrom(max(sysEnd, len(se.msgs)-se.opts.KeepLast))
 
 	// 1. Truncate large context outputs outside the kept tail, oldest first.
-	for i := sysEnd; i < tail && total > b.Limit; i++ {
-		if se.truncate(i, se.opts.MaxContextTokens) {
-			rep.Truncated++
-			se.compacted = true
-			total = se.total()
-		}
-	}
+	total = se.truncateUntil(sysEnd, tail, b.Limit, total, &rep)
 	// 2. Summarise the older turns.
 	if total > b.Limit && tail > sysEnd {
-		older := se.msgs[sysEnd:tail]
-		summary, fallback := se.summarise(ctx, older, b)
-		rep.SummaryFallback = fallback
-		rep.Summarized = len(older)
-		se.summary = summary
-		se.msgs = append(se.msgs[:sysEnd], se.msgs[tail:]...)
-		se.compacted = true
-		tail = sysEnd
+		se.summariseOlder(ctx, sysEnd, tail, b, &rep)
 		total = se.total()
 	}
 	// 3. Truncate context outputs among the kept messages.
-	for i := sysEnd; i < len(se.msgs) && total > b.Limit; i++ {
-		if se.truncate(i, se.opts.MaxContextTokens) {
-			rep.Truncated++
-			se.compacted = true
-			total = se.total()
-		}
-	}
+	total = se.truncateUntil(sysEnd, -1, b.Limit, total, &rep)
 	// 4. Drop the oldest kept turns, keeping the latest user message.
-	for total > b.Limit {
-		last := se.lastUser()
-		if last <= sysEnd {
-			break
-		}
-		next := se.alignToUser(sysEnd + 1)
-		if next > last || next == sysEnd {
-			next = last
-		}
-		rep.Dropped += next - sysEnd
-		se.msgs = append(se.msgs[:sysEnd], se.msgs[next:]...)
-		se.compacted = true
-		total = se.total()
-	}
+	total = se.dropOldest(sysEnd, b.Limit, total, &rep)
 	// 5. The summary goes next, and last of all the code under
 	// discussion.
 	if total > b.Limit && se.summary != "" {
@@ -431,6 +385,73 @@ func (se *Session) Fit(ctx context.Context, b Budget) (Report, error) {
 			se.key, ErrTooLarge, total, b.Limit)
 	}
 	return rep, nil
+}
+
+// recount counts the messages with b.Count: all of them when the model
+// changed (it reports whether an earlier count was dropped), else only the
+// new ones.
+func (se *Session) recount(b Budget) bool {
+	if se.model != b.Model || se.count == nil {
+		recounted := se.count != nil && se.model != b.Model
+		se.model, se.count = b.Model, b.Count
+		se.sumText = ""
+		for i := range se.msgs {
+			se.msgs[i].tokens = b.Count(se.msgs[i].msg.Content)
+		}
+		return recounted
+	}
+	se.count = b.Count
+	for i := range se.msgs {
+		if se.msgs[i].tokens < 0 {
+			se.msgs[i].tokens = b.Count(se.msgs[i].msg.Content)
+		}
+	}
+	return false
+}
+
+// truncateUntil truncates context outputs among messages [from, to) (to <
+// 0: to the end), oldest first, until total fits limit; it returns the new
+// total.
+func (se *Session) truncateUntil(from, to, limit, total int, rep *Report) int {
+	for i := from; (to < 0 && i < len(se.msgs) || i < to) && total > limit; i++ {
+		if se.truncate(i, se.opts.MaxContextTokens) {
+			rep.Truncated++
+			se.compacted = true
+			total = se.total()
+		}
+	}
+	return total
+}
+
+// summariseOlder folds messages [from, to) into the summary.
+func (se *Session) summariseOlder(ctx context.Context, from, to int, b Budget, rep *Report) {
+	older := se.msgs[from:to]
+	summary, fallback := se.summarise(ctx, older, b)
+	rep.SummaryFallback = fallback
+	rep.Summarized = len(older)
+	se.summary = summary
+	se.msgs = append(se.msgs[:from], se.msgs[to:]...)
+	se.compacted = true
+}
+
+// dropOldest drops the oldest turns after the system message until total
+// fits limit, never the latest user message; it returns the new total.
+func (se *Session) dropOldest(sysEnd, limit, total int, rep *Report) int {
+	for total > limit {
+		last := se.lastUser()
+		if last <= sysEnd {
+			break
+		}
+		next := se.alignToUser(sysEnd + 1)
+		if next > last || next == sysEnd {
+			next = last
+		}
+		rep.Dropped += next - sysEnd
+		se.msgs = append(se.msgs[:sysEnd], se.msgs[next:]...)
+		se.compacted = true
+		total = se.total()
+	}
+	return total
 }
 
 // total counts the messages as they will be sent. The system message

@@ -176,130 +176,152 @@ func tamperErr(t *testing.T, path string) *TamperError {
 	return te
 }
 
+// sixLineLog writes a log of six records for a tampering test to alter.
+func sixLineLog(t *testing.T) (string, []string) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	l := openLog(t, path, testOptions())
+	writeN(t, l, 0, 6)
+	l.Close()
+	return path, readLines(t, path)
+}
+
 func TestVerifyDetectsTampering(t *testing.T) {
-	mk := func(t *testing.T) (string, []string) {
-		path := filepath.Join(t.TempDir(), "audit.log")
-		l := openLog(t, path, testOptions())
-		writeN(t, l, 0, 6)
-		l.Close()
-		return path, readLines(t, path)
+	t.Run("edited", tamperEdited)
+	t.Run("edited with recomputed hash", tamperEditedWithRecomputedHash)
+	t.Run("deleted", tamperDeleted)
+	t.Run("first deleted", tamperFirstDeleted)
+	t.Run("swapped", tamperSwapped)
+	t.Run("first two swapped", tamperFirstTwoSwapped)
+	t.Run("last two swapped", tamperLastTwoSwapped)
+	t.Run("torn tail", tamperTornTail)
+	t.Run("cut mid-line is not a torn write", tamperCutMidLineIsNotATornWrite)
+	t.Run("garbage", tamperGarbage)
+}
+
+func tamperEdited(t *testing.T) {
+	path, lines := sixLineLog(t)
+	lines[2] = strings.Replace(lines[2], `"tokens_in":102`, `"tokens_in":9`, 1)
+	writeLines(t, path, lines)
+	te := tamperErr(t, path)
+	if te.Line != 3 || te.Kind != KindEdited || te.Seq != 3 || te.File != path {
+		t.Fatalf("got %+v", te)
 	}
-	t.Run("edited", func(t *testing.T) {
-		path, lines := mk(t)
-		lines[2] = strings.Replace(lines[2], `"tokens_in":102`, `"tokens_in":9`, 1)
-		writeLines(t, path, lines)
-		te := tamperErr(t, path)
-		if te.Line != 3 || te.Kind != KindEdited || te.Seq != 3 || te.File != path {
-			t.Fatalf("got %+v", te)
-		}
-	})
-	t.Run("edited with recomputed hash", func(t *testing.T) {
-		path, lines := mk(t)
-		var r Record
-		_ = json.Unmarshal([]byte(lines[3]), &r)
-		r.Model = "forged"
-		forged, _, err := encodeLine(r.Seq, r.Prev, r.Event)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines[3] = string(forged)
-		writeLines(t, path, lines)
-		te := tamperErr(t, path)
-		if te.Line != 4 || te.Kind != KindEdited {
-			t.Fatalf("got %+v", te)
-		}
-	})
-	t.Run("deleted", func(t *testing.T) {
-		path, lines := mk(t)
-		writeLines(t, path, append(lines[:2:2], lines[3:]...))
-		te := tamperErr(t, path)
-		if te.Line != 3 || te.Kind != KindDeleted || te.Seq != 4 || !strings.Contains(te.Detail, "seq 3 missing") {
-			t.Fatalf("got %+v", te)
-		}
-	})
-	t.Run("first deleted", func(t *testing.T) {
-		path, lines := mk(t)
-		writeLines(t, path, lines[1:])
-		te := tamperErr(t, path)
-		if te.Line != 1 || te.Kind != KindDeleted {
-			t.Fatalf("got %+v", te)
-		}
-	})
-	t.Run("swapped", func(t *testing.T) {
-		path, lines := mk(t)
-		lines[1], lines[2] = lines[2], lines[1]
-		writeLines(t, path, lines)
-		te := tamperErr(t, path)
-		if te.Line != 2 || te.Kind != KindReordered || te.Seq != 3 || !strings.Contains(te.Detail, fmt.Sprintf("%s:3", path)) {
-			t.Fatalf("got %+v", te)
-		}
-	})
-	t.Run("first two swapped", func(t *testing.T) {
-		path, lines := mk(t)
-		lines[0], lines[1] = lines[1], lines[0]
-		writeLines(t, path, lines)
-		te := tamperErr(t, path)
-		if te.Line != 1 || te.Kind != KindReordered || !strings.Contains(te.Detail, "seq 1 comes later at "+path+":2") {
-			t.Fatalf("got %+v", te)
-		}
-	})
-	t.Run("last two swapped", func(t *testing.T) {
-		path, lines := mk(t)
-		lines[4], lines[5] = lines[5], lines[4]
-		writeLines(t, path, lines)
-		te := tamperErr(t, path)
-		if te.Line != 5 || te.Kind != KindReordered || te.Seq != 6 {
-			t.Fatalf("got %+v", te)
-		}
-	})
-	t.Run("torn tail", func(t *testing.T) {
-		path, lines := mk(t)
-		last := lines[5]
-		writeLines(t, path, lines[:5])
-		f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0o600)
-		f.WriteString(last[:40])
-		f.Close()
-		// A crash's leftover is not tampering: Verify says so and passes.
-		res, err := Verify(path)
-		if err != nil || res.TornTail == nil || res.TornTail.Bytes != 40 || res.Lines != 5 {
-			t.Fatalf("Verify on a torn log: %+v %v", res, err)
-		}
-		// The next Open cuts it off and records what it cut.
-		openLog(t, path, testOptions()).Close()
-		res, err = Verify(path)
-		if err != nil || res.TornTail != nil || len(res.Recoveries) != 1 || res.Lines != 6 {
-			t.Fatalf("Verify after repair: %+v %v", res, err)
-		}
-		rc := res.Recoveries[0]
-		if rc.Seq != 6 || rc.DroppedBytes != 40 || rc.DroppedSHA256 != sha256Hex([]byte(last[:40])) {
-			t.Fatalf("recovery %+v", rc)
-		}
-	})
-	t.Run("cut mid-line is not a torn write", func(t *testing.T) {
-		path, lines := mk(t)
-		// Lines 4-6 removed and half of line 3 left: the fragment is not the
-		// start of record 3's successor, so no crash explains it.
-		writeLines(t, path, lines[:2])
-		f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0o600)
-		f.WriteString(lines[3][:60])
-		f.Close()
-		te := tamperErr(t, path)
-		if te.Line != 3 || te.Kind != KindTorn || !strings.Contains(te.Detail, "not the start of record 3") {
-			t.Fatalf("got %+v", te)
-		}
-		if _, err := Open(path, testOptions()); err == nil || !strings.Contains(err.Error(), "not a torn write") {
-			t.Fatalf("Open on a cut log: %v", err)
-		}
-	})
-	t.Run("garbage", func(t *testing.T) {
-		path, lines := mk(t)
-		lines[4] = "hello\n"
-		writeLines(t, path, lines)
-		te := tamperErr(t, path)
-		if te.Line != 5 || te.Kind != KindMalformed {
-			t.Fatalf("got %+v", te)
-		}
-	})
+}
+
+func tamperEditedWithRecomputedHash(t *testing.T) {
+	path, lines := sixLineLog(t)
+	var r Record
+	_ = json.Unmarshal([]byte(lines[3]), &r)
+	r.Model = "forged"
+	forged, _, err := encodeLine(r.Seq, r.Prev, r.Event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines[3] = string(forged)
+	writeLines(t, path, lines)
+	te := tamperErr(t, path)
+	if te.Line != 4 || te.Kind != KindEdited {
+		t.Fatalf("got %+v", te)
+	}
+}
+
+func tamperDeleted(t *testing.T) {
+	path, lines := sixLineLog(t)
+	writeLines(t, path, append(lines[:2:2], lines[3:]...))
+	te := tamperErr(t, path)
+	if te.Line != 3 || te.Kind != KindDeleted || te.Seq != 4 || !strings.Contains(te.Detail, "seq 3 missing") {
+		t.Fatalf("got %+v", te)
+	}
+}
+
+func tamperFirstDeleted(t *testing.T) {
+	path, lines := sixLineLog(t)
+	writeLines(t, path, lines[1:])
+	te := tamperErr(t, path)
+	if te.Line != 1 || te.Kind != KindDeleted {
+		t.Fatalf("got %+v", te)
+	}
+}
+
+func tamperSwapped(t *testing.T) {
+	path, lines := sixLineLog(t)
+	lines[1], lines[2] = lines[2], lines[1]
+	writeLines(t, path, lines)
+	te := tamperErr(t, path)
+	if te.Line != 2 || te.Kind != KindReordered || te.Seq != 3 || !strings.Contains(te.Detail, fmt.Sprintf("%s:3", path)) {
+		t.Fatalf("got %+v", te)
+	}
+}
+
+func tamperFirstTwoSwapped(t *testing.T) {
+	path, lines := sixLineLog(t)
+	lines[0], lines[1] = lines[1], lines[0]
+	writeLines(t, path, lines)
+	te := tamperErr(t, path)
+	if te.Line != 1 || te.Kind != KindReordered || !strings.Contains(te.Detail, "seq 1 comes later at "+path+":2") {
+		t.Fatalf("got %+v", te)
+	}
+}
+
+func tamperLastTwoSwapped(t *testing.T) {
+	path, lines := sixLineLog(t)
+	lines[4], lines[5] = lines[5], lines[4]
+	writeLines(t, path, lines)
+	te := tamperErr(t, path)
+	if te.Line != 5 || te.Kind != KindReordered || te.Seq != 6 {
+		t.Fatalf("got %+v", te)
+	}
+}
+
+func tamperTornTail(t *testing.T) {
+	path, lines := sixLineLog(t)
+	last := lines[5]
+	writeLines(t, path, lines[:5])
+	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0o600)
+	f.WriteString(last[:40])
+	f.Close()
+	// A crash's leftover is not tampering: Verify says so and passes.
+	res, err := Verify(path)
+	if err != nil || res.TornTail == nil || res.TornTail.Bytes != 40 || res.Lines != 5 {
+		t.Fatalf("Verify on a torn log: %+v %v", res, err)
+	}
+	// The next Open cuts it off and records what it cut.
+	openLog(t, path, testOptions()).Close()
+	res, err = Verify(path)
+	if err != nil || res.TornTail != nil || len(res.Recoveries) != 1 || res.Lines != 6 {
+		t.Fatalf("Verify after repair: %+v %v", res, err)
+	}
+	rc := res.Recoveries[0]
+	if rc.Seq != 6 || rc.DroppedBytes != 40 || rc.DroppedSHA256 != sha256Hex([]byte(last[:40])) {
+		t.Fatalf("recovery %+v", rc)
+	}
+}
+
+func tamperCutMidLineIsNotATornWrite(t *testing.T) {
+	path, lines := sixLineLog(t)
+	// Lines 4-6 removed and half of line 3 left: the fragment is not the
+	// start of record 3's successor, so no crash explains it.
+	writeLines(t, path, lines[:2])
+	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0o600)
+	f.WriteString(lines[3][:60])
+	f.Close()
+	te := tamperErr(t, path)
+	if te.Line != 3 || te.Kind != KindTorn || !strings.Contains(te.Detail, "not the start of record 3") {
+		t.Fatalf("got %+v", te)
+	}
+	if _, err := Open(path, testOptions()); err == nil || !strings.Contains(err.Error(), "not a torn write") {
+		t.Fatalf("Open on a cut log: %v", err)
+	}
+}
+
+func tamperGarbage(t *testing.T) {
+	path, lines := sixLineLog(t)
+	lines[4] = "hello\n"
+	writeLines(t, path, lines)
+	te := tamperErr(t, path)
+	if te.Line != 5 || te.Kind != KindMalformed {
+		t.Fatalf("got %+v", te)
+	}
 }
 
 func TestRotationContinuesChain(t *testing.T) {

@@ -148,150 +148,203 @@ func Verify(path string) (VerifyResult, error) {
 // A torn tail that can only be a crash in the middle of a write is not an
 // error: it is reported in TornTail.
 func VerifyWith(path string, opts VerifyOptions) (VerifyResult, error) {
-	var res VerifyResult
-	anchorSeq, anchorLink := uint64(0), ""
+	v := &verifier{path: path, opts: opts, key: opts.Key, first: true}
 	if opts.Anchor != "" {
 		var err error
-		if anchorSeq, anchorLink, err = ParseAnchor(opts.Anchor); err != nil {
-			return res, err
+		if v.anchorSeq, v.anchorLink, err = ParseAnchor(opts.Anchor); err != nil {
+			return v.res, err
 		}
 	}
 	files, err := chainFiles(path)
 	if err != nil {
-		return res, err
+		return v.res, err
 	}
+	v.files = files
 	rotated := len(files) - 1
-	oldestIsFirst := rotated == 0 || strings.HasSuffix(files[0], ".000001")
+	v.oldestIsFirst = rotated == 0 || strings.HasSuffix(files[0], ".000001")
 	if rotated == 0 {
 		if _, err := os.Stat(path); err != nil {
-			return res, fmt.Errorf("audit: %s: %w", path, err)
+			return v.res, fmt.Errorf("audit: %s: %w", path, err)
 		}
 	}
-	key := opts.Key
-	var (
-		prevSeq    uint64
-		prevHash   string
-		prevPos    position
-		first      = true
-		keyed      bool
-		anchorSeen string
-	)
 	for fi, file := range files {
 		f, err := os.Open(file)
 		if errors.Is(err, os.ErrNotExist) && file == path {
 			continue
 		}
 		if err != nil {
-			return res, fmt.Errorf("audit: open %s: %w", file, err)
+			return v.res, fmt.Errorf("audit: open %s: %w", file, err)
 		}
-		res.Files = append(res.Files, file)
-		tamper, err := func() (*TamperError, error) {
-			defer f.Close()
-			r := bufio.NewReaderSize(f, 64<<10)
-			for n := 1; ; n++ {
-				line, err := r.ReadBytes('\n')
-				if len(line) == 0 && err == io.EOF {
-					return nil, nil
-				}
-				pos := position{file, n}
-				if err == io.EOF {
-					next, link := prevSeq+1, prevHash
-					if first {
-						next, link = 1, genesis
-					}
-					if fi == len(files)-1 && (!first || oldestIsFirst) && tornWrite(line, next, link) {
-						res.TornTail = &TornTail{File: file, Bytes: len(line)}
-						return nil, nil
-					}
-					return &TamperError{File: file, Line: n, Kind: KindTorn, Detail: fmt.Sprintf("the file ends with %d bytes without a newline that are not the start of record %d: no crash leaves that, the file was cut or altered", len(line), next)}, nil
-				}
-				if err != nil {
-					return nil, fmt.Errorf("audit: read %s: %w", file, err)
-				}
-				body := line[:len(line)-1]
-				if key == nil && opts.KeyFile != "" && isKeyedLine(body) {
-					k, kerr := LoadKey(opts.KeyFile)
-					if kerr != nil {
-						return nil, fmt.Errorf("audit: %s:%d is keyed and its key cannot be read (%s): pass --key FILE or set $%s", file, n, strings.TrimPrefix(kerr.Error(), "audit: "), KeyFileEnv)
-					}
-					key = k
-				}
-				rec, perr := parseLine(body, key)
-				var wk *wrongKeyError
-				switch {
-				case errors.Is(perr, errContentHash):
-					return &TamperError{File: file, Line: n, Seq: rec.Seq, Kind: KindEdited, Detail: "the line's content does not match its hash: the line was edited"}, nil
-				case errors.Is(perr, errContentMAC):
-					return &TamperError{File: file, Line: n, Seq: rec.Seq, Kind: KindEdited, Detail: "the line's content does not match its MAC: the line was edited"}, nil
-				case errors.As(perr, &wk):
-					return &TamperError{File: file, Line: n, Seq: rec.Seq, Kind: KindWrongKey, Detail: wk.Error() + ": the wrong key file, or the log was rewritten under another key"}, nil
-				case errors.Is(perr, errNoKey):
-					return nil, fmt.Errorf("audit: %s:%d is keyed and no key was given: pass --key FILE or set $%s", file, n, KeyFileEnv)
-				case perr != nil:
-					return &TamperError{File: file, Line: n, Kind: KindMalformed, Detail: perr.Error()}, nil
-				}
-				if rec.MAC != "" {
-					keyed = true
-					res.KeyID = rec.Key
-				} else if keyed {
-					return &TamperError{File: file, Line: n, Seq: rec.Seq, Kind: KindDowngrade, Detail: "an unkeyed line after keyed ones: written or rewritten without the key"}, nil
-				} else {
-					res.LegacyLines++
-				}
-				if first {
-					first = false
-					res.FirstSeq = rec.Seq
-					switch {
-					case rec.Seq == 1 && rec.Prev != genesis:
-						return &TamperError{File: file, Line: n, Seq: 1, Kind: KindEdited, Detail: "the first line does not start a chain (prev is not zero)"}, nil
-					case rec.Seq != 1 && oldestIsFirst:
-						if later, ok := findSeq(files, 1, pos); ok {
-							return &TamperError{File: file, Line: n, Seq: rec.Seq, Kind: KindReordered, Detail: fmt.Sprintf("the chain starts at seq %d, and seq 1 comes later at %s:%d: lines were reordered (swapped or moved)", rec.Seq, later.file, later.line)}, nil
-						}
-						return &TamperError{File: file, Line: n, Seq: rec.Seq, Kind: KindDeleted, Detail: fmt.Sprintf("the chain starts at seq %d: lines with seq 1-%d were deleted", rec.Seq, rec.Seq-1)}, nil
-					case rec.Seq != 1:
-						res.EarlierFilesRemoved = true
-					}
-				} else if rec.Prev != prevHash || rec.Seq != prevSeq+1 {
-					return classify(files, pos, prevPos, rec, prevSeq), nil
-				}
-				if rec.Type == EventRecovered {
-					res.Recoveries = append(res.Recoveries, Recovery{Seq: rec.Seq, Time: rec.Time, DroppedBytes: rec.DroppedBytes, DroppedSHA256: rec.DroppedSHA256})
-				}
-				if rec.Seq == anchorSeq {
-					anchorSeen = rec.Link()
-				}
-				prevSeq, prevHash, prevPos = rec.Seq, rec.Link(), pos
-				res.Lines++
-				res.LastSeq, res.Head = rec.Seq, rec.Link()
-			}
-		}()
+		v.res.Files = append(v.res.Files, file)
+		tamper, err := v.verifyFile(f, file, fi == len(files)-1)
 		if err != nil {
-			return res, err
+			return v.res, err
 		}
 		if tamper != nil {
-			return res, tamper
+			return v.res, tamper
 		}
 	}
-	if anchorSeq == 0 {
-		return res, nil
+	err = v.checkAnchor()
+	return v.res, err
+}
+
+// verifier is one walk along the chain: the result so far and the last
+// record seen, which the next must link to.
+type verifier struct {
+	path          string
+	opts          VerifyOptions
+	files         []string
+	oldestIsFirst bool
+	key           []byte
+	res           VerifyResult
+
+	prevSeq  uint64
+	prevHash string
+	prevPos  position
+	first    bool
+	keyed    bool
+
+	anchorSeq              uint64
+	anchorLink, anchorSeen string
+}
+
+// verifyFile checks each line of f (file); last tells whether it is the
+// newest file, the only one where a crash may leave a torn tail.
+func (v *verifier) verifyFile(f *os.File, file string, last bool) (*TamperError, error) {
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 64<<10)
+	for n := 1; ; n++ {
+		line, err := r.ReadBytes('\n')
+		if len(line) == 0 && err == io.EOF {
+			return nil, nil
+		}
+		pos := position{file, n}
+		if err == io.EOF {
+			return v.tornTail(line, pos, last), nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("audit: read %s: %w", file, err)
+		}
+		rec, tamper, err := v.parse(line[:len(line)-1], pos)
+		if tamper != nil || err != nil {
+			return tamper, err
+		}
+		if tamper := v.link(rec, pos); tamper != nil {
+			return tamper, nil
+		}
+		v.accept(rec, pos)
 	}
-	last := position{path, 0}
+}
+
+// tornTail judges a last line without a newline: the start of the next
+// record cut by a crash is reported in TornTail, anything else is tampering.
+func (v *verifier) tornTail(line []byte, pos position, last bool) *TamperError {
+	next, link := v.prevSeq+1, v.prevHash
+	if v.first {
+		next, link = 1, genesis
+	}
+	if last && (!v.first || v.oldestIsFirst) && tornWrite(line, next, link) {
+		v.res.TornTail = &TornTail{File: pos.file, Bytes: len(line)}
+		return nil
+	}
+	return &TamperError{File: pos.file, Line: pos.line, Kind: KindTorn, Detail: fmt.Sprintf("the file ends with %d bytes without a newline that are not the start of record %d: no crash leaves that, the file was cut or altered", len(line), next)}
+}
+
+// parse reads one line, loading the key file at the first keyed line.
+func (v *verifier) parse(body []byte, pos position) (Record, *TamperError, error) {
+	file, n := pos.file, pos.line
+	if v.key == nil && v.opts.KeyFile != "" && isKeyedLine(body) {
+		k, kerr := LoadKey(v.opts.KeyFile)
+		if kerr != nil {
+			return Record{}, nil, fmt.Errorf("audit: %s:%d is keyed and its key cannot be read (%s): pass --key FILE or set $%s", file, n, strings.TrimPrefix(kerr.Error(), "audit: "), KeyFileEnv)
+		}
+		v.key = k
+	}
+	rec, perr := parseLine(body, v.key)
+	var wk *wrongKeyError
+	switch {
+	case errors.Is(perr, errContentHash):
+		return rec, &TamperError{File: file, Line: n, Seq: rec.Seq, Kind: KindEdited, Detail: "the line's content does not match its hash: the line was edited"}, nil
+	case errors.Is(perr, errContentMAC):
+		return rec, &TamperError{File: file, Line: n, Seq: rec.Seq, Kind: KindEdited, Detail: "the line's content does not match its MAC: the line was edited"}, nil
+	case errors.As(perr, &wk):
+		return rec, &TamperError{File: file, Line: n, Seq: rec.Seq, Kind: KindWrongKey, Detail: wk.Error() + ": the wrong key file, or the log was rewritten under another key"}, nil
+	case errors.Is(perr, errNoKey):
+		return rec, nil, fmt.Errorf("audit: %s:%d is keyed and no key was given: pass --key FILE or set $%s", file, n, KeyFileEnv)
+	case perr != nil:
+		return rec, &TamperError{File: file, Line: n, Kind: KindMalformed, Detail: perr.Error()}, nil
+	}
+	return rec, nil, nil
+}
+
+// link checks that rec continues the chain: keyed after keyed, and the
+// previous record's seq and hash, or a proper start for the first record.
+func (v *verifier) link(rec Record, pos position) *TamperError {
+	if rec.MAC != "" {
+		v.keyed = true
+		v.res.KeyID = rec.Key
+	} else if v.keyed {
+		return &TamperError{File: pos.file, Line: pos.line, Seq: rec.Seq, Kind: KindDowngrade, Detail: "an unkeyed line after keyed ones: written or rewritten without the key"}
+	} else {
+		v.res.LegacyLines++
+	}
+	if !v.first {
+		if rec.Prev != v.prevHash || rec.Seq != v.prevSeq+1 {
+			return classify(v.files, pos, v.prevPos, rec, v.prevSeq)
+		}
+		return nil
+	}
+	v.first = false
+	v.res.FirstSeq = rec.Seq
+	switch {
+	case rec.Seq == 1 && rec.Prev != genesis:
+		return &TamperError{File: pos.file, Line: pos.line, Seq: 1, Kind: KindEdited, Detail: "the first line does not start a chain (prev is not zero)"}
+	case rec.Seq != 1 && v.oldestIsFirst:
+		if later, ok := findSeq(v.files, 1, pos); ok {
+			return &TamperError{File: pos.file, Line: pos.line, Seq: rec.Seq, Kind: KindReordered, Detail: fmt.Sprintf("the chain starts at seq %d, and seq 1 comes later at %s:%d: lines were reordered (swapped or moved)", rec.Seq, later.file, later.line)}
+		}
+		return &TamperError{File: pos.file, Line: pos.line, Seq: rec.Seq, Kind: KindDeleted, Detail: fmt.Sprintf("the chain starts at seq %d: lines with seq 1-%d were deleted", rec.Seq, rec.Seq-1)}
+	case rec.Seq != 1:
+		v.res.EarlierFilesRemoved = true
+	}
+	return nil
+}
+
+// accept makes rec the chain's head.
+func (v *verifier) accept(rec Record, pos position) {
+	if rec.Type == EventRecovered {
+		v.res.Recoveries = append(v.res.Recoveries, Recovery{Seq: rec.Seq, Time: rec.Time, DroppedBytes: rec.DroppedBytes, DroppedSHA256: rec.DroppedSHA256})
+	}
+	if rec.Seq == v.anchorSeq {
+		v.anchorSeen = rec.Link()
+	}
+	v.prevSeq, v.prevHash, v.prevPos = rec.Seq, rec.Link(), pos
+	v.res.Lines++
+	v.res.LastSeq, v.res.Head = rec.Seq, rec.Link()
+}
+
+// checkAnchor compares the chain's end with the anchor, if one was given.
+func (v *verifier) checkAnchor() error {
+	if v.anchorSeq == 0 {
+		return nil
+	}
+	res := &v.res
+	last := position{v.path, 0}
 	if res.Lines > 0 {
-		last = prevPos
+		last = v.prevPos
 	}
 	switch {
-	case anchorSeq > res.LastSeq:
-		return res, &TamperError{File: last.file, Line: last.line, Seq: res.LastSeq, Kind: KindTruncated,
-			Detail: fmt.Sprintf("the anchor names seq %d, but the chain ends at seq %d: records %d-%d were cut from the end", anchorSeq, res.LastSeq, res.LastSeq+1, anchorSeq)}
-	case anchorSeq < res.FirstSeq:
-		return res, fmt.Errorf("audit: the anchor names seq %d, which is in a rotated file no longer next to %s: verify with that file in place", anchorSeq, path)
-	case anchorSeen != anchorLink:
-		return res, &TamperError{File: last.file, Line: last.line, Seq: anchorSeq, Kind: KindEdited,
-			Detail: fmt.Sprintf("record %d is not the one the anchor names: the log was rewritten from there on (by someone with the key) or replaced", anchorSeq)}
+	case v.anchorSeq > res.LastSeq:
+		return &TamperError{File: last.file, Line: last.line, Seq: res.LastSeq, Kind: KindTruncated,
+			Detail: fmt.Sprintf("the anchor names seq %d, but the chain ends at seq %d: records %d-%d were cut from the end", v.anchorSeq, res.LastSeq, res.LastSeq+1, v.anchorSeq)}
+	case v.anchorSeq < res.FirstSeq:
+		return fmt.Errorf("audit: the anchor names seq %d, which is in a rotated file no longer next to %s: verify with that file in place", v.anchorSeq, v.path)
+	case v.anchorSeen != v.anchorLink:
+		return &TamperError{File: last.file, Line: last.line, Seq: v.anchorSeq, Kind: KindEdited,
+			Detail: fmt.Sprintf("record %d is not the one the anchor names: the log was rewritten from there on (by someone with the key) or replaced", v.anchorSeq)}
 	}
 	res.AnchorChecked = true
-	return res, nil
+	return nil
 }
 
 // classify explains a broken link between the line at prevPos (seq prevSeq)

@@ -98,6 +98,38 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: fakeserena start-mcp-server --project <path> [serena flags]")
 		return 2
 	}
+	fl, ok := parseFlags(args[1:], stderr)
+	if !ok {
+		return 2
+	}
+	opts := Options{Crash: func() { os.Exit(3) }, Version: os.Getenv(EnvVersion)}
+	logStart(stderr, opts.Version, fl)
+	if d := os.Getenv(EnvStartDelay); d != "" {
+		delay, err := time.ParseDuration(d)
+		if err != nil {
+			fmt.Fprintf(stderr, "bad %s: %v\n", EnvStartDelay, err)
+			return 2
+		}
+		time.Sleep(delay)
+	}
+	project, err := envOptions(&opts, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	// Serena without a project fails every tool this way.
+	opts.NoProject = fl.project == ""
+	return serve(NewServer(project, opts).MCPServer(), fl, stdin, stdout, stderr)
+}
+
+// mainFlags are the start-mcp-server flags the double uses; the others
+// are accepted and ignored.
+type mainFlags struct {
+	project, context, transport, host string
+	port                              int
+}
+
+func parseFlags(args []string, stderr io.Writer) (mainFlags, bool) {
 	fs := flag.NewFlagSet("start-mcp-server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	projectDir := fs.String("project", "", "project path")
@@ -110,31 +142,30 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.String("log-level", "INFO", "")
 	fs.String("mode", "", "")
 	fs.Float64("tool-timeout", 240, "")
-	if err := fs.Parse(args[1:]); err != nil {
-		return 2
+	if err := fs.Parse(args); err != nil {
+		return mainFlags{}, false
 	}
-	opts := Options{Crash: func() { os.Exit(3) }, Version: os.Getenv(EnvVersion)}
-	version := opts.Version
+	return mainFlags{project: *projectDir, context: *ctxName, transport: *transport, host: *host, port: *port}, true
+}
+
+// logStart writes Serena's log format (SERENA_LOG_FORMAT in
+// src/serena/constants.py) and the line SerenaAgent.__init__
+// (src/serena/agent.py at 7fcbca7e) logs before the MCP server starts;
+// clients read Serena's version from it.
+func logStart(stderr io.Writer, version string, fl mainFlags) {
 	if version == "" {
 		version = DefaultVersion
 	}
-	// Serena's log format (SERENA_LOG_FORMAT in src/serena/constants.py)
-	// and the line SerenaAgent.__init__ (src/serena/agent.py at 7fcbca7e)
-	// logs before the MCP server starts; clients read Serena's version
-	// from it.
 	now := time.Now().Format("2006-01-02 15:04:05,000")
 	fmt.Fprintf(stderr, "INFO  %s [MainThread] serena.agent:__init__:636 - Starting Serena server (version=%s, process id=%d, parent process id=%d; language backend=LSP); Python version=3.11.9, platform=%s\n",
 		now, version, os.Getpid(), os.Getppid(), "Linux")
 	fmt.Fprintf(stderr, "INFO  %s [MainThread] serena.cli:start_mcp_server:400 - project=%s context=%s transport=%s usage_reporting=%s\n",
-		now, *projectDir, *ctxName, *transport, os.Getenv("SERENA_USAGE_REPORTING"))
-	if d := os.Getenv(EnvStartDelay); d != "" {
-		delay, err := time.ParseDuration(d)
-		if err != nil {
-			fmt.Fprintf(stderr, "bad %s: %v\n", EnvStartDelay, err)
-			return 2
-		}
-		time.Sleep(delay)
-	}
+		now, fl.project, fl.context, fl.transport, os.Getenv("SERENA_USAGE_REPORTING"))
+}
+
+// envOptions reads the FAKESERENA_* variables into opts and returns the
+// project to answer from.
+func envOptions(opts *Options, stderr io.Writer) (*Project, error) {
 	if t := os.Getenv(EnvTimeout); t != "" {
 		opts.TimeOut = strings.Split(t, ",")
 	}
@@ -144,8 +175,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "go":
 		project = GoProject()
 	default:
-		fmt.Fprintf(stderr, "bad %s %q: use python or go\n", EnvFixture, f)
-		return 2
+		return nil, fmt.Errorf("bad %s %q: use python or go", EnvFixture, f)
 	}
 	if t := os.Getenv(EnvTools); t != "" {
 		opts.Tools = strings.Split(t, ",")
@@ -156,8 +186,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			k, v, _ := strings.Cut(kv, "=")
 			d, err := time.ParseDuration(v)
 			if err != nil {
-				fmt.Fprintf(stderr, "bad %s: %v\n", EnvSlow, err)
-				return 2
+				return nil, fmt.Errorf("bad %s: %v", EnvSlow, err)
 			}
 			opts.Slow[k] = d
 		}
@@ -175,11 +204,14 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	// Serena without a project fails every tool this way.
-	opts.NoProject = *projectDir == ""
-	srv := NewServer(project, opts).MCPServer()
+	return project, nil
+}
+
+// serve runs srv on the transport the flags name and returns the exit
+// status.
+func serve(srv *mcp.Server, fl mainFlags, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx := context.Background()
-	switch *transport {
+	switch fl.transport {
 	case "stdio":
 		t := &mcp.IOTransport{Reader: io.NopCloser(stdin), Writer: nopWriteCloser{stdout}}
 		if err := srv.Run(ctx, t); err != nil && !errors.Is(err, io.EOF) {
@@ -191,7 +223,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil)
 		mux := http.NewServeMux()
 		mux.Handle("/mcp", h)
-		addr := net.JoinHostPort(*host, fmt.Sprint(*port))
+		addr := net.JoinHostPort(fl.host, fmt.Sprint(fl.port))
 		fmt.Fprintf(stderr, "INFO  serena: serving on http://%s/mcp\n", addr)
 		if err := http.ListenAndServe(addr, mux); err != nil {
 			fmt.Fprintf(stderr, "ERROR serena: %v\n", err)
@@ -199,7 +231,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	fmt.Fprintf(stderr, "unsupported transport %q\n", *transport)
+	fmt.Fprintf(stderr, "unsupported transport %q\n", fl.transport)
 	return 2
 }
 

@@ -1,4 +1,11 @@
-package edits
+// Package syntax finds definitions (functions, methods, classes, types) in
+// Go, Python and TypeScript/JavaScript source by reading the text itself:
+// go/parser for Go, with a tolerant brace scanner as fallback, indentation
+// for Python, braces and header patterns for TypeScript. It tolerates what
+// a model's answer looks like (prose around the code, code cut off), so
+// the edits package uses it on answers as well as on files, and the
+// router's syntax source uses it when no language server is available.
+package syntax
 
 import (
 	"go/ast"
@@ -11,41 +18,43 @@ import (
 	"github.com/lsp-router/lsp-router/router/codectx"
 )
 
-// def is one definition found in a piece of source: a function, method,
+// Def is one definition found in a piece of source: a function, method,
 // class, type or variable. Line numbers are indexes into the lines the
 // definition was found in.
-type def struct {
-	name string
-	// container is the name of the enclosing class or, for a Go method,
+type Def struct {
+	Name string
+	// Container is the name of the enclosing class or, for a Go method,
 	// the receiver's base type; "" at top level.
-	container string
-	kind      string // "func", "method", "class", "type", "var"
-	// attach is the first line of what belongs to the definition above
-	// its header: doc comment and decorators. attach == start when none.
-	attach int
-	// docFrom and docTo delimit the doc comment lines inside [attach,
-	// start); docFrom == docTo when there is no doc comment.
-	docFrom, docTo int
-	start          int // header line
-	end            int // last line, inclusive
-	indent         string
-	// complete is false when the body never closes (an answer cut off by
+	Container string
+	Kind      string // "func", "method", "class", "type", "var"
+	// Attach is the first line of what belongs to the definition above
+	// its header: doc comment and decorators. Attach == Start when none.
+	Attach int
+	// DocFrom and DocTo delimit the doc comment lines inside [Attach,
+	// Start); DocFrom == DocTo when there is no doc comment.
+	DocFrom, DocTo int
+	Start          int // header line
+	End            int // last line, inclusive
+	Indent         string
+	// Complete is false when the body never closes (an answer cut off by
 	// the model's token limit) or, in Python, has no indented body.
-	complete bool
-	// depth is the nesting level: 0 for top-level definitions.
-	depth int
+	Complete bool
+	// Depth is the nesting level: 0 for top-level definitions.
+	Depth int
 }
 
-func (d def) path() string {
-	if d.container == "" {
-		return d.name
+// Path is the definition's name path: "Container/Name", or "Name" at top
+// level.
+func (d Def) Path() string {
+	if d.Container == "" {
+		return d.Name
 	}
-	return d.container + "/" + d.name
+	return d.Container + "/" + d.Name
 }
 
-// language normalises an LSP language id or a file extension to one of
+// Language normalises an LSP language id or a file extension to one of
 // "go", "python", "typescript" (which covers JavaScript) or "".
-func language(lang, path string) string {
+func Language(lang, path string) string {
 	switch strings.ToLower(lang) {
 	case "go", "golang":
 		return "go"
@@ -65,8 +74,8 @@ func language(lang, path string) string {
 	return ""
 }
 
-// findDefs finds the definitions in lines for the given language.
-func findDefs(lang string, lines []string) []def {
+// FindDefs finds the definitions in lines for the given language.
+func FindDefs(lang string, lines []string) []Def {
 	switch lang {
 	case "go":
 		if defs, ok := goDefs(lines); ok {
@@ -74,17 +83,19 @@ func findDefs(lang string, lines []string) []def {
 		}
 		return braceDefs(lines, goHeaders)
 	case "python":
-		return pythonDefs(lines)
+		return PythonDefs(lines)
 	case "typescript":
 		return braceDefs(lines, tsHeaders)
 	}
 	return nil
 }
 
-// regionDefs finds the Go definitions in the lines of r and the comment
+// RegionDefs finds the Go definitions in the lines of r and the comment
 // lines right above it, with line numbers of the whole file; nil for other
 // languages (a method there needs its class around it) or an unknown range.
-func regionDefs(lang string, lines []string, r codectx.Range) []def {
+// With the range known (from a language server or the editor), a 400 KB
+// file need not be parsed again for one method.
+func RegionDefs(lang string, lines []string, r codectx.Range) []Def {
 	from, to := r.Start.Line, r.End.Line
 	if lang != "go" || r == (codectx.Range{}) || from < 0 || to >= len(lines) || from > to {
 		return nil
@@ -92,14 +103,14 @@ func regionDefs(lang string, lines []string, r codectx.Range) []def {
 	for from > 0 && strings.HasPrefix(strings.TrimSpace(lines[from-1]), "//") {
 		from--
 	}
-	defs := findDefs(lang, lines[from:to+1])
+	defs := FindDefs(lang, lines[from:to+1])
 	for i := range defs {
 		d := &defs[i]
-		d.attach += from
-		d.docFrom += from
-		d.docTo += from
-		d.start += from
-		d.end += from
+		d.Attach += from
+		d.DocFrom += from
+		d.DocTo += from
+		d.Start += from
+		d.End += from
 	}
 	return defs
 }
@@ -107,7 +118,7 @@ func regionDefs(lang string, lines []string, r codectx.Range) []def {
 // goDefs parses lines with go/parser, as a file or as a fragment after a
 // made-up package clause. It reports false when neither parses, so the
 // caller can fall back to the tolerant brace scanner.
-func goDefs(lines []string) ([]def, bool) {
+func goDefs(lines []string) ([]Def, bool) {
 	src := strings.Join(lines, "\n") + "\n"
 	fset := token.NewFileSet()
 	shift := 0
@@ -121,16 +132,16 @@ func goDefs(lines []string) ([]def, bool) {
 		}
 	}
 	line := func(p token.Pos) int { return fset.Position(p).Line - 1 - shift }
-	var defs []def
+	var defs []Def
 	add := func(name, container, kind string, pos, end token.Pos, doc *ast.CommentGroup) {
-		d := def{name: name, container: container, kind: kind, start: line(pos), end: line(end), complete: true}
-		d.attach, d.docFrom, d.docTo = d.start, d.start, d.start
+		d := Def{Name: name, Container: container, Kind: kind, Start: line(pos), End: line(end), Complete: true}
+		d.Attach, d.DocFrom, d.DocTo = d.Start, d.Start, d.Start
 		if doc != nil {
-			d.attach, d.docFrom = line(doc.Pos()), line(doc.Pos())
+			d.Attach, d.DocFrom = line(doc.Pos()), line(doc.Pos())
 		}
-		d.indent = leadingWS(lines[d.start])
+		d.Indent = LeadingWS(lines[d.Start])
 		if container != "" {
-			d.depth = 1
+			d.Depth = 1
 		}
 		defs = append(defs, d)
 	}
@@ -192,7 +203,8 @@ func receiverName(e ast.Expr) string {
 	}
 }
 
-func leadingWS(s string) string {
+// LeadingWS returns the spaces and tabs s starts with.
+func LeadingWS(s string) string {
 	return s[:len(s)-len(strings.TrimLeft(s, " \t"))]
 }
 
@@ -242,62 +254,87 @@ type braceEvent struct {
 
 func braceScan(lines []string) (startDepth []int, events []braceEvent) {
 	startDepth = make([]int, len(lines))
-	depth, paren := 0, 0
-	inBlock := false
-	var quote byte
+	var sc braceScanner
 	for li, l := range lines {
-		startDepth[li] = depth
+		startDepth[li] = sc.depth
 		for i := 0; i < len(l); i++ {
-			c := l[i]
-			switch {
-			case inBlock:
-				if c == '*' && i+1 < len(l) && l[i+1] == '/' {
-					inBlock = false
-					i++
-				}
-			case quote != 0:
-				if c == '\\' {
-					i++
-				} else if c == quote {
-					quote = 0
-				}
-			case c == '/' && i+1 < len(l) && l[i+1] == '/':
-				i = len(l)
-			case c == '/' && i+1 < len(l) && l[i+1] == '*':
-				inBlock = true
-				i++
-			case c == '"' || c == '\'' || c == '`':
-				quote = c
-			case c == '(' || c == '[':
-				paren++
-			case c == ')' || c == ']':
-				if paren > 0 {
-					paren--
-				}
-			case c == '{':
-				depth++
-				events = append(events, braceEvent{li, c, depth, paren})
-			case c == '}':
-				if depth > 0 {
-					depth--
-				}
-				events = append(events, braceEvent{li, c, depth, paren})
-			case c == ';':
-				events = append(events, braceEvent{li, c, depth, paren})
-			}
+			i = sc.step(li, l, i)
 		}
-		if quote == '"' || quote == '\'' {
-			quote = 0 // these strings do not span lines
+		if sc.quote == '"' || sc.quote == '\'' {
+			sc.quote = 0 // these strings do not span lines
 		}
 	}
-	return startDepth, events
+	return startDepth, sc.events
+}
+
+// braceScanner is braceScan's state between characters and lines.
+type braceScanner struct {
+	depth, paren int
+	inBlock      bool
+	quote        byte // the open string's quote, 0 outside strings
+	events       []braceEvent
+}
+
+// step reads the character at l[i] (line li) and returns the index of the
+// last character it consumed.
+func (sc *braceScanner) step(li int, l string, i int) int {
+	c := l[i]
+	next := byte(0)
+	if i+1 < len(l) {
+		next = l[i+1]
+	}
+	switch {
+	case sc.inBlock:
+		if c == '*' && next == '/' {
+			sc.inBlock = false
+			i++
+		}
+	case sc.quote != 0:
+		if c == '\\' {
+			i++
+		} else if c == sc.quote {
+			sc.quote = 0
+		}
+	case c == '/' && next == '/':
+		i = len(l)
+	case c == '/' && next == '*':
+		sc.inBlock = true
+		i++
+	case c == '"' || c == '\'' || c == '`':
+		sc.quote = c
+	default:
+		sc.structure(li, c)
+	}
+	return i
+}
+
+// structure counts brackets and records braces and statement ends.
+func (sc *braceScanner) structure(li int, c byte) {
+	switch c {
+	case '(', '[':
+		sc.paren++
+	case ')', ']':
+		if sc.paren > 0 {
+			sc.paren--
+		}
+	case '{':
+		sc.depth++
+		sc.events = append(sc.events, braceEvent{li, c, sc.depth, sc.paren})
+	case '}':
+		if sc.depth > 0 {
+			sc.depth--
+		}
+		sc.events = append(sc.events, braceEvent{li, c, sc.depth, sc.paren})
+	case ';':
+		sc.events = append(sc.events, braceEvent{li, c, sc.depth, sc.paren})
+	}
 }
 
 // braceDefs finds definitions in a brace language with header regexps and
 // brace matching. It tolerates prose around the code.
-func braceDefs(lines []string, headers []header) []def {
+func braceDefs(lines []string, headers []header) []Def {
 	startDepth, events := braceScan(lines)
-	var defs []def
+	var defs []Def
 	for li, l := range lines {
 		trimmed := strings.TrimSpace(l)
 		for _, h := range headers {
@@ -305,9 +342,9 @@ func braceDefs(lines []string, headers []header) []def {
 			if m == nil || notNames[m[2]] {
 				continue
 			}
-			d := def{name: m[2], container: m[1], kind: h.kind, start: li, indent: leadingWS(l), depth: startDepth[li]}
-			if d.container != "" {
-				d.kind = "method"
+			d := Def{Name: m[2], Container: m[1], Kind: h.kind, Start: li, Indent: LeadingWS(l), Depth: startDepth[li]}
+			if d.Container != "" {
+				d.Kind = "method"
 			}
 			if h.member {
 				// A member must sit directly inside a class body, or be a
@@ -315,7 +352,7 @@ func braceDefs(lines []string, headers []header) []def {
 				cls := enclosingClass(defs, li, startDepth[li])
 				switch {
 				case cls != nil:
-					d.container = cls.name
+					d.Container = cls.Name
 				case startDepth[li] == 0 && standaloneMethod.MatchString(trimmed):
 				default:
 					continue
@@ -326,8 +363,8 @@ func braceDefs(lines []string, headers []header) []def {
 					continue
 				}
 			}
-			d.end, d.complete = braceEnd(lines, events, li, startDepth[li])
-			d.attach, d.docFrom, d.docTo = attachments(lines, li, false)
+			d.End, d.Complete = braceEnd(lines, events, li, startDepth[li])
+			d.Attach, d.DocFrom, d.DocTo = Attachments(lines, li, false)
 			defs = append(defs, d)
 			break
 		}
@@ -335,10 +372,10 @@ func braceDefs(lines []string, headers []header) []def {
 	return defs
 }
 
-func enclosingClass(defs []def, line, depth int) *def {
+func enclosingClass(defs []Def, line, depth int) *Def {
 	for i := len(defs) - 1; i >= 0; i-- {
 		d := &defs[i]
-		if d.kind == "class" && d.start < line && line <= d.end && d.depth == depth-1 {
+		if d.Kind == "class" && d.Start < line && line <= d.End && d.Depth == depth-1 {
 			return d
 		}
 	}
@@ -375,13 +412,13 @@ func braceEnd(lines []string, events []braceEvent, li, depth int) (int, bool) {
 	return len(lines) - 1, false
 }
 
-// attachments walks up from a header line over decorators and comment
+// Attachments walks up from a header line over decorators and comment
 // lines (brace languages: //, /* */, JSDoc; Python: #) and returns the
 // first attached line and the doc comment span [docFrom, docTo). The doc
 // comment is the run of comment lines at the top of the attachments (a
 // JSDoc goes above decorators) or, when decorators come first, the run
 // just above the header.
-func attachments(lines []string, header int, python bool) (attach, docFrom, docTo int) {
+func Attachments(lines []string, header int, python bool) (attach, docFrom, docTo int) {
 	isComment := make(map[int]bool)
 	attach = header
 	inBlock := false
