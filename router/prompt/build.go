@@ -63,11 +63,12 @@ func (b *Builder) Build(in Input, budget Budget) (Prompt, error) {
 	data.Ticks = fenceFor(in)
 
 	render := func(d TemplateData) ([]Message, int, error) {
-		var sys, usr bytes.Buffer
+		var sys bytes.Buffer
+		usr := grownBuffer(d)
 		if err := t.ExecuteTemplate(&sys, "system", d); err != nil {
 			return nil, 0, fmt.Errorf("render %s prompt: %w", in.Action, err)
 		}
-		if err := t.ExecuteTemplate(&usr, "user", d); err != nil {
+		if err := t.ExecuteTemplate(usr, "user", d); err != nil {
 			return nil, 0, fmt.Errorf("render %s prompt: %w", in.Action, err)
 		}
 		msgs := []Message{{Role: "system", Content: strings.TrimSpace(sys.String())}, {Role: "user", Content: strings.TrimSpace(usr.String())}}
@@ -77,14 +78,23 @@ func (b *Builder) Build(in Input, budget Budget) (Prompt, error) {
 	// Fill sections greedily in priority order: each takes all it can of
 	// what the ones before it left.
 	var dropped []string
+	// fit is the last render that fit the budget and the size k of the
+	// section it tried; final is the render of data as it stands, when a
+	// try made it already.
+	var fit, final *fitRender
 	for _, s := range secs {
 		if s.n == 0 {
 			continue
 		}
+		s.render = memoLast(s.render)
+		fit = nil
 		try := func(k int) (bool, error) {
 			d := data
 			s.set(&d, s.render(k))
-			_, n, err := render(d)
+			msgs, n, err := render(d)
+			if err == nil && n <= limit {
+				fit = &fitRender{msgs: msgs, n: n, k: k}
+			}
 			return n <= limit, err
 		}
 		fits, err := try(s.n)
@@ -120,8 +130,9 @@ func (b *Builder) Build(in Input, budget Budget) (Prompt, error) {
 			}
 		}
 		s.set(&data, s.render(k))
+		final = fit.at(k)
 	}
-	msgs, n, err := render(data)
+	msgs, n, err := final.reuse(func() ([]Message, int, error) { return render(data) })
 	if err != nil {
 		return Prompt{}, err
 	}
@@ -130,6 +141,29 @@ func (b *Builder) Build(in Input, budget Budget) (Prompt, error) {
 			in.Action, ErrBudget, n, limit)
 	}
 	return Prompt{Messages: msgs, Tokens: n, Dropped: dropped}, nil
+}
+
+// fitRender is a rendered prompt that fit the budget, with the size k its
+// section had.
+type fitRender struct {
+	msgs []Message
+	n, k int
+}
+
+// at returns f when it was rendered with the section at size k, else nil.
+func (f *fitRender) at(k int) *fitRender {
+	if f == nil || f.k != k {
+		return nil
+	}
+	return f
+}
+
+// reuse returns f's render, or renders when f is nil.
+func (f *fitRender) reuse(render func() ([]Message, int, error)) ([]Message, int, error) {
+	if f == nil {
+		return render()
+	}
+	return f.msgs, f.n, nil
 }
 
 // FollowUp renders the user message for a follow-up request in a running
@@ -224,23 +258,55 @@ func cachedCounter(count func(string) int) func(string) int {
 // close the block early.
 func fenceFor(in Input) string {
 	longest := 0
-	check := func(s string) {
-		run := 0
-		for i := 0; i < len(s); i++ {
-			if s[i] == '`' {
-				run++
-				longest = max(longest, run)
-			} else {
-				run = 0
-			}
-		}
-	}
+	check := func(s string) { longest = max(longest, longestRun(s, '`')) }
 	if in.Context.Symbol != nil {
 		check(in.Context.Symbol.Body)
 	}
 	check(in.Context.Surrounding)
 	check(in.FileText)
 	return strings.Repeat("`", max(3, longest+1))
+}
+
+// longestRun is the length of the longest run of c in s. It jumps from one
+// c to the next with IndexByte: a large file has few backticks.
+func longestRun(s string, c byte) int {
+	longest := 0
+	for {
+		i := strings.IndexByte(s, c)
+		if i < 0 {
+			return longest
+		}
+		j := i + 1
+		for j < len(s) && s[j] == c {
+			j++
+		}
+		longest = max(longest, j-i)
+		s = s[j:]
+	}
+}
+
+// memoLast remembers render's last result: Build renders a section at the
+// size it tried, then again at the size it keeps, which is usually the same.
+func memoLast(render func(int) string) func(int) string {
+	lastK, last, ok := 0, "", false
+	return func(k int) string {
+		if !ok || k != lastK {
+			lastK, last, ok = k, render(k), true
+		}
+		return last
+	}
+}
+
+// grownBuffer returns a buffer with room for d's code sections, so the
+// template does not copy a large file's text over and over as it grows.
+func grownBuffer(d TemplateData) *bytes.Buffer {
+	n := len(d.Instruction) + len(d.Diagnostics) + len(d.Hover) + len(d.References) + len(d.Surrounding) + 4096
+	if d.Symbol != nil {
+		n += len(d.Symbol.Body)
+	}
+	var b bytes.Buffer
+	b.Grow(n)
+	return &b
 }
 
 // sections builds the cuttable sections in priority order. The instruction

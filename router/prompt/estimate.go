@@ -99,19 +99,9 @@ func EstimateTokens(family, text string) int {
 		} else {
 			text = ""
 		}
-		n, w := 0, 0.0
-		for _, c := range line {
-			switch {
-			case c >= 0x1F000:
-				w += 2
-			case c >= 0x2E80:
-				w++
-			default:
-				n++
-			}
-		}
-		wide += w
-		if codeLike(line) {
+		n, w, isCode := lineCounts(line)
+		wide += float64(w)
+		if isCode {
 			code += float64(n)
 		} else {
 			prose += float64(n)
@@ -136,6 +126,48 @@ func codeLike(line string) bool {
 	}
 	return sym > 0 && utf8.RuneCountInString(line) < 16*sym
 }
+
+// lineCounts is one line's share of EstimateTokens in a single pass: the
+// characters counted by ratio (n), the CJK and emoji tokens (wide), and
+// codeLike(line). ASCII, nearly all of code, costs a table lookup per byte;
+// other runes decode as ranging over the string does (an invalid byte is
+// one U+FFFD).
+func lineCounts(line string) (n, wide int, code bool) {
+	runes, sym := 0, 0
+	for i := 0; i < len(line); {
+		c := line[i]
+		if c < utf8.RuneSelf {
+			n++
+			runes++
+			i++
+			if codeSymbol[c] {
+				sym++
+			}
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(line[i:])
+		i += size
+		runes++
+		switch {
+		case r >= 0x1F000:
+			wide += 2
+		case r >= 0x2E80:
+			wide++
+		default:
+			n++
+		}
+	}
+	code = strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t") || sym > 0 && runes < 16*sym
+	return n, wide, code
+}
+
+// codeSymbol marks the bytes codeLike counts as code symbols.
+var codeSymbol = func() (t [utf8.RuneSelf]bool) {
+	for _, c := range []byte("{}();=[]<>\"_*&|\\/#$@") {
+		t[c] = true
+	}
+	return t
+}()
 
 // Estimator returns EstimateTokens for a family as a counter for
 // Budget.Count and session.Budget.Count, for models whose server has no

@@ -79,3 +79,31 @@ func TestFamilyOf(t *testing.T) {
 		}
 	}
 }
+
+// TestLineCountsMatchesRuneByRune checks the one-pass counter against the
+// definition it replaces: a range over the runes and codeLike.
+func TestLineCountsMatchesRuneByRune(t *testing.T) {
+	lines := []string{
+		"", "\n", "\tx := y\n", "  indented prose\n", "func f(a, b int) (int, error) {\n",
+		"Plain prose, with commas: and periods.\n", "a_b\n", "héllo wörld = 1\n",
+		"日本語のテキスト {x}\n", "emoji 😀😀 here\n", "bad \xff\xfe utf8 (x)\n", "\xe6\x97", "x" + strings.Repeat("_", 1) + strings.Repeat("a", 40),
+		strings.Repeat("word ", 20) + "(x)\n", "#include <stdio.h>\n", `s := "a\"b" // c` + "\n",
+	}
+	for _, line := range lines {
+		n, w := 0, 0
+		for _, c := range line {
+			switch {
+			case c >= 0x1F000:
+				w += 2
+			case c >= 0x2E80:
+				w++
+			default:
+				n++
+			}
+		}
+		gn, gw, gc := lineCounts(line)
+		if gn != n || gw != w || gc != codeLike(line) {
+			t.Errorf("lineCounts(%q) = %d, %d, %v; want %d, %d, %v", line, gn, gw, gc, n, w, codeLike(line))
+		}
+	}
+}

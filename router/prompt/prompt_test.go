@@ -353,3 +353,11 @@ func TestFollowUp(t *testing.T) {
 		t.Fatal("a follow-up without text must fail")
 	}
 }
+
+func TestLongestRun(t *testing.T) {
+	for s, want := range map[string]int{"": 0, "abc": 0, "`": 1, "a``b`": 2, "````": 4, "x`y```z``": 3, "``a": 2} {
+		if got := longestRun(s, '`'); got != want {
+			t.Errorf("longestRun(%q) = %d, want %d", s, got, want)
+		}
+	}
+}
