@@ -356,13 +356,13 @@ func sections(in Input, data *TemplateData) []section {
 		render: func(k int) string { return listItems(refs, k, "references") },
 		set:    func(d *TemplateData, s string) { d.References = s },
 	})
-	surr, focus := surrounding(in)
+	surrN, surrRender := surroundingSection(in)
 	secs = append(secs, section{
-		name: "surrounding code", n: len(surr), unit: "lines",
+		name: "surrounding code", n: surrN, unit: "lines",
 		// Without a symbol the surrounding code is all the code there
 		// is, so it must keep at least some lines.
 		essential: sym == nil && in.Action != Ask,
-		render:    func(k int) string { return windowLines(surr, focus, k) },
+		render:    surrRender,
 		set:       func(d *TemplateData, s string) { d.Surrounding = s },
 	})
 	return secs
@@ -488,6 +488,72 @@ func indentBlock(s, prefix string) string {
 		}
 	}
 	return strings.Join(lines, "\n")
+}
+
+// surroundingSection is the surrounding code's line count and renderer:
+// windowLines over surrounding(in). When the whole file is shown around a
+// symbol (the usual case, and a large file's whole cost), the count and the
+// uncut text come from slicing the file at the symbol's lines; the file is
+// split into lines only when a cut needs them.
+func surroundingSection(in Input) (int, func(k int) string) {
+	var lines []string
+	focus, split := 0, false
+	window := func(k int) string {
+		if !split {
+			lines, focus = surrounding(in)
+			split = true
+		}
+		return windowLines(lines, focus, k)
+	}
+	n, whole, ok := fileAroundSymbol(in)
+	if !ok {
+		window(0)
+		return len(lines), window
+	}
+	return n, func(k int) string {
+		if k >= n {
+			return whole
+		}
+		return window(k)
+	}
+}
+
+// fileAroundSymbol is surrounding(in) for a file shown around its symbol,
+// without splitting it: the number of lines and their join. ok is false in
+// the other cases, which surrounding handles.
+func fileAroundSymbol(in Input) (n int, whole string, ok bool) {
+	sym := in.Context.Symbol
+	if in.Context.Surrounding != "" || in.FileText == "" || sym == nil {
+		return 0, "", false
+	}
+	t := strings.TrimRight(strings.ReplaceAll(in.FileText, "\r\n", "\n"), "\n")
+	if t == "" {
+		return 0, "", false
+	}
+	total := strings.Count(t, "\n") + 1
+	s, e := sym.Range.Start.Line, sym.Range.End.Line
+	if s < 0 || e >= total || e < s {
+		return 0, "", false
+	}
+	from := lineOffset(t, s)
+	var b strings.Builder
+	b.Grow(len(t) + len(sym.Name) + 32)
+	b.WriteString(t[:from])
+	fmt.Fprintf(&b, "[... %s, shown above ...]", sym.Name)
+	if e+1 < total {
+		b.WriteString("\n")
+		b.WriteString(t[from+lineOffset(t[from:], e+1-s):])
+	}
+	return total - (e - s), b.String(), true
+}
+
+// lineOffset is the offset in t of its line i (0 <= i < lines in t).
+func lineOffset(t string, i int) int {
+	off := 0
+	for ; i > 0; i-- {
+		off += strings.IndexByte(t[off:], '\n') + 1
+	}
+	return off
 }
 
 // surrounding returns the code around the request and the line to centre
