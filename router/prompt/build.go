@@ -298,13 +298,14 @@ func memoLast(render func(int) string) func(int) string {
 }
 
 // grownBuffer returns a buffer with room for d's code sections, so the
-// template does not copy a large file's text over and over as it grows.
-func grownBuffer(d TemplateData) *bytes.Buffer {
+// template does not copy a large file's text over and over as it grows; a
+// strings.Builder hands its text over without another copy.
+func grownBuffer(d TemplateData) *strings.Builder {
 	n := len(d.Instruction) + len(d.Diagnostics) + len(d.Hover) + len(d.References) + len(d.Surrounding) + 4096
 	if d.Symbol != nil {
 		n += len(d.Symbol.Body)
 	}
-	var b bytes.Buffer
+	var b strings.Builder
 	b.Grow(n)
 	return &b
 }
