@@ -636,6 +636,9 @@ pyright...) in `lsp-router-major-modes'; start both with \\[lsp]."
   (defclass lsp-router-eglot-server (eglot-lsp-server) ()
     "An eglot connection to lsp-router.")
 
+  ;; No lspRouterContext here: under eglot lsp-router takes gopls' place,
+  ;; so no other server of the buffer could answer its context requests;
+  ;; it asks its own language servers instead.
   (cl-defmethod eglot-client-capabilities ((_s lsp-router-eglot-server))
     (let ((caps (copy-sequence (cl-call-next-method))))
       (plist-put caps :experimental '(:lspRouterAnswers t))))
