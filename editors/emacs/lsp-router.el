@@ -14,7 +14,10 @@
 ;; - lsp-mode (recommended): `lsp-router-lsp-mode-setup' registers
 ;;   lsp-router as an ADD-ON server.  lsp-mode then runs it beside gopls,
 ;;   pyright... in the same buffer: completion, hover, definitions and
-;;   diagnostics still come from your language server.
+;;   diagnostics still come from your language server.  lsp-router's
+;;   code context (symbols, hover, references, definitions, diagnostics)
+;;   comes from those servers too, asked through lsp-mode, so lsp-router
+;;   starts no language server of its own.
 ;;
 ;; - eglot: eglot runs ONE server per major mode, so lsp-router can only
 ;;   take the place of gopls there (no completion, hover, definitions or
@@ -59,6 +62,8 @@
 (declare-function make-lsp-client "lsp-mode")
 (declare-function lsp-stdio-connection "lsp-mode")
 (declare-function lsp-request-async "lsp-mode")
+(declare-function lsp--workspace-diagnostics "lsp-mode")
+(declare-function lsp--uri-to-path "lsp-mode")
 (declare-function lsp-workspaces "lsp-mode")
 (declare-function lsp--workspace-client "lsp-mode")
 (declare-function lsp--client-server-id "lsp-mode")
@@ -75,6 +80,7 @@
 (declare-function jsonrpc-async-request "jsonrpc")
 (defvar lsp--cur-version)
 (defvar lsp--cur-workspace)
+(defvar lsp--buffer-workspaces)
 (defvar lsp-language-id-configuration)
 (defvar eglot--versioned-identifier)
 (defvar eglot-server-programs)
@@ -112,6 +118,12 @@ nil: `lsp-router-executable' with `lsp-router-server-args'.  Set it to an
 LSP multiplexer's command to keep the usual server beside lsp-router, e.g.
   (\"rass\" \"--\" \"gopls\" \"--\" \"lsp-router\" \"serve\")"
   :type '(choice (const :tag "lsp-router alone" nil) (repeat string)))
+
+(defcustom lsp-router-context-timeout 1.8
+"Seconds to wait for the buffer's other language servers when lsp-router
+asks for context (lsp-mode only).  Below the server's default
+context.editor_timeout (2 s), so that the answer still arrives in time."
+  :type 'number)
 
 (defcustom lsp-router-answer-buffer "*lsp-router*"
   "Name of the buffer that shows the answers."
@@ -435,6 +447,111 @@ back the user's previous change together with it."
        (unwind-protect (progn ,@body)
          (dolist (b ,bufs) (when (buffer-live-p b) (with-current-buffer b (undo-boundary))))))))
 
+;;;; Context for lsp-router from the buffer's other language servers
+
+(defconst lsp-router--context-methods
+  '(("lsp-router/context/documentSymbol" . "textDocument/documentSymbol")
+    ("lsp-router/context/hover" . "textDocument/hover")
+    ("lsp-router/context/references" . "textDocument/references")
+    ("lsp-router/context/definition" . "textDocument/definition"))
+  "lsp-router's context requests and the standard request each stands for.
+With lsp-mode, lsp-router runs beside gopls, pyright...: it asks the
+editor (server -> client requests, see docs/protocol.md) and the editor
+asks those servers, so lsp-router need not start its own.")
+
+(defun lsp-router--context-buffer (params)
+  "The live buffer visiting the document of PARAMS, or nil.
+Context is only asked about open files; any other answer is null."
+  (let* ((td (lsp-router--get params "textDocument"))
+         (uri (and td (lsp-router--get td "uri"))))
+    (and (stringp uri) (string-prefix-p "file://" uri)
+         (find-buffer-visiting (lsp-router--uri-to-path uri)))))
+
+(defun lsp-router--other-workspaces (buffer)
+  "BUFFER's lsp-mode workspaces other than lsp-router's, oldest first."
+  (with-current-buffer buffer
+    (cl-remove-if (lambda (ws) (eq (lsp--client-server-id (lsp--workspace-client ws)) 'lsp-router))
+                  (reverse (bound-and-true-p lsp--buffer-workspaces)))))
+
+(defun lsp-router--empty-p (result)
+  "Non-nil when RESULT says nothing: null, [] or {}."
+  (or (null result)
+      (and (vectorp result) (= (length result) 0))
+      (and (hash-table-p result) (= (hash-table-count result) 0))))
+
+(defun lsp-router--json-value (result)
+  "RESULT as lsp-mode serializes it: a list of objects becomes an array."
+  (if (and (consp result) (not (keywordp (car result))))
+      (apply #'vector result)
+    result))
+
+(defun lsp-router--context-diagnostics (buffer)
+  "What the other servers of BUFFER diagnose in it, as a Diagnostic[]."
+  (let ((path (lsp--fix-path-casing (buffer-file-name buffer))))
+    (apply #'vector
+           (apply #'append
+                  (mapcar (lambda (ws) (copy-sequence (gethash path (lsp--workspace-diagnostics ws))))
+                          (lsp-router--other-workspaces buffer))))))
+
+(defun lsp-router--context-decided-p (answers)
+  "Non-nil when ANSWERS (a vector, `pending' where none came yet) decide
+the reply: a non-empty answer with only empty ones before it, or all in."
+  (catch 'decided
+    (seq-doseq (a answers)
+      (cond ((eq a 'pending) (throw 'decided nil))
+            ((not (lsp-router--empty-p a)) (throw 'decided t))))
+    t))
+
+(defun lsp-router--context-ask (buffer method params respond)
+  "Ask BUFFER's other servers METHOD with PARAMS, all at once; RESPOND with
+the first non-empty answer in server order, or null when none answers
+within `lsp-router-context-timeout'."
+  (let* ((workspaces (lsp-router--other-workspaces buffer))
+         (answers (make-vector (length workspaces) 'pending))
+         done timer)
+    (cl-labels ((finish ()
+                  (unless done
+                    (setq done t)
+                    (when timer (cancel-timer timer))
+                    (funcall respond
+                             (lsp-router--json-value
+                              (seq-find (lambda (a) (not (or (eq a 'pending) (lsp-router--empty-p a))))
+                                        answers)))))
+                (answered (i result)
+                  (unless done
+                    (aset answers i result)
+                    ;; An earlier server's answer wins: a later server
+                    ;; that answers first waits for it.
+                    (when (lsp-router--context-decided-p answers)
+                      (finish)))))
+      (with-current-buffer buffer
+        (cl-loop for ws in workspaces
+                 for i from 0
+                 do (let ((i i))
+                      (condition-case nil
+                          (let ((lsp--cur-workspace ws))
+                            (lsp-request-async method params
+                                               (lambda (results) (answered i (cdr (car results))))
+                                               :error-handler (lambda (_err) (answered i nil))
+                                               :mode 'detached
+                                               :no-merge t))
+                        ;; This server lacks METHOD: it has nothing to say.
+                        (error (answered i nil))))))
+      (if (lsp-router--context-decided-p answers)
+          (finish)
+        (setq timer (run-at-time lsp-router-context-timeout nil #'finish))))))
+
+(defun lsp-router--lsp-context-handler (method)
+  "lsp-mode async request handler of lsp-router's context request METHOD."
+  (lambda (_workspace params respond)
+    (let ((buffer (lsp-router--context-buffer params)))
+      (cond
+       ((not buffer) (funcall respond nil))
+       ((equal method "lsp-router/context/diagnostics")
+        (funcall respond (lsp-router--context-diagnostics buffer)))
+       (t (lsp-router--context-ask buffer (cdr (assoc method lsp-router--context-methods))
+                                   params respond))))))
+
 ;;;; lsp-mode
 
 (defun lsp-router--lsp-answer (_workspace params)
@@ -486,12 +603,15 @@ pyright...) in `lsp-router-major-modes'; start both with \\[lsp]."
       (add-to-list 'lsp-language-id-configuration m t)))
   (let ((actions (make-hash-table :test 'equal))
         (notifications (make-hash-table :test 'equal))
-        (requests (make-hash-table :test 'equal)))
+        (requests (make-hash-table :test 'equal))
+        (async-requests (make-hash-table :test 'equal)))
     (dolist (a lsp-router--actions)
       (puthash (concat "lsp-router." a) #'lsp-router--lsp-action-handler actions))
     (puthash "lsp-router/answer" #'lsp-router--lsp-answer notifications)
     (puthash "lsp-router/status" #'ignore notifications)
     (puthash "workspace/applyEdit" #'lsp-router--lsp-apply-edit requests)
+    (dolist (m (cons "lsp-router/context/diagnostics" (mapcar #'car lsp-router--context-methods)))
+      (puthash m (lsp-router--lsp-context-handler m) async-requests))
     (lsp-register-client
      (make-lsp-client
       :new-connection (lsp-router--lsp-connection)
@@ -502,9 +622,12 @@ pyright...) in `lsp-router-major-modes'; start both with \\[lsp]."
       :initialization-options (lambda () lsp-router-initialization-options)
       ;; We render lsp-router/answer in *lsp-router*: the server then
       ;; neither opens a document nor sends the answer as a message.
-      :custom-capabilities '((experimental . ((lspRouterAnswers . t))))
+      ;; We also answer its context requests from the buffer's other
+      ;; servers (gopls...), so it starts no language server of its own.
+      :custom-capabilities '((experimental . ((lspRouterAnswers . t) (lspRouterContext . t))))
       :notification-handlers notifications
       :request-handlers requests
+      :async-request-handlers async-requests
       :action-handlers actions))))
 
 ;;;; eglot
@@ -513,6 +636,9 @@ pyright...) in `lsp-router-major-modes'; start both with \\[lsp]."
   (defclass lsp-router-eglot-server (eglot-lsp-server) ()
     "An eglot connection to lsp-router.")
 
+  ;; No lspRouterContext here: under eglot lsp-router takes gopls' place,
+  ;; so no other server of the buffer could answer its context requests;
+  ;; it asks its own language servers instead.
   (cl-defmethod eglot-client-capabilities ((_s lsp-router-eglot-server))
     (let ((caps (copy-sequence (cl-call-next-method))))
       (plist-put caps :experimental '(:lspRouterAnswers t))))

@@ -81,6 +81,9 @@ type Editor struct {
 	// DeclineEdits makes the editor answer applied:false, as a user who
 	// rejects a preview.
 	DeclineEdits bool
+	// IncrementalEdits sends an applied single-edit change as an incremental
+	// didChange, as editors with incremental sync do, not the whole text.
+	IncrementalEdits bool
 	// Confirm is the action a user picks on window/showMessageRequest
 	// ("" dismisses the prompt).
 	Confirm  string
@@ -379,8 +382,9 @@ func (e *Editor) custom(ctx context.Context, req *jsonrpc2.Request) (any, error)
 // versions refused, then a didChange per changed buffer.
 func (e *Editor) applyEdit(ctx context.Context, p *protocol.ApplyWorkspaceEditParams) (*protocol.ApplyWorkspaceEditResult, error) {
 	type change struct {
-		uri  string
-		text string
+		uri   string
+		text  string
+		edits []protocol.TextEdit
 	}
 	var changes []change
 	e.mu.Lock()
@@ -445,7 +449,7 @@ func (e *Editor) applyEdit(ctx context.Context, p *protocol.ApplyWorkspaceEditPa
 			e.mu.Unlock()
 			return refuse(err.Error())
 		}
-		changes = append(changes, change{u, text})
+		changes = append(changes, change{u, text, edits})
 	}
 	for u, edits := range p.Edit.Changes {
 		b, ok := e.buffers[string(u)]
@@ -458,13 +462,21 @@ func (e *Editor) applyEdit(ctx context.Context, p *protocol.ApplyWorkspaceEditPa
 			e.mu.Unlock()
 			return refuse(err.Error())
 		}
-		changes = append(changes, change{string(u), text})
+		changes = append(changes, change{string(u), text, edits})
 	}
 	e.mu.Unlock()
 	for _, c := range changes {
 		path := uri.URI(c.uri).Path()
 		if onDisk[c.uri] {
 			if err := os.WriteFile(path, []byte(c.text), 0o644); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if e.IncrementalEdits && len(c.edits) == 1 {
+			te := c.edits[0]
+			if err := e.change(context.WithoutCancel(ctx), path, func(string) (string, error) { return c.text, nil },
+				&protocol.TextDocumentContentChangePartial{Range: te.Range, Text: te.NewText}); err != nil {
 				return nil, err
 			}
 			continue

@@ -60,11 +60,15 @@ func (b *Builder) Build(in Input, budget Budget) (Prompt, error) {
 	// Fill sections greedily in priority order: each takes all it can of
 	// what the ones before it left.
 	var dropped []string
+	// final is the render of data as it stands, when the last section's
+	// fitting already made it.
+	var final *fitRender
 	for _, s := range secs {
 		if s.n == 0 {
 			continue
 		}
-		k, err := f.fit(s, data)
+		s.render = memoLast(s.render)
+		k, fit, err := f.fit(s, data)
 		if err != nil {
 			return Prompt{}, err
 		}
@@ -77,8 +81,9 @@ func (b *Builder) Build(in Input, budget Budget) (Prompt, error) {
 			dropped = append(dropped, cutNote(s, k))
 		}
 		s.set(&data, s.render(k))
+		final = fit.at(k)
 	}
-	msgs, n, err := f.render(data)
+	msgs, n, err := final.reuse(func() ([]Message, int, error) { return f.render(data) })
 	if err != nil {
 		return Prompt{}, err
 	}
@@ -115,11 +120,12 @@ type filler struct {
 
 // render returns the messages for d and their size.
 func (f filler) render(d TemplateData) ([]Message, int, error) {
-	var sys, usr bytes.Buffer
+	var sys bytes.Buffer
+	usr := grownBuffer(d)
 	if err := f.t.ExecuteTemplate(&sys, "system", d); err != nil {
 		return nil, 0, fmt.Errorf("render %s prompt: %w", f.action, err)
 	}
-	if err := f.t.ExecuteTemplate(&usr, "user", d); err != nil {
+	if err := f.t.ExecuteTemplate(usr, "user", d); err != nil {
 		return nil, 0, fmt.Errorf("render %s prompt: %w", f.action, err)
 	}
 	msgs := []Message{{Role: "system", Content: strings.TrimSpace(sys.String())}, {Role: "user", Content: strings.TrimSpace(usr.String())}}
@@ -127,24 +133,29 @@ func (f filler) render(d TemplateData) ([]Message, int, error) {
 }
 
 // fit returns how many of section s's units fit beside data: all of them,
-// or the largest number found by binary search.
-func (f filler) fit(s section, data TemplateData) (int, error) {
+// or the largest number found by binary search; and the last render that
+// fit, so the final prompt need not be rendered again.
+func (f filler) fit(s section, data TemplateData) (int, *fitRender, error) {
+	var last *fitRender
 	try := func(k int) (bool, error) {
 		d := data
 		s.set(&d, s.render(k))
-		_, n, err := f.render(d)
+		msgs, n, err := f.render(d)
+		if err == nil && n <= f.limit {
+			last = &fitRender{msgs: msgs, n: n, k: k}
+		}
 		return n <= f.limit, err
 	}
 	fits, err := try(s.n)
 	if err != nil || fits {
-		return s.n, err
+		return s.n, last, err
 	}
 	lo, hi := 0, s.n-1
 	for lo < hi {
 		mid := (lo + hi + 1) / 2
 		ok, err := try(mid)
 		if err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 		if ok {
 			lo = mid
@@ -152,7 +163,7 @@ func (f filler) fit(s section, data TemplateData) (int, error) {
 			hi = mid - 1
 		}
 	}
-	return lo, nil
+	return lo, last, nil
 }
 
 // cutNote tells what fitting cut of s when k units are kept.
@@ -161,6 +172,29 @@ func cutNote(s section, k int) string {
 		return fmt.Sprintf("%s: dropped (%d %s)", s.name, s.n, s.unit)
 	}
 	return fmt.Sprintf("%s: %d of %d %s cut", s.name, s.n-k, s.n, s.unit)
+}
+
+// fitRender is a rendered prompt that fit the budget, with the size k its
+// section had.
+type fitRender struct {
+	msgs []Message
+	n, k int
+}
+
+// at returns f when it was rendered with the section at size k, else nil.
+func (f *fitRender) at(k int) *fitRender {
+	if f == nil || f.k != k {
+		return nil
+	}
+	return f
+}
+
+// reuse returns f's render, or renders when f is nil.
+func (f *fitRender) reuse(render func() ([]Message, int, error)) ([]Message, int, error) {
+	if f == nil {
+		return render()
+	}
+	return f.msgs, f.n, nil
 }
 
 // FollowUp renders the user message for a follow-up request in a running
@@ -255,23 +289,56 @@ func cachedCounter(count func(string) int) func(string) int {
 // close the block early.
 func fenceFor(in Input) string {
 	longest := 0
-	check := func(s string) {
-		run := 0
-		for i := 0; i < len(s); i++ {
-			if s[i] == '`' {
-				run++
-				longest = max(longest, run)
-			} else {
-				run = 0
-			}
-		}
-	}
+	check := func(s string) { longest = max(longest, longestRun(s, '`')) }
 	if in.Context.Symbol != nil {
 		check(in.Context.Symbol.Body)
 	}
 	check(in.Context.Surrounding)
 	check(in.FileText)
 	return strings.Repeat("`", max(3, longest+1))
+}
+
+// longestRun is the length of the longest run of c in s. It jumps from one
+// c to the next with IndexByte: a large file has few backticks.
+func longestRun(s string, c byte) int {
+	longest := 0
+	for {
+		i := strings.IndexByte(s, c)
+		if i < 0 {
+			return longest
+		}
+		j := i + 1
+		for j < len(s) && s[j] == c {
+			j++
+		}
+		longest = max(longest, j-i)
+		s = s[j:]
+	}
+}
+
+// memoLast remembers render's last result: Build renders a section at the
+// size it tried, then again at the size it keeps, which is usually the same.
+func memoLast(render func(int) string) func(int) string {
+	lastK, last, ok := 0, "", false
+	return func(k int) string {
+		if !ok || k != lastK {
+			lastK, last, ok = k, render(k), true
+		}
+		return last
+	}
+}
+
+// grownBuffer returns a buffer with room for d's code sections, so the
+// template does not copy a large file's text over and over as it grows; a
+// strings.Builder hands its text over without another copy.
+func grownBuffer(d TemplateData) *strings.Builder {
+	n := len(d.Instruction) + len(d.Diagnostics) + len(d.Hover) + len(d.References) + len(d.Surrounding) + 4096
+	if d.Symbol != nil {
+		n += len(d.Symbol.Body)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	return &b
 }
 
 // sections builds the cuttable sections in priority order. The instruction
@@ -321,13 +388,13 @@ func sections(in Input, data *TemplateData) []section {
 		render: func(k int) string { return listItems(refs, k, "references") },
 		set:    func(d *TemplateData, s string) { d.References = s },
 	})
-	surr, focus := surrounding(in)
+	surrN, surrRender := surroundingSection(in)
 	secs = append(secs, section{
-		name: "surrounding code", n: len(surr), unit: "lines",
+		name: "surrounding code", n: surrN, unit: "lines",
 		// Without a symbol the surrounding code is all the code there
 		// is, so it must keep at least some lines.
 		essential: sym == nil && in.Action != Ask,
-		render:    func(k int) string { return windowLines(surr, focus, k) },
+		render:    surrRender,
 		set:       func(d *TemplateData, s string) { d.Surrounding = s },
 	})
 	return secs
@@ -453,6 +520,72 @@ func indentBlock(s, prefix string) string {
 		}
 	}
 	return strings.Join(lines, "\n")
+}
+
+// surroundingSection is the surrounding code's line count and renderer:
+// windowLines over surrounding(in). When the whole file is shown around a
+// symbol (the usual case, and a large file's whole cost), the count and the
+// uncut text come from slicing the file at the symbol's lines; the file is
+// split into lines only when a cut needs them.
+func surroundingSection(in Input) (int, func(k int) string) {
+	var lines []string
+	focus, split := 0, false
+	window := func(k int) string {
+		if !split {
+			lines, focus = surrounding(in)
+			split = true
+		}
+		return windowLines(lines, focus, k)
+	}
+	n, whole, ok := fileAroundSymbol(in)
+	if !ok {
+		window(0)
+		return len(lines), window
+	}
+	return n, func(k int) string {
+		if k >= n {
+			return whole
+		}
+		return window(k)
+	}
+}
+
+// fileAroundSymbol is surrounding(in) for a file shown around its symbol,
+// without splitting it: the number of lines and their join. ok is false in
+// the other cases, which surrounding handles.
+func fileAroundSymbol(in Input) (n int, whole string, ok bool) {
+	sym := in.Context.Symbol
+	if in.Context.Surrounding != "" || in.FileText == "" || sym == nil {
+		return 0, "", false
+	}
+	t := strings.TrimRight(strings.ReplaceAll(in.FileText, "\r\n", "\n"), "\n")
+	if t == "" {
+		return 0, "", false
+	}
+	total := strings.Count(t, "\n") + 1
+	s, e := sym.Range.Start.Line, sym.Range.End.Line
+	if s < 0 || e >= total || e < s {
+		return 0, "", false
+	}
+	from := lineOffset(t, s)
+	var b strings.Builder
+	b.Grow(len(t) + len(sym.Name) + 32)
+	b.WriteString(t[:from])
+	fmt.Fprintf(&b, "[... %s, shown above ...]", sym.Name)
+	if e+1 < total {
+		b.WriteString("\n")
+		b.WriteString(t[from+lineOffset(t[from:], e+1-s):])
+	}
+	return total - (e - s), b.String(), true
+}
+
+// lineOffset is the offset in t of its line i (0 <= i < lines in t).
+func lineOffset(t string, i int) int {
+	off := 0
+	for ; i > 0; i-- {
+		off += strings.IndexByte(t[off:], '\n') + 1
+	}
+	return off
 }
 
 // surrounding returns the code around the request and the line to centre

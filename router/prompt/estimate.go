@@ -99,19 +99,9 @@ func EstimateTokens(family, text string) int {
 		} else {
 			text = ""
 		}
-		n, w := 0, 0.0
-		for _, c := range line {
-			switch {
-			case c >= 0x1F000:
-				w += 2
-			case c >= 0x2E80:
-				w++
-			default:
-				n++
-			}
-		}
-		wide += w
-		if codeLike(line) {
+		n, w, isCode := lineCounts(line)
+		wide += float64(w)
+		if isCode {
 			code += float64(n)
 		} else {
 			prose += float64(n)
@@ -136,6 +126,88 @@ func codeLike(line string) bool {
 	}
 	return sym > 0 && utf8.RuneCountInString(line) < 16*sym
 }
+
+// lineCounts is one line's share of EstimateTokens in a single pass: the
+// characters counted by ratio (n), the CJK and emoji tokens (wide), and
+// codeLike(line). ASCII, nearly all of code, costs a table lookup per byte;
+// other runes decode as ranging over the string does (an invalid byte is
+// one U+FFFD).
+func lineCounts(line string) (n, wide int, code bool) {
+	if isASCII(line) {
+		// Every byte is a character counted by ratio; an indented line is
+		// code whatever its symbols.
+		indented := strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t")
+		return len(line), 0, indented || denseSymbols(line, len(line))
+	}
+	runes, sym := 0, 0
+	for i := 0; i < len(line); {
+		c := line[i]
+		if c < utf8.RuneSelf {
+			n++
+			runes++
+			i++
+			if codeSymbol[c] {
+				sym++
+			}
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(line[i:])
+		i += size
+		runes++
+		switch {
+		case r >= 0x1F000:
+			wide += 2
+		case r >= 0x2E80:
+			wide++
+		default:
+			n++
+		}
+	}
+	code = strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t") || sym > 0 && runes < 16*sym
+	return n, wide, code
+}
+
+// isASCII reports whether s is all ASCII, eight bytes at a time.
+func isASCII(s string) bool {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if w&0x8080808080808080 != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// denseSymbols is codeLike's symbol test for an ASCII line of runes
+// characters: at least one code symbol per 16 characters. It stops
+// counting as soon as the answer is known.
+func denseSymbols(line string, runes int) bool {
+	sym := 0
+	for i := 0; i < len(line); i++ {
+		if codeSymbol[line[i]] {
+			sym++
+			if runes < 16*sym {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// codeSymbol marks the bytes codeLike counts as code symbols.
+var codeSymbol = func() (t [utf8.RuneSelf]bool) {
+	for _, c := range []byte("{}();=[]<>\"_*&|\\/#$@") {
+		t[c] = true
+	}
+	return t
+}()
 
 // Estimator returns EstimateTokens for a family as a counter for
 // Budget.Count and session.Budget.Count, for models whose server has no

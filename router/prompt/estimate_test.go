@@ -79,3 +79,47 @@ func TestFamilyOf(t *testing.T) {
 		}
 	}
 }
+
+// TestLineCountsMatchesRuneByRune checks the one-pass counter against the
+// definition it replaces: a range over the runes and codeLike.
+func TestLineCountsMatchesRuneByRune(t *testing.T) {
+	lines := []string{
+		"", "\n", "\tx := y\n", "  indented prose\n", "func f(a, b int) (int, error) {\n",
+		"Plain prose, with commas: and periods.\n", "a_b\n", "héllo wörld = 1\n",
+		"日本語のテキスト {x}\n", "emoji 😀😀 here\n", "bad \xff\xfe utf8 (x)\n", "\xe6\x97", "x" + strings.Repeat("_", 1) + strings.Repeat("a", 40),
+		strings.Repeat("word ", 20) + "(x)\n", "#include <stdio.h>\n", `s := "a\"b" // c` + "\n",
+		strings.Repeat("a", 15) + "(", strings.Repeat("a", 16) + "(", strings.Repeat("a", 31) + "()", strings.Repeat("a", 32) + "()",
+		"abcdefg\xc3\xa9", "abcdefgh\xc3\xa9{", " \xe2\x82\xac", "\t" + strings.Repeat("x", 40),
+	}
+	for _, line := range lines {
+		n, w := 0, 0
+		for _, c := range line {
+			switch {
+			case c >= 0x1F000:
+				w += 2
+			case c >= 0x2E80:
+				w++
+			default:
+				n++
+			}
+		}
+		gn, gw, gc := lineCounts(line)
+		if gn != n || gw != w || gc != codeLike(line) {
+			t.Errorf("lineCounts(%q) = %d, %d, %v; want %d, %d, %v", line, gn, gw, gc, n, w, codeLike(line))
+		}
+	}
+}
+
+// BenchmarkEstimateTokens400KB counts a refactor prompt's whole file of
+// 100k tokens (tools/bench's largest lean figure).
+func BenchmarkEstimateTokens400KB(b *testing.B) {
+	var sb strings.Builder
+	for i := 0; sb.Len() < 400_000; i++ {
+		sb.WriteString("// f" + strconv.Itoa(i) + " doubles.\nfunc f" + strconv.Itoa(i) + "(x int) int {\n\treturn x * " + strconv.Itoa(i%9+2) + "\n}\n\n")
+	}
+	text := sb.String()
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		EstimateTokens("qwen", text)
+	}
+}

@@ -363,3 +363,37 @@ func TestFollowUp(t *testing.T) {
 		t.Fatal("a follow-up without text must fail")
 	}
 }
+
+func TestLongestRun(t *testing.T) {
+	for s, want := range map[string]int{"": 0, "abc": 0, "`": 1, "a``b`": 2, "````": 4, "x`y```z``": 3, "``a": 2} {
+		if got := longestRun(s, '`'); got != want {
+			t.Errorf("longestRun(%q) = %d, want %d", s, got, want)
+		}
+	}
+}
+
+// TestSurroundingSectionMatchesLines checks the sliced whole-file render
+// against the line-by-line one it stands for, cut and uncut.
+func TestSurroundingSectionMatchesLines(t *testing.T) {
+	texts := []string{
+		"a\nb\nc\nd\ne\n", "a\nb\nc\nd\ne", "a\r\nb\r\nc\r\nd\r\n\r\n", "only\n", "x\n\n\ny\n\n\n", "\n\n\n",
+		"package p\n\nfunc F() {\n}\n\nfunc G() {}\n",
+	}
+	ranges := [][2]int{{0, 0}, {0, 1}, {1, 2}, {2, 4}, {4, 4}, {3, 9}, {2, 1}, {-1, 0}, {5, 5}}
+	for _, text := range texts {
+		for _, r := range ranges {
+			in := Input{Action: Refactor, FileText: text, Context: codectx.Context{Symbol: &codectx.Symbol{Name: "F",
+				Range: codectx.Range{Start: codectx.Position{Line: r[0]}, End: codectx.Position{Line: r[1]}}}}}
+			lines, focus := surrounding(in)
+			n, render := surroundingSection(in)
+			if n != len(lines) {
+				t.Fatalf("%q %v: %d lines, want %d", text, r, n, len(lines))
+			}
+			for k := 0; k <= n+1; k++ {
+				if got, want := render(k), windowLines(lines, focus, k); got != want {
+					t.Fatalf("%q %v k=%d:\n got %q\nwant %q", text, r, k, got, want)
+				}
+			}
+		}
+	}
+}

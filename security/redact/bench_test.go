@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -61,6 +62,25 @@ func BenchmarkRedact1MB(b *testing.B) {
 
 func BenchmarkRedact1MBNoSecrets(b *testing.B) {
 	in := strings.ReplaceAll(strings.ReplaceAll(codeMB(), ghp, "x"), "S3cr3t-pa55@", "")
+	r := Default()
+	b.SetBytes(int64(len(in)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, fs := r.Redact(in); len(fs) != 0 {
+			b.Fatal(fs)
+		}
+	}
+}
+
+// BenchmarkRedactPlainGo400KB is the prompt of a refactor in a 100k-token
+// file without secrets or keywords (tools/bench's lean figure): every rule's
+// keyword search reads the whole text.
+func BenchmarkRedactPlainGo400KB(b *testing.B) {
+	var sb strings.Builder
+	for i := 0; sb.Len() < 400_000; i++ {
+		fmt.Fprintf(&sb, "// f%d doubles.\nfunc f%d(x int) int {\n\treturn x * %d\n}\n\n", i, i, i%9+2)
+	}
+	in := sb.String()
 	r := Default()
 	b.SetBytes(int64(len(in)))
 	b.ResetTimer()

@@ -275,14 +275,33 @@ func lineEnd(s string, p int) int {
 }
 
 // asciiLower lower-cases ASCII letters only, so byte offsets stay valid.
+// It returns s itself when there is nothing to lower, and otherwise makes
+// one copy (a large prompt is hundreds of kilobytes).
 func asciiLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
+	i := indexUpper(s)
+	if i < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i >= 0 {
+		b.WriteString(s[:i])
+		b.WriteByte(s[i] + 'a' - 'A')
+		s = s[i+1:]
+		i = indexUpper(s)
+	}
+	b.WriteString(s)
+	return b.String()
+}
+
+// indexUpper is the index of the first ASCII capital in s, or -1.
+func indexUpper(s string) int {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			return i
 		}
 	}
-	return string(b)
+	return -1
 }
 
 // matches returns the spans of the rule's group inside spans of hay, in

@@ -274,3 +274,14 @@ func TestLongAssignedValueIsRedactedWhole(t *testing.T) {
 		t.Errorf("%q", out)
 	}
 }
+
+func TestASCIILowerKeepsOffsets(t *testing.T) {
+	for in, want := range map[string]string{
+		"": "", "abc": "abc", "ABC": "abc", "aPi_KEY=Ünï": "api_key=Ünï", "X": "x", "tail Z": "tail z", "\xffQ\xfe": "\xffq\xfe",
+	} {
+		got := asciiLower(in)
+		if got != want || len(got) != len(in) {
+			t.Errorf("asciiLower(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -40,17 +40,20 @@
       ;; gopls from PATH (run.sh puts $(go env GOPATH)/bin on it).
       lsp-go-gopls-server-path (or (executable-find "gopls") "gopls"))
 
+(defun lrt-options (url)
+  "Settings with the Ollama double at URL as the only service, no Serena."
+  `(:services (:ollama (:endpoint ,url)
+               ,@(apply #'append
+                        (mapcar (lambda (k) (list (intern (concat ":" k)) '(:enabled :json-false)))
+                                '("lmstudio" "jan" "openwebui" "localai" "vllm" "llamacpp"
+                                  "koboldcpp" "gpt4all" "textgenwebui" "tgi" "sglang"))))
+    :serena (:enabled :json-false)
+    :security (:audit_log_path ,(expand-file-name "audit.log" lrt-tmp))))
+
 (setq lsp-router-executable (getenv "LSP_ROUTER_BIN")
       lsp-router-server-args (list "serve" "--log-level" "debug"
                                    "--log-file" (expand-file-name "lsp-router.log" lrt-tmp))
-      lsp-router-initialization-options
-      `(:services (:ollama (:endpoint ,(getenv "LSP_ROUTER_TEST_URL"))
-                   ,@(apply #'append
-                            (mapcar (lambda (k) (list (intern (concat ":" k)) '(:enabled :json-false)))
-                                    '("lmstudio" "jan" "openwebui" "localai" "vllm" "llamacpp"
-                                      "koboldcpp" "gpt4all" "textgenwebui" "tgi" "sglang"))))
-        :serena (:enabled :json-false)
-        :security (:audit_log_path ,(expand-file-name "audit.log" lrt-tmp))))
+      lsp-router-initialization-options (lrt-options (getenv "LSP_ROUTER_TEST_URL")))
 
 (advice-add 'lsp-router--failed :before
             (lambda (action msg) (push (format "%s: %s" action msg) lrt-errors)))
@@ -255,5 +258,95 @@ in *lsp-router*, an Ask from a marker comment, errors as one line."
             (should-not (string-match-p "Neovim" (buffer-substring mark (point-max)))))))
       (setq lrt-errors nil)
       (set-buffer-modified-p nil))))
+
+;; Editor-provided context: lsp-router asks Emacs, Emacs asks gopls.
+
+(defun lrt-list-module ()
+  "A module holding a copy of $GOROOT/src/container/list/list.go."
+  (let* ((goroot (string-trim (shell-command-to-string "go env GOROOT")))
+         (src (expand-file-name "src/container/list/list.go" goroot))
+         (dir (expand-file-name "listmod" lrt-tmp)))
+    (unless (file-readable-p src)
+      (ert-skip (format "%s not found" src)))
+    (make-directory dir t)
+    (with-temp-file (expand-file-name "go.mod" dir)
+      (insert "module example.test/list\n\ngo 1.22\n"))
+    (copy-file src (expand-file-name "list.go" dir) t)
+    dir))
+
+(ert-deftest lsp-router-editor-context ()
+  "Explain on a method of container/list sends a prompt with its body, the
+hover text of the editor's gopls and its references, while lsp-router
+starts no language server of its own."
+  (lsp-router-lsp-mode-setup)
+  (let* ((dir (lrt-list-module))
+         ;; lsp-router's own Go server is a wrapper that leaves a mark
+         ;; when started.
+         (mark (expand-file-name "own-gopls-started" lrt-tmp))
+         (wrapper (expand-file-name "own-gopls.sh" lrt-tmp))
+         (lsp-router-initialization-options
+          (append (lrt-options (getenv "LSP_ROUTER_TEST_ECHO_URL"))
+                  (list :language_servers (list :go (list :command (vector wrapper)))))))
+    (with-temp-file wrapper
+      (insert "#!/bin/sh\necho started >> " (shell-quote-argument mark) "\nexec gopls \"$@\"\n"))
+    (set-file-modes wrapper #o700)
+    (lsp-workspace-folders-add dir)
+    (find-file (expand-file-name "list.go" dir))
+    (lsp)
+    (lrt-wait 60 "gopls and lsp-router to initialize"
+              (lambda () (and (lrt-workspace 'gopls) (lrt-workspace 'lsp-router))))
+    ;; Wait until the editor's gopls has loaded the package.
+    (let ((gopls (lrt-workspace 'gopls)))
+      (lrt-wait 60 "the editor's gopls to answer documentSymbol"
+                (lambda ()
+                  (let ((lsp--cur-workspace gopls))
+                    (> (length (lsp-request "textDocument/documentSymbol"
+                                            (list :textDocument (list :uri (lsp--buffer-uri)))))
+                       0)))))
+    (lrt-goto "\tif e == at {")
+    (when (get-buffer "*lsp-router*") (kill-buffer "*lsp-router*"))
+    (setq lrt-errors nil)
+    (lsp-router-explain)
+    (lrt-wait 90 "the echoed prompt in *lsp-router*"
+              (lambda () (and (get-buffer "*lsp-router*")
+                              (with-current-buffer "*lsp-router*"
+                                (string-match-p "## Task" (buffer-string))))))
+    (let ((shown (with-current-buffer "*lsp-router*" (buffer-substring-no-properties (point-min) (point-max)))))
+      (cl-flet ((has (what needle)
+                  (unless (string-search needle shown)
+                    (ert-fail (format "%s: %S not in the prompt:\n%s" what needle shown)))))
+        ;; The method and its body, found through the editor's documentSymbol.
+        (has "symbol from documentSymbol" "Method `List/move`")
+        (has "method body" "func (l *List) move(e, at *Element) {\n\tif e == at {")
+        ;; gopls' hover spells the parameters out; the source does not.
+        (has "hover section" "## Type information")
+        (has "hover text from the editor's gopls" "func (l *List) move(e *Element, at *Element)")
+        (has "references section" "## References")
+        (has "a reference snippet" "l.move(e, mark.prev)")))
+    (should-not (file-exists-p mark))
+    (set-buffer-modified-p nil)))
+
+(ert-deftest lsp-router-context-unknown-file ()
+  "A context request about a file no buffer visits is answered with null."
+  (let ((answer 'none)
+        (params (list :textDocument (list :uri (concat "file://" (expand-file-name "not-open.go" lrt-tmp)))
+                      :position (list :line 0 :character 0))))
+    (funcall (lsp-router--lsp-context-handler "lsp-router/context/hover") nil params
+             (lambda (r) (setq answer r)))
+    (should (null answer))
+    (funcall (lsp-router--lsp-context-handler "lsp-router/context/diagnostics") nil params
+             (lambda (r) (setq answer r)))
+    (should (null answer))))
+
+(ert-deftest lsp-router-context-first-non-empty-in-order ()
+  "The first server's answer wins even when a later one answers first;
+empty answers are skipped; a result list goes out as an array."
+  (should-not (lsp-router--context-decided-p (vector 'pending "b")))
+  (should (lsp-router--context-decided-p (vector nil [] "b" 'pending)))
+  (should (lsp-router--context-decided-p (vector nil (make-hash-table))))
+  (should (lsp-router--empty-p []))
+  (should-not (lsp-router--empty-p (vector 1)))
+  (should (equal (lsp-router--json-value (list 1 2)) [1 2]))
+  (should (equal (lsp-router--json-value '(:a 1)) '(:a 1))))
 
 ;;; lsp-router-test.el ends here

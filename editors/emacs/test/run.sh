@@ -4,6 +4,8 @@
 # minibuffer's instruction and from a marker comment) and Explain run against
 # the Ollama double (tools/fakellm); edits are checked in the buffer, each
 # undone by one `undo', and gopls' diagnostics must still reach lsp-mode.
+# Explain on a copy of container/list must carry gopls' hover text and
+# references, answered by Emacs, while lsp-router starts no gopls itself.
 #
 #   editors/emacs/test/run.sh
 #
@@ -36,8 +38,10 @@ fi
 
 tmp="$(mktemp -d)"
 fakellm_pid=""
+echo_pid=""
 cleanup() {
   [ -n "$fakellm_pid" ] && kill "$fakellm_pid" 2>/dev/null
+  [ -n "$echo_pid" ] && kill "$echo_pid" 2>/dev/null
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -88,6 +92,21 @@ if [ -z "$url" ]; then
   echo "emacs: 0 passed, 1 failed"; exit 1
 fi
 
+# A second double answers with the prompt it received: the editor-context
+# test reads in it what the editor's gopls contributed.
+"$LSP_ROUTER_FAKELLM" --kind ollama --addr 127.0.0.1:0 --echo >"$tmp/echo.out" 2>"$tmp/echo.err" &
+echo_pid=$!
+echo_url=""
+for _ in $(seq 1 200); do
+  echo_url="$(head -n1 "$tmp/echo.out" 2>/dev/null)"
+  [ -n "$echo_url" ] && break
+  sleep 0.1
+done
+if [ -z "$echo_url" ]; then
+  echo "the echoing LLM double did not start:" >&2; cat "$tmp/echo.err" >&2
+  echo "emacs: 0 passed, 1 failed"; exit 1
+fi
+
 ws="$tmp/ws"
 mkdir -p "$ws"
 printf 'module example.com/greet\n\ngo 1.22\n' >"$ws/go.mod"
@@ -103,7 +122,7 @@ if ! "$emacs" --batch -Q --eval "$elpa" --eval '(setq byte-compile-error-on-warn
   echo "emacs: 0 passed, 1 failed"; exit 1
 fi
 
-export LSP_ROUTER_BIN LSP_ROUTER_TEST_URL="$url" LSP_ROUTER_TEST_WS="$ws" LSP_ROUTER_TEST_TMP="$tmp"
+export LSP_ROUTER_BIN LSP_ROUTER_TEST_URL="$url" LSP_ROUTER_TEST_ECHO_URL="$echo_url" LSP_ROUTER_TEST_WS="$ws" LSP_ROUTER_TEST_TMP="$tmp"
 timeout "${LSP_ROUTER_TEST_TIMEOUT:-120}" "$emacs" --batch -Q \
   -l "$tmp/lsp-router.elc" -l "$here/lsp-router-test.el" \
   -f ert-run-tests-batch-and-exit
