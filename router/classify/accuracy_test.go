@@ -59,7 +59,7 @@ func loadLabelled(t testing.TB) []labelled {
 		if l.Agent != (len(l.Messages) > 0) || l.Agent == (l.Text != "") {
 			t.Fatalf("labelled.jsonl:%d: a row has either text or (agent and messages)", line)
 		}
-		if !validCat(l.Category) || (l.Split != "tune" && l.Split != "heldout" && l.Split != "fresh1" && l.Split != "fresh2" && l.Split != "fresh3" && l.Split != "fresh4" && l.Split != "agent-tune" && l.Split != "agent-heldout" && l.Split != "agent-fresh" && l.Split != "agent-fresh2" && l.Split != "agent-fresh3") {
+		if !validCat(l.Category) || (l.Split != "tune" && l.Split != "heldout" && l.Split != "fresh1" && l.Split != "fresh2" && l.Split != "fresh3" && l.Split != "fresh4" && l.Split != "agent-tune" && l.Split != "agent-heldout" && l.Split != "agent-fresh" && l.Split != "agent-fresh2" && l.Split != "agent-fresh3" && l.Split != "agent-fresh4") {
 			t.Fatalf("labelled.jsonl:%d: bad category %q or split %q", line, l.Category, l.Split)
 		}
 		out = append(out, l)
@@ -165,8 +165,8 @@ func TestAccuracy(t *testing.T) {
 	})
 	unaware := measure(set, naive)
 	t.Logf("\n%s%s", report("classify", ours), report("baseline", base))
-	t.Logf("agent rows, last message classified as free text: agent-tune %.1f%%, agent-heldout %.1f%%, agent-fresh3 %.1f%%",
-		unaware["agent-tune"][""].pct(), unaware["agent-heldout"][""].pct(), unaware["agent-fresh3"][""].pct())
+	t.Logf("agent rows, last message classified as free text: agent-tune %.1f%%, agent-heldout %.1f%%, agent-fresh3 %.1f%%, agent-fresh4 %.1f%%",
+		unaware["agent-tune"][""].pct(), unaware["agent-heldout"][""].pct(), unaware["agent-fresh3"][""].pct(), unaware["agent-fresh4"][""].pct())
 
 	for split, floor := range classifyFloors {
 		a, ok := ours[split][""]
@@ -211,7 +211,7 @@ func TestAccuracy(t *testing.T) {
 
 	if os.Getenv("CLASSIFY_SHOW_TUNE_ERRORS") != "" {
 		for _, l := range set {
-			if l.Split == "heldout" || l.Split == "fresh4" || l.Split == "agent-heldout" || l.Split == "agent-fresh3" {
+			if l.Split == "heldout" || l.Split == "fresh4" || l.Split == "agent-heldout" || l.Split == "agent-fresh3" || l.Split == "agent-fresh4" {
 				continue // never look at held-out rows while tuning
 			}
 			if r := predict(l); r.Category != l.Category {
