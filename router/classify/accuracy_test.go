@@ -146,6 +146,11 @@ func report(name string, m map[string]map[string]acc) string {
 //     80%), then used to tune.
 //   - agent-fresh3 (40): written after the last freeze, never tuned on: 87.5% (35/40; coding
 //     100%, reasoning 90%, analysis and documentation 80%), the agent-shaped figure to quote.
+//   - agent-fresh4 (64, 16 per category): written after agent-fresh3 was measured, before the
+//     rules changed again, in more agent shapes (opencode with JSON tool schemas, Continue with
+//     pasted code, Claude Code with <system-reminder> blocks, longer sessions). Measured once
+//     with the rules agent-fresh3 was measured with: 89.1% (57/64; coding 100%, reasoning 93.8%,
+//     analysis 68.8%, documentation 93.8%).
 //
 // testdata/agent_rows.py writes the agent rows from one hand-written request each.
 //
