@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the agent-shaped rows of labelled.jsonl (agent-tune, agent-heldout, agent-fresh, agent-fresh2, agent-fresh3, agent-fresh4).
+"""Writes the agent-shaped rows of labelled.jsonl (agent-tune, agent-heldout, agent-fresh, agent-fresh2, agent-fresh3, agent-fresh4, agent-tune2).
 
 Run from this directory: python3 agent_rows.py. It keeps the text rows and rewrites the agent rows.
 Each row is one hand-written request wrapped the way coding agents send it; the agents' system
@@ -332,6 +332,72 @@ FRESH4 = [
 ("documentation", "How does the auth module decide which provider to use? Explain it to me."),
 ]
 
+# agent-tune2: tuning rows written after agent-fresh4 was measured (no rule
+# had a miss left on the older tuning splits); weighted towards reasoning and
+# analysis, the categories the held-out misses fell in.
+TUNE2 = [
+("reasoning", "We're choosing a serialization format for the event bus. Avro, Protobuf or plain JSON: what fits a team that changes schemas weekly?"),
+("reasoning", "How do I guarantee exactly-once processing when the consumer can crash after writing to the DB but before committing the offset?"),
+("reasoning", "What's the smartest order to tackle these three migrations so we never have two schemas live at once?"),
+("reasoning", "If two users edit the same document offline, how should the merge work? I want the concept, not code."),
+("reasoning", "Give me a strategy for rolling back a bad schema migration that already ran in production."),
+("reasoning", "Would a trie or a hash map be more appropriate for the autocomplete index?"),
+("reasoning", "Help me weigh consistency against availability for the inventory counts during a network partition."),
+("reasoning", "Is a single global lock acceptable for the config registry, given it's read 10k times a second and written twice a day?"),
+("reasoning", "What's the minimum number of replicas we need to survive two zone failures?"),
+("reasoning", "Suggest a way to structure the monorepo build so teams don't block each other."),
+("reasoning", "Design a rate limiting scheme for a multi-tenant API where big tenants can't starve small ones."),
+("reasoning", "Do we really need a separate staging cluster, or can preview environments cover it?"),
+("reasoning", "What would you do about the growing pile of feature flags? I need a policy."),
+("reasoning", "We must pick a background job library for the Rails app. Sidekiq, GoodJob, or Solid Queue?"),
+("reasoning", "Work out how big the connection pool should be for 12 app instances and a Postgres max_connections of 200."),
+("reasoning", "How can we make deploys safe when the database and the app change together?"),
+("reasoning", "Which caching layer makes the most sense for the catalog pages: CDN, Redis, or in-process?"),
+("reasoning", "Where should the boundary between the orders and the inventory service be?"),
+("reasoning", "I want to replace our homegrown auth with an identity provider. What should I consider before deciding?"),
+("reasoning", "Brainstorm ways to cut our cloud bill by a third without hurting latency."),
+("analysis", "Something keeps the database connection open after the request ends. Trace through handlers/report.go and find it."),
+("analysis", "Take a look at the retry policy in client.go: could it hammer the server during an outage?"),
+("analysis", "The heap dump shows 2 GB of []byte. Where are they coming from?"),
+("analysis", "Tell me whether the migration in 0042 is reversible."),
+("analysis", "Our search results are stale for up to an hour. Inspect the indexing pipeline and find out why."),
+("analysis", "Could the new shutdown code drop in-flight messages?"),
+("analysis", "Run through the permission checks in admin/ and tell me which routes anyone can call."),
+("analysis", "The app crashes on startup on Windows only. What in the path handling could cause that?"),
+("analysis", "How much does the logging middleware add to each request, going by the benchmark output?"),
+("analysis", "Check that the CSV parser copes with quoted newlines."),
+("analysis", "Is anything in this diff going to slow down the hot loop?"),
+("analysis", "What's eating the CPU in the pprof top 10 from the tool output?"),
+("analysis", "Go through the error paths in upload.go and see whether any leave temp files behind."),
+("analysis", "Which of the goroutines in the dump is the one blocking shutdown?"),
+("analysis", "Figure out whether the cache ever evicts anything; memory only goes up."),
+("analysis", "Does the serializer preserve field order? The signatures depend on it."),
+("documentation", "Write a section in docs/ on how plugin API versions are negotiated."),
+("documentation", "Can you explain the lock ordering rules in store.go, for someone new to the code?"),
+("documentation", "Produce a text description of the architecture for the README, component by component."),
+("documentation", "I need a short description of the scheduler package for the package docs."),
+("documentation", "What is the Manager struct responsible for?"),
+("documentation", "Add usage examples to the docstring of parse_config."),
+("documentation", "Turn the notes from this conversation into a runbook entry for on-call."),
+("documentation", "Write a PR description that explains why we moved from polling to webhooks."),
+("documentation", "Walk me through what happens in the code when a user clicks checkout."),
+("documentation", "Describe the config file format in docs/config.md, with every key."),
+("documentation", "What does each code in the error code table mean?"),
+("documentation", "Document the assumptions the rate limiter makes about clock skew."),
+("coding", "Add retries with jitter to the S3 uploads."),
+("coding", "Refactor the switch statement in render.go into a map of handlers."),
+("coding", "Write a GitHub Action that publishes the package on tags."),
+("coding", "Can you wire the feature flag client into the settings page?"),
+("coding", "Make the export run in the background and email the user when it's done."),
+("coding", "Port the date helpers to the Temporal API."),
+("coding", "Add a unit test that reproduces the bug with empty arrays, then fix it."),
+("coding", "now do the same for the PUT handler"),
+("coding", "Create the SQL migration for the new invoices table."),
+("coding", "Let's add a cache in front of the geocoding calls."),
+("coding", "Implement the decision we made: cursor pagination for /v2/items."),
+("coding", "Replace all the console.log calls with the structured logger."),
+]
+
 OPENCODE_TOOLS = ('[{"type":"function","function":{"name":"bash","description":"Executes a bash command. Use it for git, tests, builds; never for reading files.","parameters":{"type":"object","properties":{"command":{"type":"string"},"timeout":{"type":"number"}},"required":["command"]}}},'
  '{"type":"function","function":{"name":"edit","description":"Performs exact string replacements in a file. Fix bugs, refactor, document: every change goes through edit.","parameters":{"type":"object","properties":{"filePath":{"type":"string"},"oldString":{"type":"string"},"newString":{"type":"string"}}}}},'
  '{"type":"function","function":{"name":"read","description":"Reads a file from the local filesystem.","parameters":{"type":"object","properties":{"filePath":{"type":"string"},"offset":{"type":"number"}}}}},'
@@ -439,6 +505,9 @@ def main():
     for i, (cat, text) in enumerate(FRESH4):
         msgs, tools = conv4(i, cat, text)
         rows.append({"category": cat, "split": "agent-fresh4", "agent": True, "tools": tools, "messages": msgs})
+    for i, (cat, text) in enumerate(TUNE2):
+        msgs, tools = conv4(i + 4, cat, text)
+        rows.append({"category": cat, "split": "agent-tune2", "agent": True, "tools": tools, "messages": msgs})
     with open("labelled.jsonl", "w") as f:
         f.writelines(keep)
         for r in rows:
