@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the agent-shaped rows of labelled.jsonl (agent-tune, agent-heldout, agent-fresh, agent-fresh2, agent-fresh3, agent-fresh4, agent-tune2).
+"""Writes the agent-shaped rows of labelled.jsonl (agent-tune, agent-heldout, agent-fresh, agent-fresh2, agent-fresh3, agent-fresh4, agent-tune2, agent-tune3).
 
 Run from this directory: python3 agent_rows.py. It keeps the text rows and rewrites the agent rows.
 Each row is one hand-written request wrapped the way coding agents send it; the agents' system
@@ -398,6 +398,59 @@ TUNE2 = [
 ("coding", "Replace all the console.log calls with the structured logger."),
 ]
 
+# agent-tune3: written after the agent-tune2 rules, measured once as a
+# validation split (recorded in accuracy_test.go), then tuned on.
+TUNE3 = [
+("reasoning", "Our mobile clients poll every 30 seconds. Would server-sent events or push notifications be the better fit?"),
+("analysis", "Requests to /export time out after exactly 30 seconds. Where's the limit coming from?"),
+("documentation", "Write an explanation of the sync protocol for the design doc appendix."),
+("coding", "Add a /metrics endpoint with request counts per route."),
+("reasoning", "How would you lay out the tables for a multi-currency wallet?"),
+("analysis", "Look over the new caching layer for cases where a user could see another user's data."),
+("documentation", "Add a docstring to every public function in the geometry module."),
+("coding", "Change the default timeout to 10 seconds and let callers override it."),
+("reasoning", "What's a reasonable SLA to promise for the new API, given our current uptime?"),
+("analysis", "Was the regression introduced by the ORM upgrade or by our query change? The two EXPLAIN plans are above."),
+("documentation", "Summarize the last 20 commits for the weekly update."),
+("coding", "Write the Kubernetes manifests for the worker: Deployment, ConfigMap, HPA."),
+("reasoning", "Is there a way to avoid the thundering herd when a hot cache entry expires?"),
+("analysis", "See if any of the SQL in reports/ builds queries from user input."),
+("documentation", "What is the token bucket in limiter.go used for?"),
+("coding", "Turn the inline SQL in repo.go into prepared statements."),
+("reasoning", "Map out the steps to move our builds from Jenkins to GitHub Actions, with the risks."),
+("analysis", "The integration tests hang on the second run. What's left running from the first?"),
+("documentation", "Explain the flags of the import command in the README."),
+("coding", "Split the Settings screen into two tabs."),
+("reasoning", "I'm not sure whether to use an ORM or raw SQL for the reporting service. Thoughts?"),
+("analysis", "Is the ordering of the middleware causing the CORS errors?"),
+("documentation", "Create a docs page describing the webhook payloads."),
+("coding", "Fix the crash when the config file is empty."),
+("reasoning", "Decide on a naming convention for the metrics and explain the reasoning."),
+("analysis", "Count how many places call the deprecated API and tell me how risky removing it is."),
+("documentation", "Give me a plain-language explanation of how sessions expire."),
+("coding", "Add a retry to the flaky network call in sync.py, three attempts."),
+("reasoning", "Could we use a bloom filter per shard instead of the central index, and what would we lose?"),
+("analysis", "Memory climbs steadily on the worker; the pprof heap output is in the last message."),
+("documentation", "Rewrite the comments in parser.go so they explain the why, not the what."),
+("coding", "Could you generate mocks for the Storage interface with mockery?"),
+("reasoning", "Figure out a fair way to split the GPU hours between the three teams."),
+("analysis", "Can the timeout in fetchAll ever fire after the result was returned?"),
+("documentation", "Describe what each of the Make targets does."),
+("coding", "Implement soft delete for comments."),
+("reasoning", "Should the CLI config live in XDG directories or next to the project?"),
+("analysis", "Find any handler that forgets to close the request body."),
+("documentation", "Write the module-level docstring for cli.py."),
+("coding", "yes please go ahead"),
+("reasoning", "What guarantees do we need from the queue if jobs can be retried on another node?"),
+("analysis", "The coverage report says parse.go is 40% covered; which branches are never exercised?"),
+("documentation", "How does the build script figure out the version number?"),
+("coding", "Drop the Python 3.8 compatibility shims."),
+("reasoning", "How do other systems usually handle clock skew in distributed leases, and what fits us?"),
+("analysis", "Why would the job run twice at midnight?"),
+("documentation", "Write up the steps to reproduce the bug for the issue tracker."),
+("coding", "Wrap the database errors with context before returning them."),
+]
+
 OPENCODE_TOOLS = ('[{"type":"function","function":{"name":"bash","description":"Executes a bash command. Use it for git, tests, builds; never for reading files.","parameters":{"type":"object","properties":{"command":{"type":"string"},"timeout":{"type":"number"}},"required":["command"]}}},'
  '{"type":"function","function":{"name":"edit","description":"Performs exact string replacements in a file. Fix bugs, refactor, document: every change goes through edit.","parameters":{"type":"object","properties":{"filePath":{"type":"string"},"oldString":{"type":"string"},"newString":{"type":"string"}}}}},'
  '{"type":"function","function":{"name":"read","description":"Reads a file from the local filesystem.","parameters":{"type":"object","properties":{"filePath":{"type":"string"},"offset":{"type":"number"}}}}},'
@@ -508,6 +561,9 @@ def main():
     for i, (cat, text) in enumerate(TUNE2):
         msgs, tools = conv4(i + 4, cat, text)
         rows.append({"category": cat, "split": "agent-tune2", "agent": True, "tools": tools, "messages": msgs})
+    for i, (cat, text) in enumerate(TUNE3):
+        msgs, tools = conv4(i + 2, cat, text)
+        rows.append({"category": cat, "split": "agent-tune3", "agent": True, "tools": tools, "messages": msgs})
     with open("labelled.jsonl", "w") as f:
         f.writelines(keep)
         for r in rows:
