@@ -251,7 +251,7 @@ var rules = sync.OnceValue(func() []rule {
 		r(Documentation, "doc-noun", 2, `\b(a|short|the) doc\b|\bput together (a|an|the)\b`),
 		r(Documentation, "write-up", 4, `^(please |can you )?write[- ]up\b|\ba write[- ]up\b`),
 		r(Documentation, "comment-verb", 4, `^(please |can you |could you )?comment\b`),
-		r(Documentation, "mechanism-of-this", 4, `^how (does|do|is|are) (this|the|these|that|our) (\w+ ){1,2}(decide|handle|choose|pick|work|compute|determine|know|manage|store|find|resolve|parse|load|get|deal with)\b`),
+		r(Documentation, "mechanism-of-this", 4, `^how (does|do|is|are) (this|the|these|that|our) (\w+ ){1,2}(decide|handle|choose|pick|work|compute|determine|know|manage|store|find|resolve|parse|load|get|deal with|figure out|work out|detect|select|generate|assign|calculate|track|build|derive|discover|match|route|schedule|validate|authenticate|authorize|cache)\b`),
 		r(Documentation, "writing-for-humans", 2, `\b(tour|walkthrough|newcomers?|newcomer-friendly|beginners?|introduction to|intro to|commit message|tutorial|usage example|description of|write-?up|draft the|for the reviewers|to a junior)\b`),
 
 		// --- analysis: assessing existing code.
@@ -265,14 +265,18 @@ var rules = sync.OnceValue(func() []rule {
 		r(Analysis, "complexity-of-this", 3, `\b(time|space|memory) complexity of `+deictic+`\b|\bbig-?o\b`),
 		r(Analysis, "security", 2, `\b(security|secure|safe)\b`),
 		r(Analysis, "performance", 1.5, `\b(performance|slow|faster|memory usage|cpu|allocat\w*|garbage|heap|timing out|times? out|under load|worst[- ]case|runtime|o\([^)]*\))\b`),
-		r(Analysis, "assessment-verbs", 2, `\b(hunt down|track down|(figure|find|work) out why|tell me (if|whether)|what'?s (missing|different|off|broken)|hot ?path|footprint|ignored|unchecked|swallowed|flag (anything|any|all|issues|problems|risks)|point out|verify|actually (run|running|called|used|executed|works?|working|happens?)|sanity[- ]check|double[- ]check|go over|critique|see (if|whether)|tell me which|(figure|find) out (if|whether)|suspicious|stale|sanitiz\w*|malicious|escape|go vet|linter|static analysis|break if|ever (give up|stop|finish|return))\b`),
+		r(Analysis, "assessment-verbs", 2, `\b(hunt down|track down|(figure|find|work) out why|tell me (if|whether)|what'?s (missing|different|off|broken)|hot ?path|footprint|ignored|unchecked|swallowed|flag (anything|any|all|issues|problems|risks)|point out|look over|look into|(any|the) cases where|never (exercised|called|used|reached|executed|hit|covered)|verify|actually (run|running|called|used|executed|works?|working|happens?)|sanity[- ]check|double[- ]check|go over|critique|see (if|whether)|tell me which|(figure|find) out (if|whether)|suspicious|stale|sanitiz\w*|malicious|escape|go vet|linter|static analysis|break if|ever (give up|stop|finish|return))\b`),
 		r(Analysis, "causing", 2, `\b(what (could )?caus\w*|what'?s causing|tell me what caused|what does .* (tell|indicate))\b|\bwhat\b.*\b(could|might|would) (cause|explain|trigger|lead to)\b`),
 		// A question about something observed: a dump, a log, a tool's output.
 		r(Analysis, "observed-artifact", 2.5, `\b(in|from|going by|based on|according to|per) (the|this|that|these|my) (\w+ ){0,3}(dumps?|output|logs?|traces?|profiles?|pprof|metrics|events|results|report|core|stderr|stdout)\b|\b(heap|goroutine|thread|core|memory) dumps?\b|\bpprof\b`),
 		// A symptom stated as a fact: "memory only goes up", "it keeps the connection open".
+		// "was it introduced by the upgrade?": the origin of a defect.
+		r(Analysis, "origin", 2, `\b(introduced|caused|broken|triggered) by\b|\b(explain|query) plans?\b|\bexplain analy[sz]e\b`),
+		// "the coverage report says…", "the plans are above": evidence handed over.
+		r(Analysis, "evidence-given", 2.5, `\b(report|output|logs?|trace|profile|dump|benchmark|plans?|metrics|graph) (says|say|shows?|reports?|is above|are above|is below|are below)\b`),
 		r(Analysis, "symptom-statement", 2, `\b(keeps? (\w+ ){0,3}(open|growing|climbing|running|failing|crashing|restarting|timing out)|only goes up|keeps? going up|crash(es|ed|ing)?|are stale|is stale|never (returns|finishes|ends|closes|exits|completes)|gets? stuck|is stuck)\b`),
 		r(Analysis, "is-there-any", 3, `^(are there|is there|does (this|it|the \w+) have)\b.*\b(any|unused|problems?|issues?|risks?|bugs?)\b`),
-		r(Analysis, "find-where", 3, `^find (where|why|out (why|whether|if)|whether|if|all places)\b`),
+		r(Analysis, "find-where", 3, `^find (where|why|out (why|whether|if)|whether|if|all places)\b|^find (any|every|all|each|the)\b[^.]*\b(that|which|where) (forgets?|miss(es)?|lacks?|doesn'?t|does not|never|fails? to|leaks?|ignores?|skips?|can be|could be|isn'?t|is not)\b`),
 		r(Analysis, "what-happens-if", 2, `^what happens (if|when)\b`),
 		// Investigating a symptom: "dig through token.go", "look through the Terraform".
 		r(Analysis, "investigate", 2.5, `\b(dig (through|into)|look through|investigate|troubleshoot|root[- ]cause|(trace|comb|run|go|read) through (the|this|these|that|our|my|its|all|every)\b.*\b(and|to) (see|find|tell|check|spot|flag|list)|trace (it|this|that) (back|down))\b`),
@@ -305,7 +309,7 @@ var rules = sync.OnceValue(func() []rule {
 		r(Reasoning, "what-algorithm", 2, `\bwhat (algorithm|data structure)\b|\b(algorithm|data structure) (should|would)\b`),
 		r(Reasoning, "when-is-it-worth", 2, `^(when|is) .*\b(worth|good fit|good idea|need)\b`),
 		// An imperative that asks for a design, a plan or a decision, not for code.
-		r(Reasoning, "design-imperative", 3, `^(\w+, )?(please |can you |could you |help me )?(design|propose|suggest|brainstorm|sketch|devise|outline|come up with|work out (how|what|which|whether|a|an|the)|think (through|about)|weigh|decide|choose|pick|recommend|estimate|calculate|plan)\b`),
+		r(Reasoning, "design-imperative", 3, `^(\w+, )?(please |can you |could you |help me )?(design|propose|suggest|brainstorm|sketch|devise|outline|come up with|work out (how|what|which|whether|a|an|the)|map out|lay out|figure out (a|an|the best|how (to|we|i|should))|think (through|about)|weigh|decide|choose|pick|recommend|estimate|calculate|plan)\b`),
 		// "the smartest order", "the cheapest option": an optimum to find.
 		r(Reasoning, "optimum", 2, `^(what|which)('s| is| are| would be| will be)? (the )?(\w+est|best|optimal|ideal|minimum|maximum|most \w+|least \w+)\b`),
 		// A quantity to decide: "how big should the pool be", "how many do we need".
@@ -316,7 +320,7 @@ var rules = sync.OnceValue(func() []rule {
 		r(Reasoning, "before-deciding", 3, `\b(consider|think about|keep in mind|look out for) before (deciding|choosing|picking|committing|we decide|i decide)\b|\bwhat should (i|we) (consider|think about|weigh|keep in mind)\b`),
 
 		// --- coding: imperative requests to produce or change code.
-		r(Coding, "imperative", 3, `^(\w+, )?(please |pls |(can|could|would|will) (you|u) (please |pls )?|i need (you )?to |let's |go ahead and )?(write|add|implement|create|generate|fix|refactor|convert|rename|make|extract|replace|update|migrate|port|remove|delete|split|inline|use|wrap|change|scaffold|hook up|optimi[sz]e|deduplicate|apply|code|fill in|turn|rewrite|move|introduce|handle|build|set up|bump|upgrade|translate|wire|plumb|thread|integrate|enable|disable|expose|register|inject|memoi[sz]e|normali[sz]e|regenerate|support|cache|parallelize|parallelise|validate|sanitize|escape|rename|delete)\b`),
+		r(Coding, "imperative", 3, `^(\w+, )?(please |pls |(can|could|would|will) (you|u) (please |pls )?|i need (you )?to |let's |go ahead and )?(write|add|implement|create|generate|fix|refactor|convert|rename|make|extract|replace|update|migrate|port|remove|delete|split|inline|use|wrap|change|scaffold|hook up|optimi[sz]e|deduplicate|apply|code|fill in|turn|rewrite|move|introduce|handle|build|set up|bump|upgrade|translate|wire|plumb|thread|integrate|enable|disable|expose|register|inject|memoi[sz]e|normali[sz]e|regenerate|support|cache|parallelize|parallelise|validate|sanitize|escape|rename|delete|drop|strip|prune|trim|revert|restore|rework|tweak|adjust|simplify|consolidate|vendor|pin|unpin|reformat|rewire|swap|stub|mock|seed|backfill|downgrade|retire|deprecate)\b`),
 		// "make the cache thread-safe" asks for a change, whatever the adjective.
 		r(Coding, "make-it", 3, `^(please |can you |could you )?make (this|the|it|my|these)\b.*\b(safe|thread-safe|faster|generic|compile|work|pass|configurable|async|concurrent|testable|reusable|idempotent|robust)\b`),
 		r(Coding, "can-it-be-changed", 3, `^(\w+, )?(can|could) (this|these|it|the \w+)\b.*\bbe (turned|converted|made|rewritten|changed|refactored|split|moved|replaced|simplified|extracted|parallelized|parallelised)\b`),
