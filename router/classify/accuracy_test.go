@@ -151,6 +151,14 @@ func report(name string, m map[string]map[string]acc) string {
 //     pasted code, Claude Code with <system-reminder> blocks, longer sessions). Measured once
 //     with the rules agent-fresh3 was measured with: 89.1% (57/64; coding 100%, reasoning 93.8%,
 //     analysis 68.8%, documentation 93.8%).
+//   - agent-tune2 (60, mostly reasoning and analysis): written next, as tuning rows, because no
+//     tuning split had a miss left: 76.7% (46/60) before tuning on it.
+//   - agent-tune3 (48): written after the agent-tune2 rules, measured once as validation: 83.3%
+//     (40/48; 77.1% with the rules before agent-tune2), then tuned on.
+//   - Final measure of the never-tuned splits with the agent-tune3 rules (each looked at once,
+//     no row inspected): agent-fresh3 87.5% -> 90.0% (36/40), agent-fresh4 89.1% -> 93.8%
+//     (60/64), agent-heldout 97.1% -> 97.1%, heldout 98.7% -> 100%, fresh4 90.0% -> 92.5%.
+//     The agent-shaped figure to quote: agent-fresh3 and agent-fresh4 together, 92.3% (96/104).
 //
 // testdata/agent_rows.py writes the agent rows from one hand-written request each.
 //
@@ -232,8 +240,9 @@ func TestAccuracy(t *testing.T) {
 
 // Measured floors (see TestAccuracy).
 var classifyFloors = map[string]float64{
-	"tune": 99, "heldout": 98, "fresh1": 99, "fresh2": 99, "fresh3": 99, "fresh4": 88,
-	"agent-tune": 99, "agent-heldout": 97, "agent-fresh": 99, "agent-fresh2": 99, "agent-fresh3": 87,
+	"tune": 99, "heldout": 99, "fresh1": 99, "fresh2": 99, "fresh3": 99, "fresh4": 92,
+	"agent-tune": 99, "agent-heldout": 97, "agent-fresh": 99, "agent-fresh2": 99, "agent-fresh3": 90,
+	"agent-fresh4": 93, "agent-tune2": 99, "agent-tune3": 99,
 }
 
 const classifyFloorPerCategory = 95.0
