@@ -191,8 +191,18 @@ type Options struct {
 	Plaintext bool
 	// LogResponses keeps the response text (config log_responses) for Write.
 	LogResponses bool
-	// Fsync flushes every event to stable storage before Write returns.
+	// Fsync flushes every event to stable storage before Write returns
+	// (query_start excepted, see needsSync).
 	Fsync bool
+	// BackgroundSync, with Fsync, returns from Write once the line is
+	// written and leaves the fsync to a flusher goroutine that starts at
+	// once and covers every line written meanwhile (config
+	// security.audit_fsync = "background"). A full disk still fails the
+	// write itself, so the query is refused before anything is sent; what
+	// changes is that a power cut can lose the records of the last
+	// milliseconds, answered queries included. A failed background fsync
+	// refuses the next Write until an fsync succeeds again.
+	BackgroundSync bool
 	// Session is stamped on events without one; default a random id.
 	Session string
 	// Agent is stamped on events without one; default DetectAgent().Name.
@@ -247,6 +257,13 @@ type Log struct {
 	appended uint64
 	synced   atomic.Uint64
 	syncMu   sync.Mutex
+	// The background flusher (Options.BackgroundSync): kick wakes it,
+	// done stops it, bgErr is its last failure.
+	flusher sync.Once
+	kick    chan struct{}
+	done    chan struct{}
+	stopped sync.WaitGroup
+	bgErr   atomic.Pointer[error]
 }
 
 // Open opens (creating with mode 0600, in a 0700 directory) the audit log at
@@ -274,7 +291,8 @@ func Open(path string, opts Options) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit: open lock file: %w", err)
 	}
-	l := &Log{path: path, opts: opts, os: runtime.GOOS + "/" + runtime.GOARCH, lock: lock, size: -1}
+	l := &Log{path: path, opts: opts, os: runtime.GOOS + "/" + runtime.GOARCH, lock: lock, size: -1,
+		kick: make(chan struct{}, 1), done: make(chan struct{})}
 	if err := l.withLock(func() error {
 		if err := l.reopen(); err != nil {
 			return err
@@ -522,6 +540,12 @@ func (l *Log) write(ev Event, c Content) error {
 		return errors.New("audit: event without type")
 	}
 	ev = l.prepare(ev, c)
+	background := l.opts.Fsync && l.opts.BackgroundSync
+	if background {
+		if err := l.retryFailedSync(); err != nil {
+			return err
+		}
+	}
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
@@ -541,10 +565,72 @@ func (l *Log) write(ev Event, c Content) error {
 	})
 	mine := l.appended
 	l.mu.Unlock()
-	if err == nil && l.opts.Fsync && needsSync(ev.Type) {
+	switch {
+	case err != nil || !l.opts.Fsync:
+	case background:
+		l.syncSoon()
+	case needsSync(ev.Type):
 		err = l.syncThrough(mine)
 	}
 	return err
+}
+
+// syncSoon wakes the background flusher (starting it on first use).
+func (l *Log) syncSoon() {
+	l.flusher.Do(func() {
+		l.stopped.Add(1)
+		go l.flush()
+	})
+	select {
+	case l.kick <- struct{}{}:
+	default: // a wake-up is pending; its fsync will cover this line
+	}
+}
+
+// flush is the background flusher: each wake-up fsyncs every line written
+// so far; wake-ups during an fsync coalesce into the next one.
+func (l *Log) flush() {
+	defer l.stopped.Done()
+	for {
+		select {
+		case <-l.done:
+			return
+		case <-l.kick:
+		}
+		l.mu.Lock()
+		n := l.appended
+		l.mu.Unlock()
+		if err := l.syncThrough(n); err != nil {
+			l.bgErr.Store(&err)
+		}
+	}
+}
+
+// retryFailedSync, after a failed background fsync, fsyncs before anything
+// more is written: a disk that lost records refuses queries until an fsync
+// succeeds again.
+func (l *Log) retryFailedSync() error {
+	failed := l.bgErr.Load()
+	if failed == nil {
+		return nil
+	}
+	l.mu.Lock()
+	n := l.appended
+	l.mu.Unlock()
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
+	l.mu.Lock()
+	f := l.f
+	l.mu.Unlock()
+	if f == nil {
+		return *failed
+	}
+	if err := syncFile(f); err != nil {
+		return fmt.Errorf("audit: fsync %s (a background fsync failed before: %v): %w", l.path, *failed, err)
+	}
+	l.markSynced(n)
+	l.bgErr.CompareAndSwap(failed, nil)
+	return nil
 }
 
 // needsSync says whether Write waits for fsync before returning. Every
@@ -703,11 +789,16 @@ func syncDir(dir string) {
 // Close releases the files. Writes after Close fail.
 func (l *Log) Close() error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.closed {
+		l.mu.Unlock()
 		return nil
 	}
 	l.closed = true
+	l.mu.Unlock()
+	close(l.done)
+	l.stopped.Wait() // the flusher takes mu; it is done before the files close
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	var errs []error
 	if l.f != nil {
 		errs = append(errs, l.flushLocked(), l.f.Close())

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // countSyncs replaces syncFile for the test: every fsync is counted and
@@ -40,8 +41,8 @@ func fsyncOptions() Options {
 // log takes records) and made durable by the query record's fsync.
 func TestQueryStartIsWrittenAndSyncedWithTheQuery(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "audit.log")
+	syncs := countSyncs(t, nil) // before openLog: its cleanup runs after Close
 	l := openLog(t, path, fsyncOptions())
-	syncs := countSyncs(t, nil)
 	if err := l.Write(Event{Type: EventQueryStart, Command: "chat", Success: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -69,8 +70,8 @@ func TestQueryStartIsWrittenAndSyncedWithTheQuery(t *testing.T) {
 // A query_start left alone (the process ends before the query record) is
 // made durable by Close.
 func TestCloseSyncsAPendingQueryStart(t *testing.T) {
-	l := openLog(t, filepath.Join(t.TempDir(), "audit.log"), fsyncOptions())
 	syncs := countSyncs(t, nil)
+	l := openLog(t, filepath.Join(t.TempDir(), "audit.log"), fsyncOptions())
 	if err := l.Write(Event{Type: EventQueryStart, Command: "chat", Success: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -158,5 +159,93 @@ func TestRotationFlushesPendingLines(t *testing.T) {
 	rotated, err := rotatedFiles(l.path)
 	if err != nil || len(rotated) == 0 {
 		t.Fatalf("no rotated file: %v", err)
+	}
+}
+
+// waitFor polls cond; the deadline only turns a hang into a failure.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("still waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func backgroundOptions() Options {
+	o := fsyncOptions()
+	o.BackgroundSync = true
+	return o
+}
+
+// With BackgroundSync, Write returns while the fsync is still running, and
+// the flusher makes every line durable.
+func TestBackgroundSyncReturnsBeforeTheFsync(t *testing.T) {
+	release := make(chan struct{})
+	countSyncs(t, func(f *os.File) error {
+		<-release
+		return f.Sync()
+	})
+	l := openLog(t, filepath.Join(t.TempDir(), "audit.log"), backgroundOptions())
+	for i := 0; i < 5; i++ { // would hang on the blocked fsync if Write waited for it
+		if err := l.Write(queryEvent(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if l.synced.Load() != 0 {
+		t.Fatalf("%d lines durable while the fsync is blocked", l.synced.Load())
+	}
+	close(release)
+	waitFor(t, "the flusher to make 5 lines durable", func() bool { return l.synced.Load() == 5 })
+}
+
+// A failed background fsync refuses the next Write, before it writes
+// anything, until an fsync succeeds again.
+func TestBackgroundSyncFailureRefusesTheNextWrite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	var mu sync.Mutex
+	failing := true
+	countSyncs(t, func(f *os.File) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if failing {
+			return syscall.EIO
+		}
+		return f.Sync()
+	})
+	l := openLog(t, path, backgroundOptions())
+	if err := l.Write(queryEvent(1)); err != nil {
+		t.Fatalf("the write itself succeeds: %v", err)
+	}
+	waitFor(t, "the background fsync to fail", func() bool { return l.bgErr.Load() != nil })
+	err := l.Write(Event{Type: EventQueryStart, Command: "chat", Success: true})
+	if !errors.Is(err, syscall.EIO) {
+		t.Fatalf("query_start after a failed fsync: %v, want EIO (refused)", err)
+	}
+	if res, err := Verify(path); err != nil || res.Lines != 1 {
+		t.Fatalf("the refused record was written: %+v %v", res, err)
+	}
+	mu.Lock()
+	failing = false
+	mu.Unlock()
+	if err := l.Write(Event{Type: EventQueryStart, Command: "chat", Success: true}); err != nil {
+		t.Fatalf("after the disk recovered: %v", err)
+	}
+	if l.bgErr.Load() != nil || l.synced.Load() < 1 {
+		t.Fatalf("recovery not recorded: synced %d", l.synced.Load())
+	}
+}
+
+// Close stops the flusher and leaves nothing unsynced.
+func TestBackgroundSyncClose(t *testing.T) {
+	l := openLog(t, filepath.Join(t.TempDir(), "audit.log"), backgroundOptions())
+	writeN(t, l, 0, 20)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if l.synced.Load() != 20 {
+		t.Fatalf("%d of 20 lines durable after Close", l.synced.Load())
 	}
 }
