@@ -1,7 +1,9 @@
 package audit
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -247,5 +249,29 @@ func TestBackgroundSyncClose(t *testing.T) {
 	}
 	if l.synced.Load() != 20 {
 		t.Fatalf("%d of 20 lines durable after Close", l.synced.Load())
+	}
+}
+
+// BenchmarkQueryRecords measures what one query costs the log: its
+// query_start and its query record, as the engine writes them.
+func BenchmarkQueryRecords(b *testing.B) {
+	for _, background := range []bool{false, true} {
+		b.Run(fmt.Sprintf("background=%v", background), func(b *testing.B) {
+			o := testOptions()
+			o.Fsync, o.BackgroundSync = true, background
+			o.Key = bytes.Repeat([]byte{7}, 32)
+			l := openLog(b, filepath.Join(b.TempDir(), "audit.log"), o)
+			start := Event{Type: EventQueryStart, Command: "chat", Success: true}
+			ev := queryEvent(1)
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := l.Write(start); err != nil {
+					b.Fatal(err)
+				}
+				if err := l.Write(ev); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
