@@ -175,6 +175,7 @@ type Security struct {
 	AuditMaxBytes       int64             `toml:"audit_max_bytes" json:"audit_max_bytes,omitempty"`
 	AuditOnFailure      string            `toml:"audit_on_failure" json:"audit_on_failure,omitempty"` // "refuse" ("" too) or "warn"
 	AuditKeyFile        string            `toml:"audit_key_file" json:"audit_key_file,omitempty"`     // HMAC key; default in the state dir
+	AuditFsync          string            `toml:"audit_fsync" json:"audit_fsync,omitempty"`           // "query" ("" too) or "background"
 	LogQueries          bool              `toml:"log_queries" json:"log_queries"`
 	LogQueriesPlaintext bool              `toml:"log_queries_plaintext" json:"log_queries_plaintext,omitempty"`
 	LogResponses        bool              `toml:"log_responses" json:"log_responses,omitempty"`

@@ -100,6 +100,8 @@ var keyRules = map[string]rule{
 	"security.audit_log_path":   {class: ClassLoosens},
 	"security.audit_max_bytes":  {class: ClassLoosens},
 	"security.audit_on_failure": {ClassLoosens, onlyString("refuse")},
+	// "background" lets a power cut lose the last records: not a repository's choice.
+	"security.audit_fsync": {ClassLoosens, onlyString("query")},
 	// The key proves the log's integrity: a repository must not choose it.
 	"security.audit_key_file":        {class: ClassLoosens},
 	"security.log_queries":           {ClassLoosens, onlyTrue},

@@ -333,7 +333,7 @@ var sections = map[string][]string{
 	"gateway":                 {"listen", "keys_file", "max_request_bytes", "max_concurrent_per_key"},
 	"agents.*":                {"task_routing"},
 	"agents.*.task_routing.*": {"primary_models", "fallback_models", "min_context", "require_serena"},
-	"security":                {"allow_external", "allowed_hosts", "allowed_cidrs", "allow_proxy", "audit_enabled", "audit_log_path", "audit_max_bytes", "audit_on_failure", "audit_key_file", "log_queries", "log_queries_plaintext", "log_responses", "verify_checksums", "model_pins", "redaction"},
+	"security":                {"allow_external", "allowed_hosts", "allowed_cidrs", "allow_proxy", "audit_enabled", "audit_log_path", "audit_max_bytes", "audit_on_failure", "audit_key_file", "audit_fsync", "log_queries", "log_queries_plaintext", "log_responses", "verify_checksums", "model_pins", "redaction"},
 	"security.redaction":      {"enabled", "extra_patterns"},
 }
 
@@ -522,6 +522,9 @@ func validateSecurity(c *Config, ps *problems) {
 	}
 	if v := c.Security.AuditOnFailure; v != "" && v != "refuse" && v != "warn" {
 		ps.bad("security.audit_on_failure", "%q is not \"refuse\" or \"warn\"", v)
+	}
+	if v := c.Security.AuditFsync; v != "" && v != "query" && v != "background" {
+		bad("security.audit_fsync", "%q is not \"query\" or \"background\"", v)
 	}
 	if err := redact.ValidatePatterns(c.Security.Redaction.ExtraPatterns); err != nil {
 		ps.bad("security.redaction.extra_patterns", "%v", err)

@@ -105,6 +105,7 @@ const Template = `# lsp-router configuration. Every value shown is the built-in 
 # audit_max_bytes = 10485760     # rotate after this size; the hash chain continues
 # audit_on_failure = "refuse"    # no audit record, no query; "warn" sends queries unrecorded
 # audit_key_file = ""            # HMAC key of the chain; default: $XDG_STATE_HOME/lsp-router/audit.key
+# audit_fsync = "query"          # fsync each query's record; "background": fsync right after (a power cut may lose the last ms)
 # log_queries = true             # as SHA-256 hashes
 # log_queries_plaintext = false
 # log_responses = false

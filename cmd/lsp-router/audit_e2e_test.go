@@ -107,6 +107,38 @@ func TestCLIAskRefusedOnFullDisk(t *testing.T) {
 	verifyClean(t, dir, logPath, 2)
 }
 
+// TestCLIAskRefusedOnFullDiskBackgroundFsync: with audit_fsync =
+// "background" a full disk still refuses before anything is sent, and the
+// records of an answered query are in the log.
+func TestCLIAskRefusedOnFullDiskBackgroundFsync(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("full-disk test needs root to mount a tmpfs")
+	}
+	srv := llmtest.New(llm.KindOllama, llmtest.Options{Reply: "It reverses the words."})
+	defer srv.Close()
+	dir := t.TempDir()
+	mnt := filepath.Join(dir, "full")
+	os.Mkdir(mnt, 0o700)
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs (%v: %s)", err, strings.TrimSpace(string(out)))
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", "-l", mnt).Run() })
+	filler := filepath.Join(mnt, "filler")
+	if err := os.WriteFile(filler, make([]byte, 128<<10), 0o600); !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("filling the tmpfs: %v", err)
+	}
+	logPath := filepath.Join(mnt, "audit.jsonl")
+	cfg := auditConfig(t, dir, srv.URL, logPath, `audit_fsync = "background"`)
+	out, errOut, code := askExplain(t, dir, cfg)
+	assertRefused(t, srv, logPath, out, errOut, code)
+	os.Remove(filler)
+	out, errOut, code = askExplain(t, dir, cfg)
+	if code != 0 || !strings.Contains(out, "It reverses the words.") {
+		t.Fatalf("after freeing space: %d\n%s\n%s", code, out, errOut)
+	}
+	verifyClean(t, dir, logPath, 2)
+}
+
 // TestCLIAskRefusedWhenAuditLogCannotBeOpened is the same refusal where no
 // tmpfs can be mounted: a log whose lock cannot be opened (as root) or a
 // read-only log file (as a user).

@@ -105,6 +105,7 @@ func openAudit(cfg *config.Config) (*audit.Log, error) {
 		opts.MaxBytes = cfg.Security.AuditMaxBytes
 	}
 	opts.Agent = auditLogs.agent
+	opts.BackgroundSync = cfg.Security.AuditFsync == "background"
 	opts.KeyFile = audit.ResolveKeyFile(cfg.Security.AuditKeyFile)
 	if opts.KeyFile == "" {
 		return nil, fmt.Errorf("no place for the audit key: set security.audit_key_file or $%s", audit.KeyFileEnv)

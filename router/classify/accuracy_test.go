@@ -59,7 +59,7 @@ func loadLabelled(t testing.TB) []labelled {
 		if l.Agent != (len(l.Messages) > 0) || l.Agent == (l.Text != "") {
 			t.Fatalf("labelled.jsonl:%d: a row has either text or (agent and messages)", line)
 		}
-		if !validCat(l.Category) || (l.Split != "tune" && l.Split != "heldout" && l.Split != "fresh1" && l.Split != "fresh2" && l.Split != "fresh3" && l.Split != "fresh4" && l.Split != "agent-tune" && l.Split != "agent-heldout" && l.Split != "agent-fresh" && l.Split != "agent-fresh2" && l.Split != "agent-fresh3") {
+		if !validCat(l.Category) || (l.Split != "tune" && l.Split != "heldout" && l.Split != "fresh1" && l.Split != "fresh2" && l.Split != "fresh3" && l.Split != "fresh4" && l.Split != "agent-tune" && l.Split != "agent-heldout" && l.Split != "agent-fresh" && l.Split != "agent-fresh2" && l.Split != "agent-fresh3" && l.Split != "agent-fresh4" && l.Split != "agent-tune2" && l.Split != "agent-tune3") {
 			t.Fatalf("labelled.jsonl:%d: bad category %q or split %q", line, l.Category, l.Split)
 		}
 		out = append(out, l)
@@ -146,6 +146,19 @@ func report(name string, m map[string]map[string]acc) string {
 //     80%), then used to tune.
 //   - agent-fresh3 (40): written after the last freeze, never tuned on: 87.5% (35/40; coding
 //     100%, reasoning 90%, analysis and documentation 80%), the agent-shaped figure to quote.
+//   - agent-fresh4 (64, 16 per category): written after agent-fresh3 was measured, before the
+//     rules changed again, in more agent shapes (opencode with JSON tool schemas, Continue with
+//     pasted code, Claude Code with <system-reminder> blocks, longer sessions). Measured once
+//     with the rules agent-fresh3 was measured with: 89.1% (57/64; coding 100%, reasoning 93.8%,
+//     analysis 68.8%, documentation 93.8%).
+//   - agent-tune2 (60, mostly reasoning and analysis): written next, as tuning rows, because no
+//     tuning split had a miss left: 76.7% (46/60) before tuning on it.
+//   - agent-tune3 (48): written after the agent-tune2 rules, measured once as validation: 83.3%
+//     (40/48; 77.1% with the rules before agent-tune2), then tuned on.
+//   - Final measure of the never-tuned splits with the agent-tune3 rules (each looked at once,
+//     no row inspected): agent-fresh3 87.5% -> 90.0% (36/40), agent-fresh4 89.1% -> 93.8%
+//     (60/64), agent-heldout 97.1% -> 97.1%, heldout 98.7% -> 100%, fresh4 90.0% -> 92.5%.
+//     The agent-shaped figure to quote: agent-fresh3 and agent-fresh4 together, 92.3% (96/104).
 //
 // testdata/agent_rows.py writes the agent rows from one hand-written request each.
 //
@@ -165,8 +178,8 @@ func TestAccuracy(t *testing.T) {
 	})
 	unaware := measure(set, naive)
 	t.Logf("\n%s%s", report("classify", ours), report("baseline", base))
-	t.Logf("agent rows, last message classified as free text: agent-tune %.1f%%, agent-heldout %.1f%%, agent-fresh3 %.1f%%",
-		unaware["agent-tune"][""].pct(), unaware["agent-heldout"][""].pct(), unaware["agent-fresh3"][""].pct())
+	t.Logf("agent rows, last message classified as free text: agent-tune %.1f%%, agent-heldout %.1f%%, agent-fresh3 %.1f%%, agent-fresh4 %.1f%%",
+		unaware["agent-tune"][""].pct(), unaware["agent-heldout"][""].pct(), unaware["agent-fresh3"][""].pct(), unaware["agent-fresh4"][""].pct())
 
 	for split, floor := range classifyFloors {
 		a, ok := ours[split][""]
@@ -211,7 +224,7 @@ func TestAccuracy(t *testing.T) {
 
 	if os.Getenv("CLASSIFY_SHOW_TUNE_ERRORS") != "" {
 		for _, l := range set {
-			if l.Split == "heldout" || l.Split == "fresh4" || l.Split == "agent-heldout" || l.Split == "agent-fresh3" {
+			if l.Split == "heldout" || l.Split == "fresh4" || l.Split == "agent-heldout" || l.Split == "agent-fresh3" || l.Split == "agent-fresh4" {
 				continue // never look at held-out rows while tuning
 			}
 			if r := predict(l); r.Category != l.Category {
@@ -227,8 +240,9 @@ func TestAccuracy(t *testing.T) {
 
 // Measured floors (see TestAccuracy).
 var classifyFloors = map[string]float64{
-	"tune": 99, "heldout": 98, "fresh1": 99, "fresh2": 99, "fresh3": 99, "fresh4": 88,
-	"agent-tune": 99, "agent-heldout": 97, "agent-fresh": 99, "agent-fresh2": 99, "agent-fresh3": 87,
+	"tune": 99, "heldout": 99, "fresh1": 99, "fresh2": 99, "fresh3": 99, "fresh4": 92,
+	"agent-tune": 99, "agent-heldout": 97, "agent-fresh": 99, "agent-fresh2": 99, "agent-fresh3": 90,
+	"agent-fresh4": 93, "agent-tune2": 99, "agent-tune3": 99,
 }
 
 const classifyFloorPerCategory = 95.0

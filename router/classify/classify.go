@@ -178,6 +178,9 @@ var (
 	deicticRe     = regexp.MustCompile(`\b(this|these|those|here|my (code|change|function|regex|query)|the code|the (\w+ )?(below|above))\b`)
 	whatItDoesRe  = regexp.MustCompile(`^(what|what's|whats|how)\b.*\b(do|does|doing|used?|for|mean|means|work|works|going on|happening|contract)\b`)
 	whyRe         = regexp.MustCompile(`^(\w+, )?why\b|, why\??$`)
+	// A yes/no question whose subject is a definite artefact ("does the
+	// serializer keep order?") asks about existing code, not for a decision.
+	artefactQuestionRe = regexp.MustCompile(`^(does|do|did|will|is|are|can|could|has|have) (the|this|our|my|that|these|those|its|any of (the|our)) `)
 )
 
 // shape reads the sentence form. A "why" question is a diagnosis (analysis). A question about
@@ -196,6 +199,8 @@ func shape(t string) (category, name string) {
 		return Documentation, "shape-what-does-this-do"
 	case deicticRe.MatchString(t):
 		return Analysis, "shape-property-of-this"
+	case artefactQuestionRe.MatchString(t):
+		return Analysis, "shape-property-of-artefact"
 	}
 	return Reasoning, "shape-open-question"
 }
@@ -227,7 +232,8 @@ var rules = sync.OnceValue(func() []rule {
 	return []rule{
 		// --- documentation: prose about code.
 		r(Documentation, "doc-artifact", 3, `\b(godoc|docstrings?|doc ?comments?|jsdoc|javadoc|rustdoc|pydoc|readme|changelog|release notes|man ?page|help text|api (docs|documentation|reference)|openapi descriptions?|adr|contributing guide|docs? page|wiki|faq|onboarding|bullet points?|paragraph|markdown|tl;?dr|how-?tos?|runbooks?|playbooks?|cheat ?sheets?)`),
-		r(Documentation, "document-verb", 3, `\b(document|annotate)\b`),
+		// "document" as a verb, not the noun ("edit the same document").
+		r(Documentation, "document-verb", 3, `^(please |can you |could you )?(document|annotate)\b|\b(document|annotate) (the|this|these|that|those|how|what|why|when|which|each|every|all|our|its|it|them|every)\b|\bto (document|annotate)\b`),
 		r(Documentation, "documentation-noun", 2, `\b(documentation|docs)\b`),
 		r(Documentation, "comments", 2, `\b(add|write|update|rewrite|improve)\b.*\bcomments?\b|\bcomments? (explaining|describing|block)\b|\bheader comment\b|\bpackage comment\b`),
 		// An imperative whose object is prose is documentation, not coding: "write godoc",
@@ -245,7 +251,7 @@ var rules = sync.OnceValue(func() []rule {
 		r(Documentation, "doc-noun", 2, `\b(a|short|the) doc\b|\bput together (a|an|the)\b`),
 		r(Documentation, "write-up", 4, `^(please |can you )?write[- ]up\b|\ba write[- ]up\b`),
 		r(Documentation, "comment-verb", 4, `^(please |can you |could you )?comment\b`),
-		r(Documentation, "mechanism-of-this", 4, `^how (does|do|is|are) (this|the|these|that|our) (\w+ ){1,2}(decide|handle|choose|pick|work|compute|determine|know|manage|store|find|resolve|parse|load|get|deal with)\b`),
+		r(Documentation, "mechanism-of-this", 4, `^how (does|do|is|are) (this|the|these|that|our) (\w+ ){1,2}(decide|handle|choose|pick|work|compute|determine|know|manage|store|find|resolve|parse|load|get|deal with|figure out|work out|detect|select|generate|assign|calculate|track|build|derive|discover|match|route|schedule|validate|authenticate|authorize|cache)\b`),
 		r(Documentation, "writing-for-humans", 2, `\b(tour|walkthrough|newcomers?|newcomer-friendly|beginners?|introduction to|intro to|commit message|tutorial|usage example|description of|write-?up|draft the|for the reviewers|to a junior)\b`),
 
 		// --- analysis: assessing existing code.
@@ -259,13 +265,21 @@ var rules = sync.OnceValue(func() []rule {
 		r(Analysis, "complexity-of-this", 3, `\b(time|space|memory) complexity of `+deictic+`\b|\bbig-?o\b`),
 		r(Analysis, "security", 2, `\b(security|secure|safe)\b`),
 		r(Analysis, "performance", 1.5, `\b(performance|slow|faster|memory usage|cpu|allocat\w*|garbage|heap|timing out|times? out|under load|worst[- ]case|runtime|o\([^)]*\))\b`),
-		r(Analysis, "assessment-verbs", 2, `\b(hunt down|track down|(figure|find|work) out why|tell me (if|whether)|what'?s (missing|different|off|broken)|hot ?path|footprint|ignored|unchecked|swallowed|flag (anything|any|all|issues|problems|risks)|point out|verify|actually (run|running|called|used|executed|works?|working|happens?)|sanity[- ]check|double[- ]check|go over|rate|critique|suspicious|stale|sanitiz\w*|malicious|escape|go vet|linter|static analysis|break if|ever (give up|stop|finish|return))\b`),
-		r(Analysis, "causing", 2, `\b(what (could )?caus\w*|what'?s causing|tell me what caused|what does .* (tell|indicate))\b`),
+		r(Analysis, "assessment-verbs", 2, `\b(hunt down|track down|(figure|find|work) out why|tell me (if|whether)|what'?s (missing|different|off|broken)|hot ?path|footprint|ignored|unchecked|swallowed|flag (anything|any|all|issues|problems|risks)|point out|look over|look into|(any|the) cases where|never (exercised|called|used|reached|executed|hit|covered)|verify|actually (run|running|called|used|executed|works?|working|happens?)|sanity[- ]check|double[- ]check|go over|critique|see (if|whether)|tell me which|(figure|find) out (if|whether)|suspicious|stale|sanitiz\w*|malicious|escape|go vet|linter|static analysis|break if|ever (give up|stop|finish|return))\b`),
+		r(Analysis, "causing", 2, `\b(what (could )?caus\w*|what'?s causing|tell me what caused|what does .* (tell|indicate))\b|\bwhat\b.*\b(could|might|would) (cause|explain|trigger|lead to)\b`),
+		// A question about something observed: a dump, a log, a tool's output.
+		r(Analysis, "observed-artifact", 2.5, `\b(in|from|going by|based on|according to|per) (the|this|that|these|my) (\w+ ){0,3}(dumps?|output|logs?|traces?|profiles?|pprof|metrics|events|results|report|core|stderr|stdout)\b|\b(heap|goroutine|thread|core|memory) dumps?\b|\bpprof\b`),
+		// A symptom stated as a fact: "memory only goes up", "it keeps the connection open".
+		// "was it introduced by the upgrade?": the origin of a defect.
+		r(Analysis, "origin", 2, `\b(introduced|caused|broken|triggered) by\b|\b(explain|query) plans?\b|\bexplain analy[sz]e\b`),
+		// "the coverage report says…", "the plans are above": evidence handed over.
+		r(Analysis, "evidence-given", 2.5, `\b(report|output|logs?|trace|profile|dump|benchmark|plans?|metrics|graph) (says|say|shows?|reports?|is above|are above|is below|are below)\b`),
+		r(Analysis, "symptom-statement", 2, `\b(keeps? (\w+ ){0,3}(open|growing|climbing|running|failing|crashing|restarting|timing out)|only goes up|keeps? going up|crash(es|ed|ing)?|are stale|is stale|never (returns|finishes|ends|closes|exits|completes)|gets? stuck|is stuck)\b`),
 		r(Analysis, "is-there-any", 3, `^(are there|is there|does (this|it|the \w+) have)\b.*\b(any|unused|problems?|issues?|risks?|bugs?)\b`),
-		r(Analysis, "find-where", 3, `^find (where|why|out (why|whether|if)|whether|if|all places)\b`),
+		r(Analysis, "find-where", 3, `^find (where|why|out (why|whether|if)|whether|if|all places)\b|^find (any|every|all|each|the)\b[^.]*\b(that|which|where) (forgets?|miss(es)?|lacks?|doesn'?t|does not|never|fails? to|leaks?|ignores?|skips?|can be|could be|isn'?t|is not)\b`),
 		r(Analysis, "what-happens-if", 2, `^what happens (if|when)\b`),
 		// Investigating a symptom: "dig through token.go", "look through the Terraform".
-		r(Analysis, "investigate", 2.5, `\b(dig (through|into)|look through|investigate|troubleshoot|root[- ]cause)\b`),
+		r(Analysis, "investigate", 2.5, `\b(dig (through|into)|look through|investigate|troubleshoot|root[- ]cause|(trace|comb|run|go|read) through (the|this|these|that|our|my|its|all|every)\b.*\b(and|to) (see|find|tell|check|spot|flag|list)|trace (it|this|that) (back|down))\b`),
 		r(Analysis, "symptom", 1.5, `\b(randomly|intermittent\w*|sporadic\w*|every (now and then|few \w+)|got (\d+% )?(slower|faster|worse)|slowed down|regress\w*)\b`),
 		r(Analysis, "tell-me-why", 3, `\b(tell me|find out|figure out|work out) why\b`),
 		// A yes/no question about what a named artefact does at run time.
@@ -294,15 +308,25 @@ var rules = sync.OnceValue(func() []rule {
 		r(Reasoning, "weigh-and-recommend", 3, `\b(think about whether|think about how|weigh (up )?(the|whether)|recommend (one|an? \w+|the best|which)|which (one )?(would|do) you recommend|and recommend)\b`),
 		r(Reasoning, "what-algorithm", 2, `\bwhat (algorithm|data structure)\b|\b(algorithm|data structure) (should|would)\b`),
 		r(Reasoning, "when-is-it-worth", 2, `^(when|is) .*\b(worth|good fit|good idea|need)\b`),
+		// An imperative that asks for a design, a plan or a decision, not for code.
+		r(Reasoning, "design-imperative", 3, `^(\w+, )?(please |can you |could you |help me )?(design|propose|suggest|brainstorm|sketch|devise|outline|come up with|work out (how|what|which|whether|a|an|the)|map out|lay out|figure out (a|an|the best|how (to|we|i|should))|think (through|about)|weigh|decide|choose|pick|recommend|estimate|calculate|plan)\b`),
+		// "the smartest order", "the cheapest option": an optimum to find.
+		r(Reasoning, "optimum", 2, `^(what|which)('s| is| are| would be| will be)? (the )?(\w+est|best|optimal|ideal|minimum|maximum|most \w+|least \w+)\b`),
+		// A quantity to decide: "how big should the pool be", "how many do we need".
+		r(Reasoning, "how-much-should", 2.5, `\bhow (big|many|much|large|long|often|fast|small)\b.*\b(should|do we need|would we need|will we need|is enough|to survive|to handle)\b`),
+		// The user says they want no code: a concept, a decision.
+		r(Reasoning, "no-code-wanted", 3, `\b(not (the )?code|no code|without code|don'?t (write|change|touch) (any )?code|before (writing|we write|i write) (any )?code|(the|a) concept\b|conceptually|in theory)\b`),
+		// Criteria to weigh before a choice.
+		r(Reasoning, "before-deciding", 3, `\b(consider|think about|keep in mind|look out for) before (deciding|choosing|picking|committing|we decide|i decide)\b|\bwhat should (i|we) (consider|think about|weigh|keep in mind)\b`),
 
 		// --- coding: imperative requests to produce or change code.
-		r(Coding, "imperative", 3, `^(\w+, )?(please |pls |(can|could|would|will) (you|u) (please |pls )?|i need (you )?to |let's |go ahead and )?(write|add|implement|create|generate|fix|refactor|convert|rename|make|extract|replace|update|migrate|port|remove|delete|split|inline|use|wrap|change|scaffold|hook up|optimi[sz]e|deduplicate|apply|code|fill in|turn|rewrite|move|introduce|handle|build|set up|bump|upgrade|translate|wire|plumb|thread|integrate|enable|disable|expose|register|inject|memoi[sz]e|normali[sz]e|regenerate|support|cache|parallelize|parallelise|validate|sanitize|escape|rename|delete)\b`),
+		r(Coding, "imperative", 3, `^(\w+, )?(please |pls |(can|could|would|will) (you|u) (please |pls )?|i need (you )?to |let's |go ahead and )?(write|add|implement|create|generate|fix|refactor|convert|rename|make|extract|replace|update|migrate|port|remove|delete|split|inline|use|wrap|change|scaffold|hook up|optimi[sz]e|deduplicate|apply|code|fill in|turn|rewrite|move|introduce|handle|build|set up|bump|upgrade|translate|wire|plumb|thread|integrate|enable|disable|expose|register|inject|memoi[sz]e|normali[sz]e|regenerate|support|cache|parallelize|parallelise|validate|sanitize|escape|rename|delete|drop|strip|prune|trim|revert|restore|rework|tweak|adjust|simplify|consolidate|vendor|pin|unpin|reformat|rewire|swap|stub|mock|seed|backfill|downgrade|retire|deprecate)\b`),
 		// "make the cache thread-safe" asks for a change, whatever the adjective.
 		r(Coding, "make-it", 3, `^(please |can you |could you )?make (this|the|it|my|these)\b.*\b(safe|thread-safe|faster|generic|compile|work|pass|configurable|async|concurrent|testable|reusable|idempotent|robust)\b`),
 		r(Coding, "can-it-be-changed", 3, `^(\w+, )?(can|could) (this|these|it|the \w+)\b.*\bbe (turned|converted|made|rewritten|changed|refactored|split|moved|replaced|simplified|extracted|parallelized|parallelised)\b`),
 		r(Coding, "i-need-code", 2, `\bi need (a|an|some)\b.*\b(function|helper|script|class|method|endpoint|component|test)\b`),
 		r(Coding, "code-nouns", 1, `\b(function|method|class|struct|interface|endpoint|component|handler|script|regex|flag|helper|mock|migration|dockerfile|module)\b`),
-		r(Coding, "tests", 2, `\b(unit tests?|test cases?|tests? for|benchmark|property-based tests?|table-driven tests?|make the tests pass|failing test)\b`),
+		r(Coding, "tests", 2, `\b(unit tests?|test cases?|tests? for|benchmarks? for|(add|write) (a )?benchmarks?|property-based tests?|table-driven tests?|make the tests pass|failing test)\b`),
 		r(Coding, "want-change", 2, `^(i want|i'd like|we need|i need|let|get rid of|swap|support|stub|put|sort|parse|bump|clean)\b`),
 		r(Coding, "clean-up", 2.5, `\b(clean|tidy|fix|sort|speed) ((that|this|it|them|those|the \w+) )?up\b`),
 		r(Coding, "change-verbs", 1.5, `\b(refactor|implement|rewrite|fix|convert|port|migrate|rename|inline)\b`),

@@ -133,3 +133,46 @@ func TestPrefilterNeverChangesAResult(t *testing.T) {
 		t.Error("the prefilter skipped nothing")
 	}
 }
+
+// The phrasings added with agent-tune2 and agent-tune3, on sentences of
+// their own (not rows of the labelled set).
+func TestGeneralPhrasings(t *testing.T) {
+	cases := map[string]string{
+		// A design, an optimum or a quantity to decide is reasoning.
+		"Propose a layout for the plugin registry so versions can coexist.":                    Reasoning,
+		"What's the cheapest order to run these jobs in?":                                      Reasoning,
+		"How many workers should the pool have for 3k jobs a minute?":                          Reasoning,
+		"Sketch the idea first, no code: how would undo work across devices?":                  Reasoning,
+		"Lay out the phases for retiring the old billing endpoints.":                           Reasoning,
+		"What should we consider before deciding on a vendor for feature flags?":               Reasoning,
+		"Figure out a sane way to share fixtures between the two test suites.":                 Reasoning,
+		"Design the rate limiting for the public endpoints.":                                   Reasoning,
+		"If two replicas disagree, how should the reconciler pick a winner? Just the concept.": Reasoning,
+		// Evidence handed over, a stated symptom, a definite artefact's property: analysis.
+		"The goroutine dump is in the last tool result. Which lock is contended?": Analysis,
+		"The trace shows 900 ms in one span; where does that go?":                 Analysis,
+		"Latency keeps climbing after each deploy. Look into the pool settings.":  Analysis,
+		"Does the uploader retry on a 409?":                                       Analysis,
+		"Find every endpoint that fails to check the tenant id.":                  Analysis,
+		"Was the slowdown introduced by the new serializer?":                      Analysis,
+		"Read through the session code and tell me where tokens are logged.":      Analysis,
+		// "document" the noun is not a request for documentation.
+		"Should we lock a shared document per section or as a whole?": Reasoning,
+		// How named code does something: documentation.
+		"How does the scheduler detect a stuck worker?": Documentation,
+		// Short imperatives are requests of their own, not follow-ups.
+		"Drop the legacy flags.":               Coding,
+		"Backfill the new column from events.": Coding,
+	}
+	for text, want := range cases {
+		if got := Classify(text); got.Category != want {
+			t.Errorf("Classify(%q) = %s %v, want %s", text, got.Category, got.Signals, want)
+		}
+	}
+	// A short imperative after another task is a new task, not "go on".
+	turns := []Turn{{Role: "user", Content: "Review the auth middleware for security problems."},
+		{Role: "assistant", Content: "Two issues found."}, {Role: "user", Content: "Drop the legacy flags."}}
+	if got := Conversation(turns, true); got.Category != Coding {
+		t.Errorf("short imperative after a review: %s %v, want coding", got.Category, got.Signals)
+	}
+}

@@ -39,8 +39,11 @@
 //
 // Cost per event (BenchmarkWrite, 2-core VM, ext4 on virtio disk): about
 // 12 µs without fsync and about 0.2 ms with fsync, which is what makes an
-// event durable across a power cut. Against an LLM call of seconds both are
-// negligible; fsync is on in DefaultOptions.
+// event durable across a power cut. fsync is on in DefaultOptions, for every
+// record but query_start (see needsSync: write(2) accepting it proves the
+// log takes records; the query record's fsync makes both durable), and
+// concurrent writers share fsyncs (group commit): a writer whose line an
+// fsync already covered does not start another.
 package audit
 
 import (
@@ -59,6 +62,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -187,8 +191,18 @@ type Options struct {
 	Plaintext bool
 	// LogResponses keeps the response text (config log_responses) for Write.
 	LogResponses bool
-	// Fsync flushes every event to stable storage before Write returns.
+	// Fsync flushes every event to stable storage before Write returns
+	// (query_start excepted, see needsSync).
 	Fsync bool
+	// BackgroundSync, with Fsync, returns from Write once the line is
+	// written and leaves the fsync to a flusher goroutine that starts at
+	// once and covers every line written meanwhile (config
+	// security.audit_fsync = "background"). A full disk still fails the
+	// write itself, so the query is refused before anything is sent; what
+	// changes is that a power cut can lose the records of the last
+	// milliseconds, answered queries included. A failed background fsync
+	// refuses the next Write until an fsync succeeds again.
+	BackgroundSync bool
 	// Session is stamped on events without one; default a random id.
 	Session string
 	// Agent is stamped on events without one; default DetectAgent().Name.
@@ -236,6 +250,20 @@ type Log struct {
 	seq    uint64
 	head   string
 	closed bool
+	// appended counts the lines this Log wrote (under mu); synced is the
+	// count known to be on stable storage. syncMu lets one fsync run at a
+	// time: a writer that finds its line covered by a finished fsync
+	// returns without one of its own (group commit).
+	appended uint64
+	synced   atomic.Uint64
+	syncMu   sync.Mutex
+	// The background flusher (Options.BackgroundSync): kick wakes it,
+	// done stops it, bgErr is its last failure.
+	flusher sync.Once
+	kick    chan struct{}
+	done    chan struct{}
+	stopped sync.WaitGroup
+	bgErr   atomic.Pointer[error]
 }
 
 // Open opens (creating with mode 0600, in a 0700 directory) the audit log at
@@ -263,7 +291,8 @@ func Open(path string, opts Options) (*Log, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit: open lock file: %w", err)
 	}
-	l := &Log{path: path, opts: opts, os: runtime.GOOS + "/" + runtime.GOARCH, lock: lock, size: -1}
+	l := &Log{path: path, opts: opts, os: runtime.GOOS + "/" + runtime.GOARCH, lock: lock, size: -1,
+		kick: make(chan struct{}, 1), done: make(chan struct{})}
 	if err := l.withLock(func() error {
 		if err := l.reopen(); err != nil {
 			return err
@@ -275,7 +304,10 @@ func Open(path string, opts Options) (*Log, error) {
 		if err != nil || rec == nil {
 			return err
 		}
-		return l.appendLocked(l.prepare(*rec, Content{}))
+		if err := l.appendLocked(l.prepare(*rec, Content{})); err != nil {
+			return err
+		}
+		return l.flushLocked()
 	}); err != nil {
 		_ = lock.Close()
 		if l.f != nil {
@@ -341,6 +373,9 @@ func (l *Log) withLock(fn func() error) error {
 // reopen (re)opens the current file for appending and tightens its mode.
 func (l *Log) reopen() error {
 	if l.f != nil {
+		if err := l.flushLocked(); err != nil {
+			return err
+		}
 		_ = l.f.Close()
 		l.f = nil
 	}
@@ -454,7 +489,8 @@ func tailOf(path string) (last, frag []byte, err error) {
 
 // Write appends one event. It fills Time, Session, Agent and OS when empty,
 // replaces Query/Response text by hashes unless the options keep them, and
-// returns only after the line is written (and fsync'ed with Options.Fsync).
+// returns only after the line is written (and fsync'ed with Options.Fsync,
+// except a query_start line: see needsSync).
 func (l *Log) Write(ev Event) error {
 	return l.write(ev, Content{Queries: true, QueryText: l.opts.Plaintext, Responses: l.opts.LogResponses})
 }
@@ -504,12 +540,18 @@ func (l *Log) write(ev Event, c Content) error {
 		return errors.New("audit: event without type")
 	}
 	ev = l.prepare(ev, c)
+	background := l.opts.Fsync && l.opts.BackgroundSync
+	if background {
+		if err := l.retryFailedSync(); err != nil {
+			return err
+		}
+	}
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.closed {
+		l.mu.Unlock()
 		return errors.New("audit: write to a closed log")
 	}
-	return l.withLock(func() error {
+	err := l.withLock(func() error {
 		rec, err := l.syncHead()
 		if err != nil {
 			return err
@@ -521,6 +563,140 @@ func (l *Log) write(ev Event, c Content) error {
 		}
 		return l.appendLocked(ev)
 	})
+	mine := l.appended
+	l.mu.Unlock()
+	switch {
+	case err != nil || !l.opts.Fsync:
+	case background:
+		l.syncSoon()
+	case needsSync(ev.Type):
+		err = l.syncThrough(mine)
+	}
+	return err
+}
+
+// syncSoon wakes the background flusher (starting it on first use).
+func (l *Log) syncSoon() {
+	l.flusher.Do(func() {
+		l.stopped.Add(1)
+		go l.flush()
+	})
+	select {
+	case l.kick <- struct{}{}:
+	default: // a wake-up is pending; its fsync will cover this line
+	}
+}
+
+// flush is the background flusher: each wake-up fsyncs every line written
+// so far; wake-ups during an fsync coalesce into the next one.
+func (l *Log) flush() {
+	defer l.stopped.Done()
+	for {
+		select {
+		case <-l.done:
+			return
+		case <-l.kick:
+		}
+		l.mu.Lock()
+		n := l.appended
+		l.mu.Unlock()
+		if err := l.syncThrough(n); err != nil {
+			l.bgErr.Store(&err)
+		}
+	}
+}
+
+// retryFailedSync, after a failed background fsync, fsyncs before anything
+// more is written: a disk that lost records refuses queries until an fsync
+// succeeds again.
+func (l *Log) retryFailedSync() error {
+	failed := l.bgErr.Load()
+	if failed == nil {
+		return nil
+	}
+	l.mu.Lock()
+	n := l.appended
+	l.mu.Unlock()
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
+	l.mu.Lock()
+	f := l.f
+	l.mu.Unlock()
+	if f == nil {
+		return *failed
+	}
+	if err := syncFile(f); err != nil {
+		return fmt.Errorf("audit: fsync %s (a background fsync failed before: %v): %w", l.path, *failed, err)
+	}
+	l.markSynced(n)
+	l.bgErr.CompareAndSwap(failed, nil)
+	return nil
+}
+
+// needsSync says whether Write waits for fsync before returning. Every
+// record does, except query_start: it is written before a query is sent to
+// prove the log takes records, and write(2) accepting its bytes is that
+// proof. A full disk or a failing device makes that write fail (tmpfs,
+// ext4, XFS and Btrfs reserve the space at write time, so ENOSPC comes
+// from write), and the query is refused before anything is sent. The line
+// is then in the page cache: a crash of lsp-router keeps it, and the fsync
+// of the query's own record, which follows it in the same file, makes both
+// durable. A power cut between the two loses both records of a query that
+// was sent. On file systems that report a full disk only at fsync (NFS),
+// the query record's fsync fails and the answer is withheld instead.
+func needsSync(t EventType) bool { return t != EventQueryStart }
+
+// syncThrough returns once the first n lines this Log appended are on
+// stable storage. Writers share fsyncs: one that arrives while an fsync
+// runs waits for it and returns without its own when that fsync covered
+// its line; otherwise the next fsync covers every line written before it
+// started. mu is not held, so writes go on during an fsync.
+func (l *Log) syncThrough(n uint64) error {
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
+	if l.synced.Load() >= n {
+		return nil
+	}
+	l.mu.Lock()
+	f, upto := l.f, l.appended
+	l.mu.Unlock()
+	if f == nil {
+		return fmt.Errorf("audit: fsync %s: the file is not open", l.path)
+	}
+	if err := syncFile(f); err != nil {
+		if errors.Is(err, os.ErrClosed) && l.synced.Load() >= n {
+			return nil // rotated or closed meanwhile; both fsync first
+		}
+		return fmt.Errorf("audit: fsync %s: %w", l.path, err)
+	}
+	l.markSynced(upto)
+	return nil
+}
+
+// syncFile is (*os.File).Sync; tests count and fail fsyncs through it.
+var syncFile = (*os.File).Sync
+
+// markSynced records that the first n appended lines are durable.
+func (l *Log) markSynced(n uint64) {
+	for {
+		cur := l.synced.Load()
+		if cur >= n || l.synced.CompareAndSwap(cur, n) {
+			return
+		}
+	}
+}
+
+// flushLocked fsyncs the current file before it is closed or renamed, so
+// no line waiting for a shared fsync is left behind. Lock held.
+func (l *Log) flushLocked() error {
+	if l.f == nil || !l.opts.Fsync || l.synced.Load() >= l.appended {
+		return nil
+	}
+	if err := syncFile(l.f); err != nil {
+		return fmt.Errorf("audit: fsync %s: %w", l.path, err)
+	}
+	l.markSynced(l.appended)
+	return nil
 }
 
 // appendLocked writes one line after the head, rotating first when the file
@@ -542,12 +718,7 @@ func (l *Log) appendLocked(ev Event) error {
 		l.undo(before, n)
 		return fmt.Errorf("audit: write %s: %w", l.path, errors.Join(err, errShort(n, len(line))))
 	}
-	if l.opts.Fsync {
-		if err := l.f.Sync(); err != nil {
-			l.undo(before, n)
-			return fmt.Errorf("audit: fsync %s: %w", l.path, err)
-		}
-	}
+	l.appended++
 	l.seq++
 	l.head = link
 	l.size += int64(n)
@@ -592,6 +763,9 @@ func (l *Log) rotate() error {
 		next = rotated[len(rotated)-1].n + 1
 	}
 	dst := fmt.Sprintf("%s.%06d", l.path, next)
+	if err := l.flushLocked(); err != nil {
+		return err
+	}
 	if err := os.Rename(l.path, dst); err != nil {
 		return fmt.Errorf("audit: rotate %s to %s: %w", l.path, dst, err)
 	}
@@ -615,14 +789,19 @@ func syncDir(dir string) {
 // Close releases the files. Writes after Close fail.
 func (l *Log) Close() error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.closed {
+		l.mu.Unlock()
 		return nil
 	}
 	l.closed = true
+	l.mu.Unlock()
+	close(l.done)
+	l.stopped.Wait() // the flusher takes mu; it is done before the files close
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	var errs []error
 	if l.f != nil {
-		errs = append(errs, l.f.Close())
+		errs = append(errs, l.flushLocked(), l.f.Close())
 	}
 	errs = append(errs, l.lock.Close())
 	if err := errors.Join(errs...); err != nil {

@@ -510,12 +510,13 @@ func TestDetectAgent(t *testing.T) {
 }
 
 // BenchmarkWrite measures the cost per event: JSON, SHA-256, flock, append,
-// and optionally fsync.
+// and optionally fsync, waited for or in the background.
 func BenchmarkWrite(b *testing.B) {
-	for _, c := range []struct{ fsync, keyed bool }{{false, false}, {false, true}, {true, true}} {
-		b.Run(fmt.Sprintf("fsync=%v/keyed=%v", c.fsync, c.keyed), func(b *testing.B) {
+	for _, c := range []struct{ fsync, keyed, background bool }{{false, false, false}, {false, true, false}, {true, true, false}, {true, true, true}} {
+		b.Run(fmt.Sprintf("fsync=%v/keyed=%v/background=%v", c.fsync, c.keyed, c.background), func(b *testing.B) {
 			o := testOptions()
 			o.Fsync = c.fsync
+			o.BackgroundSync = c.background
 			if c.keyed {
 				o.Key = bytes.Repeat([]byte{7}, 32)
 			}

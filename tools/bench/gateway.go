@@ -39,11 +39,20 @@ var gatewayAddrRe = regexp.MustCompile(`on (http://\S+)/v1`)
 // startGateway runs the gateway with config text cfg (the audit log and
 // its key go to a temporary directory, as a team's would go to disk).
 func (s *suite) startGateway(cfg string, auditOn bool) (*gatewayProc, error) {
+	return s.startGatewayAudit(cfg, auditOn, "")
+}
+
+// startGatewayAudit is startGateway with security.audit_fsync set to fsync
+// ("" leaves the default).
+func (s *suite) startGatewayAudit(cfg string, auditOn bool, fsync string) (*gatewayProc, error) {
 	dir, err := os.MkdirTemp("", "bench-gw")
 	if err != nil {
 		return nil, err
 	}
 	cfg += fmt.Sprintf("[security]\naudit_enabled = %v\naudit_log_path = %q\naudit_key_file = %q\n", auditOn, filepath.Join(dir, "audit.jsonl"), filepath.Join(dir, "audit.key"))
+	if fsync != "" {
+		cfg += fmt.Sprintf("audit_fsync = %q\n", fsync)
+	}
 	cfg += "[gateway]\nmax_concurrent_per_key = 1000\n"
 	path := filepath.Join(dir, "gw.toml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
@@ -117,17 +126,25 @@ func benchGatewayOverhead(s *suite) error {
 	defer d.Close()
 	body := []byte(`{"model":"auto","messages":[{"role":"system","content":"You are a coding agent."},{"role":"user","content":"write a function that reverses the words of a string"}]}`)
 	var g *gatewayProc
-	// Audit off first (the gateway's own cost), then on (the default: two
-	// fsync'ed records per request); the memory run uses the second.
-	for _, auditOn := range []bool{false, true} {
+	// Audit off first (the gateway's own cost), then on with
+	// audit_fsync = "background", then on with the default (query_start
+	// written, the query record fsync'ed); the memory run uses the default.
+	for _, mode := range []struct {
+		on           bool
+		fsync, label string
+	}{
+		{false, "", "audit off"},
+		{true, "background", `audit on, audit_fsync = "background"`},
+		{true, "", "audit on, query record fsync'ed (default)"},
+	} {
 		if g != nil {
 			g.stop()
 		}
 		var err error
-		if g, err = s.startGateway(onlyServices(d.URL), auditOn); err != nil {
+		if g, err = s.startGatewayAudit(onlyServices(d.URL), mode.on, mode.fsync); err != nil {
 			return err
 		}
-		if err := pacedOverhead(s, g, d, body, auditOn); err != nil {
+		if err := pacedOverhead(s, g, d, body, mode.label); err != nil {
 			g.stop()
 			return err
 		}
@@ -176,7 +193,7 @@ func benchGatewayOverhead(s *suite) error {
 // pacedOverhead sends n requests at 200 per second through the gateway and,
 // at the same ticks, the request the gateway sent to the double straight to
 // it.
-func pacedOverhead(s *suite, g *gatewayProc, d *llmtest.Server, body []byte, auditOn bool) error {
+func pacedOverhead(s *suite, g *gatewayProc, d *llmtest.Server, body []byte, audit string) error {
 	for range 50 { // warm up: discovery, connections
 		if _, _, err := post(g.url+"/v1/chat/completions", body); err != nil {
 			return err
@@ -221,10 +238,6 @@ func pacedOverhead(s *suite, g *gatewayProc, d *llmtest.Server, body []byte, aud
 		return firstErr
 	}
 	rate := float64(n) / time.Since(start).Seconds()
-	audit := "audit off"
-	if auditOn {
-		audit = "audit on, fsync per record (default)"
-	}
 	p50, p99 := quantile(viaGW, 0.5)-quantile(viaDirect, 0.5), quantile(viaGW, 0.99)-quantile(viaDirect, 0.99)
 	s.add("gateway: request via the gateway (model auto), "+audit, "ms", viaGW, "", fmt.Sprintf("%d requests paced at %.0f/s", n, rate))
 	s.add("gateway: same request straight to the double, "+audit+" run", "ms", viaDirect, "", "same run, same ticks")

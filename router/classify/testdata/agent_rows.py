@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the agent-shaped rows of labelled.jsonl (agent-tune, agent-heldout, agent-fresh, agent-fresh2, agent-fresh3).
+"""Writes the agent-shaped rows of labelled.jsonl (agent-tune, agent-heldout, agent-fresh, agent-fresh2, agent-fresh3, agent-fresh4, agent-tune2, agent-tune3).
 
 Run from this directory: python3 agent_rows.py. It keeps the text rows and rewrites the agent rows.
 Each row is one hand-written request wrapped the way coding agents send it; the agents' system
@@ -259,6 +259,243 @@ FRESH3 = [
 ("documentation", "Describe the threading model of the server in the architecture notes."),
 ]
 
+# agent-fresh4: written after agent-fresh3 was measured and before any rule
+# change of that round (2026-11-30), labelled by what the user asks for
+# before the classifier saw them; measured once, never tuned on. Some use
+# shapes the earlier splits lack (conv4: opencode with JSON tool schemas,
+# Continue with pasted code, Claude Code with <system-reminder> blocks,
+# several earlier turns of another task).
+FRESH4 = [
+("coding", "Add a `--since` flag to the log command that filters entries by timestamp; accept a duration like 2h or an RFC3339 time."),
+("reasoning", "We're deciding whether the frontend should call the search service directly or go through the API. What would you recommend, and why?"),
+("analysis", "The orders endpoint returns a 500 about once an hour. The logs are in the tool output; what's causing it?"),
+("documentation", "Write a README for this repo: what it is, how to install it, a quick start and the configuration options."),
+("coding", "The linter complains about unused parameters in handlers/admin.go. Clean those up."),
+("reasoning", "Is it better to keep one big protobuf file or split it per service? Nine services share most of the types."),
+("analysis", "Check whether the JWT validation accepts tokens with alg set to none."),
+("documentation", "Add GoDoc comments to the exported types in internal/queue."),
+("coding", "Write a Dockerfile for the api service: multi-stage build, distroless final image."),
+("reasoning", "What's the cleanest way to model undo/redo in the editor? I'm weighing the command pattern against snapshots."),
+("analysis", "Review src/payments/refund.ts and tell me what could go wrong."),
+("documentation", "Explain in a few sentences what reconcileOrphans does."),
+("coding", "Turn the retry count from a constant into a config option and thread it through to the client."),
+("reasoning", "How would you design idempotency keys for the payments API?"),
+("analysis", "Why did the allocation count in the benchmark jump after the last commit?"),
+("documentation", "Draft the PR description for these changes."),
+("coding", "Can you make UserService.list return an iterator instead of loading everything into a slice?"),
+("reasoning", "Should webhook redelivery be driven by a cron sweep or by a delay queue?"),
+("analysis", "Is there an N+1 query problem in the dashboard loader?"),
+("documentation", "Write a troubleshooting section for the docs covering the three most common startup errors."),
+("coding", "Add table-driven tests for the slugify function, including unicode input."),
+("reasoning", "We need to support ten times more tenants next year. What would you change in the architecture first?"),
+("analysis", "Read through the reconnect logic and tell me whether it can spin in a tight loop."),
+("documentation", "Document the message format on the events topic with an example payload."),
+("coding", "Hook up the cancel button so it aborts the upload in flight."),
+("reasoning", "Bitset or sorted int slice for the permission checks, if most users hold fewer than 20 permissions?"),
+("analysis", "What's the time complexity of the dedupe function as it's written now?"),
+("documentation", "What does the middleware chain in router.go do, in order?"),
+("coding", "Replace the string concatenation in the SQL builder with parameterized queries."),
+("reasoning", "Talk me through the pros and cons of server-side rendering for our admin dashboard."),
+("analysis", "The deploy went through but the new pods never become ready. What do the events in the tool output say?"),
+("documentation", "Write a CONTRIBUTING.md: setting up the dev environment and running the checks."),
+("coding", "fix the type errors tsc reports in src/api/client.ts"),
+("reasoning", "If we hash a million ids into 32-bit buckets, how many collisions should we expect? Is that acceptable for a dedupe key?"),
+("analysis", "Does anything in this change break backwards compatibility of the config file?"),
+("documentation", "Put a comment above the retry loop explaining why we cap it at three attempts."),
+("coding", "Add a pre-commit config that runs black and ruff on staged files."),
+("reasoning", "I can't decide whether the new feature belongs in the existing CLI or in a separate tool. Help me think it through."),
+("analysis", "Find every place where user input ends up in a shell command."),
+("documentation", "Write release notes for 1.8: the new export command, faster startup, and the removed --legacy flag."),
+("coding", "Implement Close on the connection pool so it drains idle connections and waits for the active ones."),
+("reasoning", "What approach would you take to get the test suite back under five minutes?"),
+("analysis", "How come this test passes locally but fails inside Docker?"),
+("documentation", "Give me a walkthrough of how a request travels through the gateway, for the wiki."),
+("coding", "sounds good, let's implement option B"),
+("reasoning", "Can we get away without a message broker here, or will we regret it in a year?"),
+("analysis", "Check the lockfile diff for suspicious new dependencies."),
+("documentation", "Write Google-style docstrings for the functions in io_utils.py."),
+("coding", "Convert the class components in src/components/legacy to function components with hooks."),
+("reasoning", "How should errors be represented across the Go/TypeScript boundary so both sides can handle them well?"),
+("analysis", "Is the cache key in fetchProfile missing a parameter that changes the result?"),
+("documentation", "Summarize what changed in this branch compared to main."),
+("coding", "Add an index on orders(customer_id, created_at) in a new migration."),
+("reasoning", "Pick a strategy for warming the cache after deploys and justify it."),
+("analysis", "Look at the flame graph numbers and tell me whether JSON encoding is really the bottleneck."),
+("documentation", "Describe each column of the users table in the schema docs."),
+("coding", "Write a small script that prunes Docker images older than 30 days."),
+("reasoning", "In principle, is a lock-free queue worth it here, or would a mutex be simpler and fast enough? Nothing is written yet."),
+("analysis", "Are the CLI's error messages leaking file paths or secrets?"),
+("documentation", "Write the commit message for this fix."),
+("coding", "Make the HTTP server read its TLS certificate and key paths from the environment."),
+("reasoning", "Come up with a plan for splitting the 400-table schema across two databases."),
+("analysis", "Why is make build rebuilding everything every time?"),
+("documentation", "How does the auth module decide which provider to use? Explain it to me."),
+]
+
+# agent-tune2: tuning rows written after agent-fresh4 was measured (no rule
+# had a miss left on the older tuning splits); weighted towards reasoning and
+# analysis, the categories the held-out misses fell in.
+TUNE2 = [
+("reasoning", "We're choosing a serialization format for the event bus. Avro, Protobuf or plain JSON: what fits a team that changes schemas weekly?"),
+("reasoning", "How do I guarantee exactly-once processing when the consumer can crash after writing to the DB but before committing the offset?"),
+("reasoning", "What's the smartest order to tackle these three migrations so we never have two schemas live at once?"),
+("reasoning", "If two users edit the same document offline, how should the merge work? I want the concept, not code."),
+("reasoning", "Give me a strategy for rolling back a bad schema migration that already ran in production."),
+("reasoning", "Would a trie or a hash map be more appropriate for the autocomplete index?"),
+("reasoning", "Help me weigh consistency against availability for the inventory counts during a network partition."),
+("reasoning", "Is a single global lock acceptable for the config registry, given it's read 10k times a second and written twice a day?"),
+("reasoning", "What's the minimum number of replicas we need to survive two zone failures?"),
+("reasoning", "Suggest a way to structure the monorepo build so teams don't block each other."),
+("reasoning", "Design a rate limiting scheme for a multi-tenant API where big tenants can't starve small ones."),
+("reasoning", "Do we really need a separate staging cluster, or can preview environments cover it?"),
+("reasoning", "What would you do about the growing pile of feature flags? I need a policy."),
+("reasoning", "We must pick a background job library for the Rails app. Sidekiq, GoodJob, or Solid Queue?"),
+("reasoning", "Work out how big the connection pool should be for 12 app instances and a Postgres max_connections of 200."),
+("reasoning", "How can we make deploys safe when the database and the app change together?"),
+("reasoning", "Which caching layer makes the most sense for the catalog pages: CDN, Redis, or in-process?"),
+("reasoning", "Where should the boundary between the orders and the inventory service be?"),
+("reasoning", "I want to replace our homegrown auth with an identity provider. What should I consider before deciding?"),
+("reasoning", "Brainstorm ways to cut our cloud bill by a third without hurting latency."),
+("analysis", "Something keeps the database connection open after the request ends. Trace through handlers/report.go and find it."),
+("analysis", "Take a look at the retry policy in client.go: could it hammer the server during an outage?"),
+("analysis", "The heap dump shows 2 GB of []byte. Where are they coming from?"),
+("analysis", "Tell me whether the migration in 0042 is reversible."),
+("analysis", "Our search results are stale for up to an hour. Inspect the indexing pipeline and find out why."),
+("analysis", "Could the new shutdown code drop in-flight messages?"),
+("analysis", "Run through the permission checks in admin/ and tell me which routes anyone can call."),
+("analysis", "The app crashes on startup on Windows only. What in the path handling could cause that?"),
+("analysis", "How much does the logging middleware add to each request, going by the benchmark output?"),
+("analysis", "Check that the CSV parser copes with quoted newlines."),
+("analysis", "Is anything in this diff going to slow down the hot loop?"),
+("analysis", "What's eating the CPU in the pprof top 10 from the tool output?"),
+("analysis", "Go through the error paths in upload.go and see whether any leave temp files behind."),
+("analysis", "Which of the goroutines in the dump is the one blocking shutdown?"),
+("analysis", "Figure out whether the cache ever evicts anything; memory only goes up."),
+("analysis", "Does the serializer preserve field order? The signatures depend on it."),
+("documentation", "Write a section in docs/ on how plugin API versions are negotiated."),
+("documentation", "Can you explain the lock ordering rules in store.go, for someone new to the code?"),
+("documentation", "Produce a text description of the architecture for the README, component by component."),
+("documentation", "I need a short description of the scheduler package for the package docs."),
+("documentation", "What is the Manager struct responsible for?"),
+("documentation", "Add usage examples to the docstring of parse_config."),
+("documentation", "Turn the notes from this conversation into a runbook entry for on-call."),
+("documentation", "Write a PR description that explains why we moved from polling to webhooks."),
+("documentation", "Walk me through what happens in the code when a user clicks checkout."),
+("documentation", "Describe the config file format in docs/config.md, with every key."),
+("documentation", "What does each code in the error code table mean?"),
+("documentation", "Document the assumptions the rate limiter makes about clock skew."),
+("coding", "Add retries with jitter to the S3 uploads."),
+("coding", "Refactor the switch statement in render.go into a map of handlers."),
+("coding", "Write a GitHub Action that publishes the package on tags."),
+("coding", "Can you wire the feature flag client into the settings page?"),
+("coding", "Make the export run in the background and email the user when it's done."),
+("coding", "Port the date helpers to the Temporal API."),
+("coding", "Add a unit test that reproduces the bug with empty arrays, then fix it."),
+("coding", "now do the same for the PUT handler"),
+("coding", "Create the SQL migration for the new invoices table."),
+("coding", "Let's add a cache in front of the geocoding calls."),
+("coding", "Implement the decision we made: cursor pagination for /v2/items."),
+("coding", "Replace all the console.log calls with the structured logger."),
+]
+
+# agent-tune3: written after the agent-tune2 rules, measured once as a
+# validation split (recorded in accuracy_test.go), then tuned on.
+TUNE3 = [
+("reasoning", "Our mobile clients poll every 30 seconds. Would server-sent events or push notifications be the better fit?"),
+("analysis", "Requests to /export time out after exactly 30 seconds. Where's the limit coming from?"),
+("documentation", "Write an explanation of the sync protocol for the design doc appendix."),
+("coding", "Add a /metrics endpoint with request counts per route."),
+("reasoning", "How would you lay out the tables for a multi-currency wallet?"),
+("analysis", "Look over the new caching layer for cases where a user could see another user's data."),
+("documentation", "Add a docstring to every public function in the geometry module."),
+("coding", "Change the default timeout to 10 seconds and let callers override it."),
+("reasoning", "What's a reasonable SLA to promise for the new API, given our current uptime?"),
+("analysis", "Was the regression introduced by the ORM upgrade or by our query change? The two EXPLAIN plans are above."),
+("documentation", "Summarize the last 20 commits for the weekly update."),
+("coding", "Write the Kubernetes manifests for the worker: Deployment, ConfigMap, HPA."),
+("reasoning", "Is there a way to avoid the thundering herd when a hot cache entry expires?"),
+("analysis", "See if any of the SQL in reports/ builds queries from user input."),
+("documentation", "What is the token bucket in limiter.go used for?"),
+("coding", "Turn the inline SQL in repo.go into prepared statements."),
+("reasoning", "Map out the steps to move our builds from Jenkins to GitHub Actions, with the risks."),
+("analysis", "The integration tests hang on the second run. What's left running from the first?"),
+("documentation", "Explain the flags of the import command in the README."),
+("coding", "Split the Settings screen into two tabs."),
+("reasoning", "I'm not sure whether to use an ORM or raw SQL for the reporting service. Thoughts?"),
+("analysis", "Is the ordering of the middleware causing the CORS errors?"),
+("documentation", "Create a docs page describing the webhook payloads."),
+("coding", "Fix the crash when the config file is empty."),
+("reasoning", "Decide on a naming convention for the metrics and explain the reasoning."),
+("analysis", "Count how many places call the deprecated API and tell me how risky removing it is."),
+("documentation", "Give me a plain-language explanation of how sessions expire."),
+("coding", "Add a retry to the flaky network call in sync.py, three attempts."),
+("reasoning", "Could we use a bloom filter per shard instead of the central index, and what would we lose?"),
+("analysis", "Memory climbs steadily on the worker; the pprof heap output is in the last message."),
+("documentation", "Rewrite the comments in parser.go so they explain the why, not the what."),
+("coding", "Could you generate mocks for the Storage interface with mockery?"),
+("reasoning", "Figure out a fair way to split the GPU hours between the three teams."),
+("analysis", "Can the timeout in fetchAll ever fire after the result was returned?"),
+("documentation", "Describe what each of the Make targets does."),
+("coding", "Implement soft delete for comments."),
+("reasoning", "Should the CLI config live in XDG directories or next to the project?"),
+("analysis", "Find any handler that forgets to close the request body."),
+("documentation", "Write the module-level docstring for cli.py."),
+("coding", "yes please go ahead"),
+("reasoning", "What guarantees do we need from the queue if jobs can be retried on another node?"),
+("analysis", "The coverage report says parse.go is 40% covered; which branches are never exercised?"),
+("documentation", "How does the build script figure out the version number?"),
+("coding", "Drop the Python 3.8 compatibility shims."),
+("reasoning", "How do other systems usually handle clock skew in distributed leases, and what fits us?"),
+("analysis", "Why would the job run twice at midnight?"),
+("documentation", "Write up the steps to reproduce the bug for the issue tracker."),
+("coding", "Wrap the database errors with context before returning them."),
+]
+
+OPENCODE_TOOLS = ('[{"type":"function","function":{"name":"bash","description":"Executes a bash command. Use it for git, tests, builds; never for reading files.","parameters":{"type":"object","properties":{"command":{"type":"string"},"timeout":{"type":"number"}},"required":["command"]}}},'
+ '{"type":"function","function":{"name":"edit","description":"Performs exact string replacements in a file. Fix bugs, refactor, document: every change goes through edit.","parameters":{"type":"object","properties":{"filePath":{"type":"string"},"oldString":{"type":"string"},"newString":{"type":"string"}}}}},'
+ '{"type":"function","function":{"name":"read","description":"Reads a file from the local filesystem.","parameters":{"type":"object","properties":{"filePath":{"type":"string"},"offset":{"type":"number"}}}}},'
+ '{"type":"function","function":{"name":"todowrite","description":"Plan and track tasks: design, analysis, review and implementation steps.","parameters":{"type":"object","properties":{"todos":{"type":"array"}}}}}]')
+SYS_OPENCODE = ("You are opencode, an interactive CLI tool that helps users with software engineering tasks. "
+ "IMPORTANT: Refuse to write code that may be used maliciously. Keep responses short; answer in fewer than 4 lines unless asked for detail. "
+ "When you run a non-trivial bash command, explain what it does and why. Use the todowrite tool to plan complex tasks. "
+ "Do not add comments to code unless asked. Prefer editing existing files.\n<env>\nWorking directory: /home/dev/app\nIs directory a git repo: yes\nPlatform: linux\n</env>\n") * 2 + "\nTools:\n" + OPENCODE_TOOLS
+SYS_CONTINUE = "You are an expert programmer. Always write code in the language of the file. When asked about code, answer clearly and concisely."
+CONT_CODE = "```src/services/profile.ts\nexport async function fetchProfile(id: string, locale: string) {\n  const key = `profile:${id}`;\n  const hit = await cache.get(key);\n  if (hit) return JSON.parse(hit);\n  const p = await db.profiles.find(id, { locale });\n  await cache.set(key, JSON.stringify(p), 300);\n  return p;\n}\n```\n\n"
+REMINDER = ("<system-reminder>\nAs you answer the user's questions, you can use the following context:\n# claudeMd\nCodebase and user instructions are shown below. "
+ "Be sure to adhere to these instructions.\n- Run `make lint test` before saying a change is done.\n- Write tests for every bug fix. Document exported names.\n"
+ "- Review security-sensitive code carefully; design notes go in docs/adr.\n</system-reminder>\n")
+SYS_CLAUDE = ("You are an interactive CLI tool that helps users with software engineering tasks. Use the instructions below and the tools available to you to assist the user.\n"
+ "# Doing tasks\nThe user will primarily request you perform software engineering tasks: solving bugs, adding new functionality, refactoring code, explaining code, and more. "
+ "Use the TodoWrite tool to plan the task if required. Use the search tools to understand the codebase. Implement the solution using all tools available to you. "
+ "Verify the solution with tests. When you have completed a task, run the lint and typecheck commands.\n# Tool usage policy\nBatch independent tool calls.\n") * 3
+
+
+def conv4(i, cat, text):
+    """Fresh4 shapes: the older ones, and opencode, Continue, Claude Code
+    and a longer multi-turn session."""
+    s = i % 9
+    if s < 6:
+        return conv(i, cat, text)
+    prev1 = TASKS[(i + 11) % len(TASKS)][1]
+    prev2 = TASKS[(i + 53) % len(TASKS)][1]
+    if s == 6:
+        return [{"role": "system", "content": SYS_OPENCODE}, {"role": "user", "content": prev1},
+                {"role": "assistant", "content": "I'll start by reading the relevant files."},
+                {"role": "tool", "content": "package main\n\nfunc main() {\n\trun()\n}\n"},
+                {"role": "assistant", "content": "Done: the change is in place and go test passes."},
+                {"role": "user", "content": text}], True
+    if s == 7:
+        return [{"role": "system", "content": SYS_CONTINUE},
+                {"role": "user", "content": CONT_CODE + text}], False
+    return [{"role": "system", "content": SYS_CLAUDE},
+            {"role": "user", "content": REMINDER + prev1},
+            {"role": "assistant", "content": "I've made that change; the tests pass."},
+            {"role": "user", "content": prev2},
+            {"role": "assistant", "content": "Here is what I found, in three points."},
+            {"role": "tool", "content": TOOLOUT},
+            {"role": "user", "content": REMINDER + text}], True
+
+
 SYS_CLI = ("You are an interactive command-line agent for software engineering tasks. You help users fix bugs, add features, "
  "refactor code, explain code, review changes for security and performance, design systems and write documentation and tests. "
  "# Tone\nBe concise. Should you be unsure, ask. Think step by step before large changes, and prefer small diffs.\n"
@@ -318,6 +555,15 @@ def main():
     for i, (cat, text) in enumerate(FRESH3):
         msgs, tools = conv(i + 5, cat, text)
         rows.append({"category": cat, "split": "agent-fresh3", "agent": True, "tools": tools, "messages": msgs})
+    for i, (cat, text) in enumerate(FRESH4):
+        msgs, tools = conv4(i, cat, text)
+        rows.append({"category": cat, "split": "agent-fresh4", "agent": True, "tools": tools, "messages": msgs})
+    for i, (cat, text) in enumerate(TUNE2):
+        msgs, tools = conv4(i + 4, cat, text)
+        rows.append({"category": cat, "split": "agent-tune2", "agent": True, "tools": tools, "messages": msgs})
+    for i, (cat, text) in enumerate(TUNE3):
+        msgs, tools = conv4(i + 2, cat, text)
+        rows.append({"category": cat, "split": "agent-tune3", "agent": True, "tools": tools, "messages": msgs})
     with open("labelled.jsonl", "w") as f:
         f.writelines(keep)
         for r in rows:
