@@ -524,7 +524,7 @@ func validateSecurity(c *Config, ps *problems) {
 		ps.bad("security.audit_on_failure", "%q is not \"refuse\" or \"warn\"", v)
 	}
 	if v := c.Security.AuditFsync; v != "" && v != "query" && v != "background" {
-		bad("security.audit_fsync", "%q is not \"query\" or \"background\"", v)
+		ps.bad("security.audit_fsync", "%q is not \"query\" or \"background\"", v)
 	}
 	if err := redact.ValidatePatterns(c.Security.Redaction.ExtraPatterns); err != nil {
 		ps.bad("security.redaction.extra_patterns", "%v", err)
