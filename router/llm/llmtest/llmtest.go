@@ -148,6 +148,10 @@ type Options struct {
 	// its own status; only Loaded ones run, with LoadedContext or
 	// ContextLength as their window). Only for llama.cpp.
 	Router bool
+	// FIMReply is the middle the fill-in-the-middle routes answer (Reply
+	// when empty); FIMFunc, when set, computes it per request.
+	FIMReply string
+	FIMFunc  func(FIMRequest) string
 }
 
 // Server is a running double.
@@ -172,6 +176,7 @@ type Server struct {
 	reloads  int
 	bodies   []ChatRequest
 	paths    []string
+	fim      fimState
 	goneOnce sync.Once
 	gone     chan struct{}
 }
