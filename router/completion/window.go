@@ -1,0 +1,188 @@
+package completion
+
+import (
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Counter estimates a text's tokens (prompt.Estimator for the model).
+type Counter func(string) int
+
+// approxCount is a cheap estimate (4 bytes a token) used when no counter is
+// given.
+func approxCount(s string) int { return (len(s) + 3) / 4 }
+
+// Window cuts the text around byte offset at into a prefix and a suffix
+// that fit budget tokens together: three quarters for the prefix (what the
+// model continues matters most), the rest for the suffix, and what one side
+// leaves unused goes to the other. Both are cut at line boundaries, so the
+// model never sees half a line at the far ends.
+func Window(text string, at, budget int, count Counter) (prefix, suffix string) {
+	if count == nil {
+		count = approxCount
+	}
+	at = min(max(at, 0), len(text))
+	before, after := text[:at], text[at:]
+	if count(before)+count(after) <= budget {
+		return before, after
+	}
+	prefBudget := budget * 3 / 4
+	sufBudget := budget - prefBudget
+	if n := count(after); n < sufBudget {
+		prefBudget += sufBudget - n
+		sufBudget = n
+	} else if n := count(before); n < prefBudget {
+		sufBudget += prefBudget - n
+		prefBudget = n
+	}
+	return tailLines(before, prefBudget, count), headLines(after, sufBudget, count)
+}
+
+// tailLines keeps the end of s within budget tokens: the current (last,
+// partial) line always, then whole lines before it.
+func tailLines(s string, budget int, count Counter) string {
+	if count(s) <= budget {
+		return s
+	}
+	start := strings.LastIndexByte(s, '\n') + 1
+	used := count(s[start:])
+	for start > 0 {
+		prev := strings.LastIndexByte(s[:start-1], '\n') + 1
+		n := count(s[prev:start])
+		if used+n > budget {
+			break
+		}
+		used += n
+		start = prev
+	}
+	return s[start:]
+}
+
+// headLines keeps the start of s within budget tokens: the rest of the
+// cursor's line always, then whole lines after it.
+func headLines(s string, budget int, count Counter) string {
+	if count(s) <= budget {
+		return s
+	}
+	end := strings.IndexByte(s, '\n')
+	if end < 0 {
+		return s
+	}
+	end++
+	used := count(s[:end])
+	for end < len(s) {
+		next := strings.IndexByte(s[end:], '\n')
+		stop := len(s)
+		if next >= 0 {
+			stop = end + next + 1
+		}
+		n := count(s[end:stop])
+		if used+n > budget {
+			break
+		}
+		used += n
+		end = stop
+	}
+	return s[:end]
+}
+
+// Document is another open document, for snippets.
+type Document struct {
+	Path       string
+	LanguageID string
+	Text       string
+	// Edited orders documents: higher is more recently edited.
+	Edited int64
+}
+
+// Snippet is a short piece of another file given to the model.
+type Snippet struct {
+	Path string
+	Text string
+}
+
+// Snippets picks short pieces of the other open documents of language,
+// most recently edited first, within budget tokens, each at most
+// perFile tokens (its first lines: imports, types and signatures come
+// first in most files). Documents outside root are never used, nor the
+// current one.
+func Snippets(docs []Document, current, language, root string, budget, perFile int, count Counter) []Snippet {
+	if count == nil {
+		count = approxCount
+	}
+	if budget <= 0 || root == "" {
+		return nil
+	}
+	var cands []Document
+	for _, d := range docs {
+		if d.Path == current || d.LanguageID != language || !inside(d.Path, root) || strings.TrimSpace(d.Text) == "" {
+			continue
+		}
+		cands = append(cands, d)
+	}
+	sort.SliceStable(cands, func(i, j int) bool { return cands[i].Edited > cands[j].Edited })
+	var out []Snippet
+	for _, d := range cands {
+		limit := min(perFile, budget)
+		if limit <= 0 {
+			break
+		}
+		text := headLines(d.Text, limit, count)
+		if count(text) > limit {
+			continue // one enormous line: not a useful snippet
+		}
+		rel, err := filepath.Rel(root, d.Path)
+		if err != nil {
+			rel = filepath.Base(d.Path)
+		}
+		out = append(out, Snippet{Path: filepath.ToSlash(rel), Text: text})
+		budget -= count(text)
+	}
+	return out
+}
+
+// inside reports whether path lies in root (both cleaned; no "..").
+func inside(path, root string) bool {
+	if path == "" || !filepath.IsAbs(path) {
+		return false
+	}
+	rel, err := filepath.Rel(filepath.Clean(root), filepath.Clean(path))
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+}
+
+// CommentPrefix is how a line comment starts in language, for labelling
+// snippets inside the prompt ("// file: x.go").
+func CommentPrefix(language string) string {
+	switch language {
+	case "python", "ruby", "shellscript", "sh", "bash", "yaml", "toml", "perl", "r", "elixir", "dockerfile", "makefile":
+		return "#"
+	case "lua", "sql", "haskell":
+		return "--"
+	}
+	return "//"
+}
+
+// WithSnippets puts snippets before the prefix as commented file headers,
+// the form models trained on repository context recognise for servers that
+// take only a prefix.
+func WithSnippets(prefix string, snippets []Snippet, language string) string {
+	if len(snippets) == 0 {
+		return prefix
+	}
+	c := CommentPrefix(language)
+	var b strings.Builder
+	for _, s := range snippets {
+		b.WriteString(c)
+		b.WriteString(" file: ")
+		b.WriteString(s.Path)
+		b.WriteString("\n")
+		b.WriteString(s.Text)
+		if !strings.HasSuffix(s.Text, "\n") {
+			b.WriteString("\n")
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString(prefix)
+	return b.String()
+}
