@@ -102,7 +102,7 @@ func (s *Server) Initialize(ctx context.Context, params *protocol.InitializePara
 
 	syncKind := protocol.TextDocumentSyncKindIncremental
 	openClose, includeText := true, true
-	return &protocol.InitializeResult{
+	res := &protocol.InitializeResult{
 		Capabilities: protocol.ServerCapabilities{
 			// Only UTF-16 is negotiated: it is the mandatory default, every
 			// client supports it, and the router's positions are UTF-16.
@@ -119,7 +119,11 @@ func (s *Server) Initialize(ctx context.Context, params *protocol.InitializePara
 			ExecuteCommandProvider: protocol.ExecuteCommandOptions{Commands: commandNames()},
 		},
 		ServerInfo: protocol.ServerInfo{Name: "lsp-router", Version: protocol.NewOptional(s.opts.Version)},
-	}, nil
+	}
+	s.mu.Lock()
+	addCompletionCapabilities(&res.Capabilities, s.cfg)
+	s.mu.Unlock()
+	return res, nil
 }
 
 func workspaceRoot(p *protocol.InitializeParams) string {

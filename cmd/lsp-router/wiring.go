@@ -326,6 +326,9 @@ func wire(cfg *config.Config, workspace string, log *slog.Logger, withSources bo
 		Closers:         []func() error{func() error { w.cache.Close(); return nil }},
 		// Turning redaction off loosens security.
 		DisableRedaction: !cfg.Security.Redaction.Enabled,
+		Completion: router.CompletionOptions{Enabled: cfg.Completion.Enabled, Model: cfg.Completion.Model,
+			MaxTokens: cfg.Completion.MaxTokens, MaxLines: cfg.Completion.MaxLines,
+			ContextTokens: cfg.Completion.ContextTokens, Timeout: cfg.Completion.Timeout.Duration},
 	}
 	if w.audit != nil {
 		deps.Audit = w.audit
