@@ -2,6 +2,7 @@ package lsp
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"sync"
@@ -49,14 +50,34 @@ func (c *completions) touched(uri string) {
 	c.mu.Unlock()
 }
 
+// completionConfig is [completion] as last applied: the configuration the
+// engine is (being) built from, which s.cfg becomes only once the build
+// finished.
+func (s *Server) completionConfig() config.Completion {
+	s.conf.mu.Lock()
+	applied := s.conf.applied
+	s.conf.mu.Unlock()
+	var cfg config.Config
+	if applied != "" && json.Unmarshal([]byte(applied), &cfg) == nil {
+		return cfg.Completion
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cfg == nil {
+		return config.Completion{}
+	}
+	return s.cfg.Completion
+}
+
 // addCompletionCapabilities offers inlineCompletionProvider, and
 // completionProvider when completion.lsp_completion_items is on.
-func addCompletionCapabilities(caps *protocol.ServerCapabilities, cfg *config.Config) {
-	if cfg == nil || !cfg.Completion.Enabled {
+func (s *Server) addCompletionCapabilities(caps *protocol.ServerCapabilities) {
+	c := s.completionConfig()
+	if !c.Enabled {
 		return
 	}
 	caps.InlineCompletionProvider = protocol.Boolean(true)
-	if cfg.Completion.LSPCompletionItems {
+	if c.LSPCompletionItems {
 		caps.CompletionProvider = &protocol.CompletionOptions{}
 	}
 }
@@ -82,10 +103,7 @@ func (s *Server) InlineCompletion(ctx context.Context, params *protocol.InlineCo
 // otherwise).
 func (s *Server) Completion(ctx context.Context, params *protocol.CompletionParams) (protocol.CompletionResult, error) {
 	list := &protocol.CompletionList{IsIncomplete: true, Items: []protocol.CompletionItem{}}
-	s.mu.Lock()
-	on := s.cfg != nil && s.cfg.Completion.Enabled && s.cfg.Completion.LSPCompletionItems
-	s.mu.Unlock()
-	if !on {
+	if c := s.completionConfig(); !c.Enabled || !c.LSPCompletionItems {
 		return list, nil
 	}
 	// Trigger kind "invoked" also means typing here: always debounced
@@ -117,14 +135,12 @@ func (s *Server) complete(ctx context.Context, p protocol.TextDocumentPositionPa
 	uri := string(p.TextDocument.URI)
 	ctx, done := s.completion.co.Begin(ctx, uri)
 	defer done()
-	s.mu.Lock()
-	cfg := s.cfg
-	s.mu.Unlock()
-	if cfg == nil || !cfg.Completion.Enabled {
+	cfg := s.completionConfig()
+	if !cfg.Enabled {
 		return "", nil
 	}
 	if !invoked {
-		if err := completion.Debounce(ctx, cfg.Completion.Debounce.Or(75*time.Millisecond)); err != nil {
+		if err := completion.Debounce(ctx, cfg.Debounce.Or(75*time.Millisecond)); err != nil {
 			return "", nil // a newer keystroke took over
 		}
 	}

@@ -120,9 +120,7 @@ func (s *Server) Initialize(ctx context.Context, params *protocol.InitializePara
 		},
 		ServerInfo: protocol.ServerInfo{Name: "lsp-router", Version: protocol.NewOptional(s.opts.Version)},
 	}
-	s.mu.Lock()
-	addCompletionCapabilities(&res.Capabilities, s.cfg)
-	s.mu.Unlock()
+	s.addCompletionCapabilities(&res.Capabilities)
 	return res, nil
 }
 
