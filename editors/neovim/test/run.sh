@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Headless Neovim tests of the lsp-router plugin.
 #
-#   editors/neovim/test/run.sh [unit] [server] [e2e]     (default: all three)
+#   editors/neovim/test/run.sh [unit] [server] [e2e] [completion]     (default: all four)
 #
 # unit   : no server needed (options, arguments, statusline, answer window, health).
 # server : the real `lsp-router serve` (built here from ./cmd/lsp-router): attach,
 #          initialize, code actions, models/cancel commands, :checkhealth.
 # e2e    : the full flow with an Ollama double (go run ./tools/fakellm): :LspRouterRefactor
 #          edits the buffer, :LspRouterExplain shows the answer in a float.
+# completion : inline completion ghost text (extmarks) from the double, accepted,
+#          accepted word by word, dismissed, toggled.
 #
 # Environment: NVIM (default nvim), LSP_ROUTER_BIN (skip the build and use this
 # binary), LSP_ROUTER_FAKELLM (use this tools/fakellm binary), LSP_ROUTER_TEST_ONLY (run only tests whose name contains it),
@@ -19,7 +21,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
 nvim="${NVIM:-nvim}"
 suites=("$@")
-[ ${#suites[@]} -eq 0 ] && suites=(unit server e2e)
+[ ${#suites[@]} -eq 0 ] && suites=(unit server e2e completion)
 
 if ! command -v "$nvim" >/dev/null 2>&1; then
   echo "neovim not found: apt-get install -y neovim (or set NVIM=/path/to/nvim)" >&2
@@ -40,8 +42,8 @@ needs_bin=0
 for s in "${suites[@]}"; do
   case "$s" in
     unit) ;;
-    server|e2e) needs_bin=1 ;;
-    *) echo "unknown suite $s (want unit, server or e2e)" >&2; exit 2 ;;
+    server|e2e|completion) needs_bin=1 ;;
+    *) echo "unknown suite $s (want unit, server, e2e or completion)" >&2; exit 2 ;;
   esac
 done
 
@@ -76,8 +78,8 @@ for s in "${suites[@]}"; do
     echo "0 1 0" >>"$LSP_ROUTER_TEST_RESULTS"
     continue
   fi
-  if [ "$s" = e2e ] && [ -z "${LSP_ROUTER_FAKELLM:-}" ]; then
-    echo "FAIL - e2e: the LLM double tools/fakellm could not be built (see above)"
+  if { [ "$s" = e2e ] || [ "$s" = completion ]; } && [ -z "${LSP_ROUTER_FAKELLM:-}" ]; then
+    echo "FAIL - $s: the LLM double tools/fakellm could not be built (see above)"
     echo "0 1 0" >>"$LSP_ROUTER_TEST_RESULTS"
     continue
   fi

@@ -34,6 +34,9 @@ M.defaults = {
   capabilities = nil,
   -- Extra environment for the server process (e.g. { LSP_ROUTER_CONFIG = ... }).
   cmd_env = nil,
+  -- Inline completions as ghost text; validated by lsp_router.completion
+  -- (see :help lsp-router-completion). false turns them off.
+  completion = {},
 }
 
 M.default_keymaps = {

@@ -20,6 +20,7 @@ function M.setup(opts)
   commands.opts = cfg
   commands.register_lsp_commands()
   client.enable(cfg)
+  require('lsp_router.completion').setup(cfg.completion)
   return M
 end
 
