@@ -32,6 +32,10 @@ type completions struct {
 	seq    atomic.Int64
 	mu     sync.Mutex
 	edited map[string]int64
+	// applied and cfg cache the last configuration read by
+	// completionConfig: it is read on every keystroke.
+	applied string
+	cfg     config.Completion
 }
 
 func (c *completions) init() {
@@ -57,9 +61,17 @@ func (s *Server) completionConfig() config.Completion {
 	s.conf.mu.Lock()
 	applied := s.conf.applied
 	s.conf.mu.Unlock()
-	var cfg config.Config
-	if applied != "" && json.Unmarshal([]byte(applied), &cfg) == nil {
-		return cfg.Completion
+	if applied != "" {
+		s.completion.mu.Lock()
+		defer s.completion.mu.Unlock()
+		if applied == s.completion.applied {
+			return s.completion.cfg
+		}
+		var cfg config.Config
+		if json.Unmarshal([]byte(applied), &cfg) == nil {
+			s.completion.applied, s.completion.cfg = applied, cfg.Completion
+			return cfg.Completion
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

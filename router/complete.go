@@ -196,6 +196,16 @@ func (p *Pipeline) Complete(ctx context.Context, req CompletionRequest) (Complet
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 
+	// Redacted once here, for the request and its audit record; the
+	// redacting client checks again what leaves the process.
+	rprefix, rsuffix, rsnippets := prefix, suffix, snippets
+	if p.d.Redactor != nil {
+		rprefix, rsuffix = redactText(ctx, p.d.Redactor, prefix), redactText(ctx, p.d.Redactor, suffix)
+		rsnippets = make([]completion.Snippet, len(snippets))
+		for i, sn := range snippets {
+			rsnippets[i] = completion.Snippet{Path: sn.Path, Text: redactText(ctx, p.d.Redactor, sn.Text)}
+		}
+	}
 	st := &runState{category: CategoryCompletion}
 	var res CompletionResult
 	var usage llm.Usage
@@ -204,12 +214,10 @@ func (p *Pipeline) Complete(ctx context.Context, req CompletionRequest) (Complet
 		if i == 2 {
 			break // a completion that waits for a third model is too late
 		}
-		fr := p.fimRequest(c, prefix, suffix, snippets, req.LanguageID, o)
-		// The audit log may keep the query text: never with the secrets.
-		st.query = fr.Prompt
-		if p.d.Redactor != nil {
-			st.query = redactText(ctx, p.d.Redactor, fr.Prompt)
-		}
+		fr, shown := p.fimRequest(c, rprefix, rsuffix, rsnippets, req.LanguageID, o)
+		// The audit log may keep the query text: never with the secrets
+		// (the parts were redacted above).
+		st.query = shown
 		fc, ok := p.d.NewClient(c.svc).(llm.FIMClient)
 		if !ok {
 			lastErr = llm.ErrNoFIM
@@ -260,9 +268,10 @@ func (p *Pipeline) Complete(ctx context.Context, req CompletionRequest) (Complet
 // fimRequest builds the request for candidate c: native prefix and suffix
 // for servers with FIM (snippets as llama.cpp's input_extra, or commented
 // file headers in the prefix), and the family's template for the others.
-func (p *Pipeline) fimRequest(c completionCandidate, prefix, suffix string, snippets []completion.Snippet, language string, o CompletionOptions) llm.FIMRequest {
+// shown is the request as one text, in the template, for the audit log.
+func (p *Pipeline) fimRequest(c completionCandidate, prefix, suffix string, snippets []completion.Snippet, language string, o CompletionOptions) (fr llm.FIMRequest, shown string) {
 	tpl, _ := completion.TemplateFor(c.format)
-	fr := llm.FIMRequest{Model: c.a.ModelID, Prefix: prefix, Suffix: suffix, MaxTokens: o.MaxTokens, Stop: tpl.Stop,
+	fr = llm.FIMRequest{Model: c.a.ModelID, Prefix: prefix, Suffix: suffix, MaxTokens: o.MaxTokens, Stop: tpl.Stop,
 		// Completion wants the likeliest continuation, not variety.
 		Temperature: new(0.2)}
 	if c.svc.Kind == llm.KindLlamaCpp {
@@ -272,8 +281,11 @@ func (p *Pipeline) fimRequest(c completionCandidate, prefix, suffix string, snip
 	} else {
 		fr.Prefix = completion.WithSnippets(prefix, snippets, language)
 	}
-	fr.Prompt = tpl.Prompt(fr.Prefix, suffix)
-	return fr
+	shown = tpl.Prompt(fr.Prefix, suffix)
+	if _, native := llm.FIMRoute(c.svc.Kind); !native {
+		fr.Prompt = shown // servers with native FIM never see the template
+	}
+	return fr, shown
 }
 
 // FIM sends req with prefix, suffix, prompt and snippets redacted.
