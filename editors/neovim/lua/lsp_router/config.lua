@@ -35,7 +35,7 @@ M.defaults = {
   -- Extra environment for the server process (e.g. { LSP_ROUTER_CONFIG = ... }).
   cmd_env = nil,
   -- Inline completions as ghost text; validated by lsp_router.completion
-  -- (see :help lsp-router-completion). false turns them off.
+  -- (options in lua/lsp_router/completion.lua). false turns them off.
   completion = {},
 }
 
