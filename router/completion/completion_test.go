@@ -147,3 +147,18 @@ func TestCoalescerCancelsTheOlderRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestWindowOfAHugeFileStaysNearTheCursor(t *testing.T) {
+	line := "\tx = append(x, compute(i, j, k))\n"
+	text := strings.Repeat(line, 200000) // 6.8 MB
+	at := len(text) / 2
+	counted := 0
+	count := func(s string) int { counted += len(s); return approxCount(s) }
+	prefix, suffix := Window(text, at, 1024, count)
+	if !strings.HasSuffix(text[:at], prefix) || !strings.HasPrefix(text[at:], suffix) || prefix == "" || suffix == "" {
+		t.Fatal("window is not around the cursor")
+	}
+	if counted > 8*1024*maxTokenBytes { // bounded by the budget, not the file
+		t.Fatalf("counted %d bytes of a %d-byte file for a 1024-token window", counted, len(text))
+	}
+}

@@ -9,6 +9,11 @@ import (
 // Counter estimates a text's tokens (prompt.Estimator for the model).
 type Counter func(string) int
 
+// maxTokenBytes bounds the bytes of one token for the estimators in use
+// (prompt.EstimateTokens counts a token per at most 3.7 bytes of text;
+// approxCount per 4), with room to spare.
+const maxTokenBytes = 16
+
 // approxCount is a cheap estimate (4 bytes a token) used when no counter is
 // given.
 func approxCount(s string) int { return (len(s) + 3) / 4 }
@@ -23,7 +28,20 @@ func Window(text string, at, budget int, count Counter) (prefix, suffix string) 
 		count = approxCount
 	}
 	at = min(max(at, 0), len(text))
+	// No token is longer than maxTokenBytes: text farther from the cursor
+	// than the budget in those bytes can never fit, so a large file costs
+	// no more per keystroke than a small one.
+	reach := budget * maxTokenBytes
 	before, after := text[:at], text[at:]
+	if len(before) > reach {
+		before = before[len(before)-reach:]
+		if i := strings.IndexByte(before, '\n'); i >= 0 {
+			before = before[i+1:]
+		}
+	}
+	if len(after) > reach {
+		after = after[:reach]
+	}
 	if count(before)+count(after) <= budget {
 		return before, after
 	}
@@ -128,7 +146,11 @@ func Snippets(docs []Document, current, language, root string, budget, perFile i
 		if limit <= 0 {
 			break
 		}
-		text := headLines(d.Text, limit, count)
+		head := d.Text
+		if len(head) > limit*maxTokenBytes {
+			head = head[:limit*maxTokenBytes]
+		}
+		text := headLines(head, limit, count)
 		if count(text) > limit {
 			continue // one enormous line: not a useful snippet
 		}
