@@ -80,6 +80,16 @@ T.test('accept-word inserts one word and keeps the rest shown; dismiss hides it'
   T.eq('\treturn', lines(buf)[4], 'dismiss leaves the buffer alone')
 end)
 
+T.test('typing the suggestion keeps the rest shown without a new request', function()
+  local buf = suggest('return a + b')
+  vim.api.nvim_buf_set_text(buf, 3, 1, 3, 1, { 'ret' })
+  assert(comp.typed(buf, 3, 4), 'the typed text matches the suggestion')
+  T.eq('urn a + b', comp.text(), 'the rest')
+  T.eq('urn a + b', marks(buf)[1][4].virt_text[1][1], 'the rest is the ghost text')
+  vim.api.nvim_buf_set_text(buf, 3, 4, 3, 4, { 'x' })
+  T.eq(false, comp.typed(buf, 3, 5), 'a different character ends it')
+end)
+
 T.test('the toggle stops requests', function()
   local buf = suggest('return a + b')
   local seen = T.capture_notify()

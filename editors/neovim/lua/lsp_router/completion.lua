@@ -281,12 +281,36 @@ function M.toggle()
   return M.active
 end
 
+--- Keeps the suggestion while the user types it: when the text between
+--- the suggestion's position and (row, col) is its beginning, the rest is
+--- shown at (row, col) and true returned, without asking the server.
+function M.typed(buf, row, col)
+  if not shown or shown.buf ~= buf or row ~= shown.row or col <= shown.col then
+    return false
+  end
+  local line = vim.api.nvim_buf_get_lines(buf, row, row + 1, false)[1] or ''
+  local typed = line:sub(shown.col + 1, col)
+  if #typed == #shown.text or shown.text:sub(1, #typed) ~= typed then
+    return false
+  end
+  render(buf, row, col, shown.text:sub(#typed + 1))
+  return true
+end
+
+local function cursor()
+  local cur = vim.api.nvim_win_get_cursor(0)
+  return cur[1] - 1, cur[2]
+end
+
 local function on_change(ev)
   local buf = ev.buf
   if own_tick and vim.api.nvim_buf_get_changedtick(buf) == own_tick then
     return
   end
   own_tick = nil
+  if vim.api.nvim_get_current_buf() == buf and M.typed(buf, cursor()) then
+    return
+  end
   M.clear()
   if not (M.active and M.opts.auto) or not client_for(buf) then
     return
@@ -347,8 +371,8 @@ function M.setup(user)
   end })
   vim.api.nvim_create_autocmd('CursorMovedI', { group = group, callback = function()
     if shown then
-      local cur = vim.api.nvim_win_get_cursor(0)
-      if cur[1] - 1 ~= shown.row or cur[2] ~= shown.col then
+      local row, col = cursor()
+      if (row ~= shown.row or col ~= shown.col) and not M.typed(shown.buf, row, col) then
         M.clear()
       end
     end
