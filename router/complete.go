@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lsp-router/lsp-router/router/codectx"
 	"github.com/lsp-router/lsp-router/router/completion"
 	"github.com/lsp-router/lsp-router/router/llm"
 	"github.com/lsp-router/lsp-router/router/prompt"
@@ -182,6 +183,9 @@ func (p *Pipeline) Complete(ctx context.Context, req CompletionRequest) (Complet
 		return CompletionResult{Text: cached, Model: best.a.ModelID, Service: best.a.Service, Cached: true}, nil
 	}
 	snippets := completion.Snippets(req.Others, req.Path, req.LanguageID, req.WorkspaceRoot, snippetBudget, snippetBudget/2, count)
+	if sig, ok := p.callSignature(ctx, req); ok {
+		snippets = append(snippets, sig)
+	}
 
 	start := time.Now()
 	areq := Request{Action: ActionComplete, Agent: req.Agent}
@@ -203,7 +207,8 @@ func (p *Pipeline) Complete(ctx context.Context, req CompletionRequest) (Complet
 		rprefix, rsuffix = redactText(ctx, p.d.Redactor, prefix), redactText(ctx, p.d.Redactor, suffix)
 		rsnippets = make([]completion.Snippet, len(snippets))
 		for i, sn := range snippets {
-			rsnippets[i] = completion.Snippet{Path: sn.Path, Text: redactText(ctx, p.d.Redactor, sn.Text)}
+			rsnippets[i] = sn
+			rsnippets[i].Text = redactText(ctx, p.d.Redactor, sn.Text)
 		}
 	}
 	st := &runState{category: CategoryCompletion}
@@ -276,7 +281,11 @@ func (p *Pipeline) fimRequest(c completionCandidate, prefix, suffix string, snip
 		Temperature: new(0.2)}
 	if c.svc.Kind == llm.KindLlamaCpp {
 		for _, s := range snippets {
-			fr.Extra = append(fr.Extra, llm.FIMFile{Filename: s.Path, Text: s.Text})
+			name := s.Path
+			if s.Signature {
+				name = "signature of " + s.Path
+			}
+			fr.Extra = append(fr.Extra, llm.FIMFile{Filename: name, Text: s.Text})
 		}
 	} else {
 		fr.Prefix = completion.WithSnippets(prefix, snippets, language)
@@ -303,4 +312,34 @@ func (c redactingClient) FIM(ctx context.Context, req llm.FIMRequest) (llm.FIMRe
 	}
 	req.Extra = extra
 	return fc.FIM(ctx, req)
+}
+
+// signatureTimeout bounds the language server's hover for a completion:
+// the suggestion is worth less than the latency.
+const signatureTimeout = 100 * time.Millisecond
+
+// callSignature asks the code-context sources (a language server, Serena)
+// for the hover of the function whose call the cursor is in ("strings.
+// Fields(|"), and returns its signature (the first line of the hover's
+// first code block) as a snippet. Only the signature: no documentation
+// text from outside the workspace goes to the model.
+func (p *Pipeline) callSignature(ctx context.Context, req CompletionRequest) (completion.Snippet, bool) {
+	name, at, ok := completion.CalledName(req.Text, req.Offset)
+	if !ok {
+		return completion.Snippet{}, false
+	}
+	q := codectx.Query{Path: req.Path, Text: req.Text, LanguageID: req.LanguageID, WorkspaceRoot: req.WorkspaceRoot,
+		Position: codectx.PositionOf(req.Text, at)}
+	hctx, cancel := context.WithTimeout(ctx, signatureTimeout)
+	defer cancel()
+	for _, src := range p.d.Sources {
+		h, err := src.Hover(hctx, q, nil)
+		if err != nil || h == "" {
+			continue
+		}
+		if sig := completion.Signature(h); sig != "" {
+			return completion.Snippet{Path: name, Text: sig, Signature: true}, true
+		}
+	}
+	return completion.Snippet{}, false
 }

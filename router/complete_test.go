@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lsp-router/lsp-router/router"
+	"github.com/lsp-router/lsp-router/router/codectx"
 	"github.com/lsp-router/lsp-router/router/completion"
 	"github.com/lsp-router/lsp-router/router/llm"
 	"github.com/lsp-router/lsp-router/router/llm/llmtest"
@@ -188,5 +189,49 @@ func TestCompleteCancelClosesUpstream(t *testing.T) {
 	case <-srv.ClientGone():
 	case <-time.After(10 * time.Second):
 		t.Fatal("the upstream request stayed open")
+	}
+}
+
+// hoverSource is a language server that knows one signature.
+type hoverSource struct{ at codectx.Position }
+
+func (h *hoverSource) Name() string { return "fake-ls" }
+func (h *hoverSource) Symbol(context.Context, codectx.Query) (*codectx.Symbol, error) {
+	return nil, codectx.ErrUnsupported
+}
+func (h *hoverSource) Hover(_ context.Context, q codectx.Query, _ *codectx.Symbol) (string, error) {
+	h.at = q.Position
+	return "```go\nfunc strings.Fields(s string) []string\n```\n\nFields splits the string s around white space.", nil
+}
+func (h *hoverSource) References(context.Context, codectx.Query, *codectx.Symbol, int) ([]codectx.Reference, error) {
+	return nil, codectx.ErrUnsupported
+}
+func (h *hoverSource) Diagnostics(context.Context, codectx.Query, *codectx.Symbol) ([]codectx.Diagnostic, error) {
+	return nil, codectx.ErrUnsupported
+}
+
+func TestCompleteGivesTheCalledFunctionsSignature(t *testing.T) {
+	srv := llmtest.New(llm.KindOllama, llmtest.Options{FIMReply: "s)"})
+	defer srv.Close()
+	hs := &hoverSource{}
+	p := newPipeline(t, &fixedServices{services: []llm.Service{serviceOf(srv, "Ollama", 1)}}, func(d *router.Deps) {
+		completionOn(d)
+		d.Sources = []codectx.Source{codectx.BufferSource{}, hs}
+	})
+	src := "package main\n\nimport \"strings\"\n\nfunc f(s string) []string {\n\treturn strings.Fields(\n}\n"
+	off := strings.Index(src, "Fields(") + len("Fields(")
+	res, err := p.Complete(context.Background(), router.CompletionRequest{Path: "/ws/main.go", LanguageID: "go", Text: src, Offset: off, WorkspaceRoot: "/ws"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Text != "s)" {
+		t.Errorf("suggestion %q", res.Text)
+	}
+	if hs.at != (codectx.Position{Line: 5, Character: 16}) {
+		t.Errorf("hover asked at %+v, want the name Fields", hs.at)
+	}
+	r := srv.FIMRequests()[0]
+	if !strings.Contains(r.Prefix, "// Fields: func strings.Fields(s string) []string\n") || strings.Contains(r.Prefix, "splits") {
+		t.Errorf("prefix %q: want the signature only", r.Prefix)
 	}
 }

@@ -162,3 +162,34 @@ func TestWindowOfAHugeFileStaysNearTheCursor(t *testing.T) {
 		t.Fatalf("counted %d bytes of a %d-byte file for a 1024-token window", counted, len(text))
 	}
 }
+
+func TestCalledNameAndSignature(t *testing.T) {
+	for _, c := range []struct {
+		text, name string
+		ok         bool
+	}{
+		{"\twords := strings.Fields(", "Fields", true},
+		{"\tfmt.Printf(\"%d\", len(x), ", "Printf", true},
+		{"\tfoo(bar(1), ", "foo", true},
+		{"\tx := a + b", "", false},
+		{"\tx := []int{1, ", "", false},
+		{"\tif (", "", false},
+		{"print(\n\t", "", false}, // the call is on another line
+	} {
+		name, at, ok := CalledName(c.text, len(c.text))
+		if name != c.name || ok != c.ok || (ok && c.text[at:at+len(name)] != name) {
+			t.Errorf("CalledName(%q) = %q %d %v", c.text, name, at, ok)
+		}
+	}
+	hover := "```go\nfunc strings.Fields(s string) []string\n```\n\nFields splits the string s around each instance of one or more consecutive white space characters."
+	if got := Signature(hover); got != "func strings.Fields(s string) []string" {
+		t.Errorf("Signature = %q", got)
+	}
+	if got := Signature("def split(sep=None)\nReturn a list of the words."); got != "def split(sep=None)" {
+		t.Errorf("Signature = %q", got)
+	}
+	p := WithSnippets("package main\n", []Snippet{{Path: "Fields", Text: "func Fields(s string) []string", Signature: true}}, "go")
+	if p != "// Fields: func Fields(s string) []string\npackage main\n" {
+		t.Errorf("%q", p)
+	}
+}

@@ -114,10 +114,12 @@ type Document struct {
 	Edited int64
 }
 
-// Snippet is a short piece of another file given to the model.
+// Snippet is a short piece of another file given to the model, or the
+// signature of the function being called (Signature set, Path its name).
 type Snippet struct {
-	Path string
-	Text string
+	Path      string
+	Text      string
+	Signature bool
 }
 
 // Snippets picks short pieces of the other open documents of language,
@@ -195,6 +197,15 @@ func WithSnippets(prefix string, snippets []Snippet, language string) string {
 	c := CommentPrefix(language)
 	var b strings.Builder
 	for _, s := range snippets {
+		if s.Signature {
+			b.WriteString(c)
+			b.WriteString(" ")
+			b.WriteString(s.Path)
+			b.WriteString(": ")
+			b.WriteString(s.Text)
+			b.WriteString("\n")
+			continue
+		}
 		b.WriteString(c)
 		b.WriteString(" file: ")
 		b.WriteString(s.Path)
@@ -207,4 +218,69 @@ func WithSnippets(prefix string, snippets []Snippet, language string) string {
 	}
 	b.WriteString(prefix)
 	return b.String()
+}
+
+// CalledName finds the call the cursor at offset is inside, on the
+// cursor's line ("fmt.Println(x, |"): the called name and the byte offset
+// where it starts, for a hover there.
+func CalledName(text string, offset int) (name string, at int, ok bool) {
+	offset = min(max(offset, 0), len(text))
+	start := strings.LastIndexByte(text[:offset], '\n') + 1
+	line := text[start:offset]
+	depth := 0
+	for i := len(line) - 1; i >= 0; i-- {
+		switch line[i] {
+		case ')', ']', '}':
+			depth++
+		case '(':
+			if depth > 0 {
+				depth--
+				continue
+			}
+			j := i
+			for j > 0 && isIdent(line[j-1]) {
+				j--
+			}
+			if j == i || (line[j] >= '0' && line[j] <= '9') {
+				return "", 0, false
+			}
+			return line[j:i], start + j, true
+		case '[', '{':
+			if depth > 0 {
+				depth--
+				continue
+			}
+			return "", 0, false
+		}
+	}
+	return "", 0, false
+}
+
+func isIdent(c byte) bool {
+	return c == '_' || c == '$' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// Signature is the first line of a hover's first code block (the
+// declaration language servers put there), or its first line when it has
+// no code block; at most 300 bytes.
+func Signature(hover string) string {
+	h := hover
+	if i := strings.Index(h, "```"); i >= 0 {
+		h = h[i+3:]
+		if nl := strings.IndexByte(h, '\n'); nl >= 0 {
+			h = h[nl+1:] // the fence's language tag
+		}
+		if end := strings.Index(h, "```"); end >= 0 {
+			h = h[:end]
+		}
+	}
+	for _, l := range strings.Split(h, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			if len(l) > 300 {
+				l = l[:300]
+			}
+			return l
+		}
+	}
+	return ""
 }
