@@ -132,3 +132,12 @@ func TestFIMModelMissing(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestFIMOllamaModelWithoutInsert(t *testing.T) {
+	srv := llmtest.New(llm.KindOllama, llmtest.Options{Models: []llmtest.Model{{ID: "llama3.2:3b", NoInsert: true, Loaded: true}}})
+	defer srv.Close()
+	_, err := fimClient(t, srv).FIM(context.Background(), llm.FIMRequest{Model: "llama3.2:3b", Prefix: "a", Suffix: "b"})
+	if err == nil || !strings.Contains(err.Error(), "does not support insert") {
+		t.Fatalf("err = %v", err)
+	}
+}

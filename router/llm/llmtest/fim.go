@@ -63,9 +63,11 @@ func (s *Server) fimRoutes() {
 		// POST /api/generate: GenerateRequest (prompt, suffix, raw, stream,
 		// options) and GenerateResponse (response, done, done_reason,
 		// prompt_eval_count, eval_count) from ollama/ollama api/types.go;
-		// GenerateHandler in server/routes.go (commit fb30760, 2026-08-21)
-		// refuses suffix with raw:true ("raw mode does not support
-		// template, system, or context") and a missing model with 404.
+		// GenerateHandler in server/routes.go (commit fb30760, 2026-08-21):
+		// raw with template, system or context is refused ("raw mode does
+		// not support template, system, or context"), a suffix asks for the
+		// insert capability (a template with .Suffix) and a model without
+		// it is refused with 400, an unknown model with 404.
 		s.mux.HandleFunc("POST /api/generate", s.auth(s.ollamaGenerate))
 	case llm.KindLlamaCpp:
 		// POST /infill: input_prefix, input_suffix, input_extra, prompt,
@@ -152,8 +154,15 @@ func (s *Server) ollamaGenerate(w http.ResponseWriter, r *http.Request) {
 		s.modelNotFound(w, req.Model)
 		return
 	}
-	if raw, _ := req.Raw["raw"].(bool); raw && req.Suffix != "" {
+	_, template := req.Raw["template"]
+	_, system := req.Raw["system"]
+	_, withContext := req.Raw["context"]
+	if raw, _ := req.Raw["raw"].(bool); raw && (template || system || withContext) {
 		s.writeError(w, http.StatusBadRequest, "raw mode does not support template, system, or context", "")
+		return
+	}
+	if req.Suffix != "" && md.NoInsert {
+		s.writeError(w, http.StatusBadRequest, fmt.Sprintf("%q does not support insert", req.Model), "")
 		return
 	}
 	if !s.fimGenerate(r) {

@@ -56,6 +56,9 @@ type Model struct {
 	// reloads the model, counted by Reloads, whenever a chat names another
 	// num_ctx, as the real server does.
 	LoadedContext int
+	// NoInsert: the model's Ollama template has no .Suffix, so
+	// /api/generate refuses a suffix ("does not support insert").
+	NoInsert bool
 }
 
 // OllamaCloudModel is a cloud model as Ollama lists it in /api/tags beside
