@@ -33,6 +33,7 @@ type Config struct {
 	Security        Security               `toml:"security" json:"security"`
 	Prompts         map[string]string      `toml:"prompts" json:"prompts,omitempty"`
 	MCP             MCP                    `toml:"mcp" json:"mcp"`
+	Completion      Completion             `toml:"completion" json:"completion"`
 	// Agents tunes routing per coding agent, by the name the agent gives
 	// over MCP (clientInfo), lower-cased: [agents.qwen-code.task_routing.coding].
 	Agents  map[string]Agent `toml:"agents" json:"agents,omitempty"`
@@ -92,6 +93,29 @@ type MCP struct {
 	// AllowApply lets the propose_edit tool write files when the agent asks
 	// with apply: true. Off, edits are only proposed (a diff to review).
 	AllowApply bool `toml:"allow_apply" json:"allow_apply,omitempty"`
+}
+
+// Completion is [completion]: inline completions (fill-in-the-middle)
+// from a local model as the user types.
+type Completion struct {
+	// Enabled offers inline completions to the editor.
+	Enabled bool `toml:"enabled" json:"enabled"`
+	// Model names the model to complete with; empty picks a small, loaded
+	// FIM-capable coding model.
+	Model string `toml:"model" json:"model,omitempty"`
+	// MaxTokens caps one completion; MaxLines cuts it after that many lines.
+	MaxTokens int `toml:"max_tokens" json:"max_tokens,omitempty"`
+	MaxLines  int `toml:"max_lines" json:"max_lines,omitempty"`
+	// ContextTokens is the budget of the prefix and suffix around the cursor.
+	ContextTokens int `toml:"context_tokens" json:"context_tokens,omitempty"`
+	// Debounce is waited after a request before the model is asked: a newer
+	// request for the same document in that time replaces it.
+	Debounce Duration `toml:"debounce" json:"debounce,omitzero"`
+	// Timeout bounds one completion, model call included.
+	Timeout Duration `toml:"timeout" json:"timeout,omitzero"`
+	// LSPCompletionItems also answers textDocument/completion, for editors
+	// without inline completion (off by default).
+	LSPCompletionItems bool `toml:"lsp_completion_items" json:"lsp_completion_items,omitempty"`
 }
 
 // Agent is the routing of one coding agent: its task_routing entries
@@ -299,6 +323,10 @@ func Default() *Config {
 			Redaction:     Redaction{Enabled: true},
 		},
 		Prompts: map[string]string{},
+		Completion: Completion{
+			Enabled: true, MaxTokens: 128, MaxLines: 12, ContextTokens: 1536,
+			Debounce: Duration{75 * time.Millisecond}, Timeout: Duration{5 * time.Second},
+		},
 	}
 }
 

@@ -118,6 +118,17 @@ var keyRules = map[string]rule{
 	// Writing files on an agent's word is the user's choice alone.
 	"mcp.allow_apply": {ClassLoosens, onlyFalse},
 
+	// Completions steer which local model completes and within what
+	// limits; none names a server, a program or a file.
+	"completion.enabled":              {class: ClassSafe},
+	"completion.model":                {class: ClassSafe},
+	"completion.max_tokens":           {class: ClassSafe},
+	"completion.max_lines":            {class: ClassSafe},
+	"completion.context_tokens":       {class: ClassSafe},
+	"completion.debounce":             {class: ClassSafe},
+	"completion.timeout":              {class: ClassSafe},
+	"completion.lsp_completion_items": {class: ClassSafe},
+
 	"agents.*.task_routing.*.primary_models":  {class: ClassSafe},
 	"agents.*.task_routing.*.fallback_models": {class: ClassSafe},
 	"agents.*.task_routing.*.min_context":     {class: ClassSafe},

@@ -320,7 +320,7 @@ func parentReported(ps []Problem, key string) bool {
 
 // sections lists the valid keys of each table, for "did you mean" messages.
 var sections = map[string][]string{
-	"":                        {"services", "custom_endpoints", "task_routing", "routing", "generation", "serena", "language_servers", "context", "security", "prompts", "mcp", "agents", "gateway"},
+	"":                        {"services", "custom_endpoints", "task_routing", "routing", "generation", "serena", "language_servers", "context", "security", "prompts", "mcp", "agents", "gateway", "completion"},
 	"services.*":              {"enabled", "endpoint", "priority", "timeout", "max_retries", "api_key_env", "api_key_file", "context_length"},
 	"custom_endpoints":        {"name", "endpoint", "priority", "api_style", "api_key_env", "api_key_file", "context_length"},
 	"task_routing.*":          {"primary_models", "fallback_models", "min_context", "require_serena"},
@@ -331,6 +331,7 @@ var sections = map[string][]string{
 	"context":                 {"compaction_threshold", "compaction_target", "preserve_recent_messages", "max_tool_output_tokens", "max_references", "max_file_bytes", "editor_timeout", "language_servers_idle_timeout"},
 	"mcp":                     {"allow_apply"},
 	"gateway":                 {"listen", "keys_file", "max_request_bytes", "max_concurrent_per_key"},
+	"completion":              {"enabled", "model", "max_tokens", "max_lines", "context_tokens", "debounce", "timeout", "lsp_completion_items"},
 	"agents.*":                {"task_routing"},
 	"agents.*.task_routing.*": {"primary_models", "fallback_models", "min_context", "require_serena"},
 	"security":                {"allow_external", "allowed_hosts", "allowed_cidrs", "allow_proxy", "audit_enabled", "audit_log_path", "audit_max_bytes", "audit_on_failure", "audit_key_file", "audit_fsync", "log_queries", "log_queries_plaintext", "log_responses", "verify_checksums", "model_pins", "redaction"},
@@ -368,6 +369,7 @@ func (c *Config) validate() []Problem {
 		check(c, &ps)
 	}
 	ps = append(ps, c.Gateway.validate()...)
+	ps = append(ps, c.Completion.validate()...)
 	return ps
 }
 
@@ -680,4 +682,25 @@ func checkContextLength(n int) string {
 		return ""
 	}
 	return fmt.Sprintf("must be between %d and %d tokens (or left out to use what the server reports), got %d", MinContextLength, MaxContextLength, n)
+}
+
+// validate checks [completion]: each limit within a range that keeps
+// completions fast and bounded.
+func (c Completion) validate() []Problem {
+	var ps []Problem
+	check := func(key string, v, lo, hi int, unit string) {
+		if v < lo || v > hi {
+			ps = append(ps, Problem{Key: "completion." + key, Message: fmt.Sprintf("must be between %d and %d %s, got %d", lo, hi, unit, v)})
+		}
+	}
+	check("max_tokens", c.MaxTokens, 1, 2048, "tokens")
+	check("max_lines", c.MaxLines, 1, 500, "lines")
+	check("context_tokens", c.ContextTokens, 128, 32768, "tokens")
+	if c.Debounce.Duration > 2*time.Second {
+		ps = append(ps, Problem{Key: "completion.debounce", Message: fmt.Sprintf("must be at most 2s (it delays every suggestion), got %s", c.Debounce.Duration)})
+	}
+	if d := c.Timeout.Duration; d < 100*time.Millisecond || d > time.Minute {
+		ps = append(ps, Problem{Key: "completion.timeout", Message: fmt.Sprintf("must be between 100ms and 1m, got %s", d)})
+	}
+	return ps
 }

@@ -120,6 +120,17 @@ const Template = `# lsp-router configuration. Every value shown is the built-in 
 # text/template syntax; see lsp-router ask --dry-run for what they receive.
 # [prompts]
 # explain = """..."""
+
+# Inline completions (ghost text) from a small local fill-in-the-middle model.
+# [completion]
+# enabled = true
+# model = ""                     # empty: a small, loaded FIM-capable coding model
+# max_tokens = 128
+# max_lines = 12
+# context_tokens = 1536          # text around the cursor plus snippets of open files
+# debounce = "75ms"              # a newer keystroke within it replaces the request
+# timeout = "5s"
+# lsp_completion_items = false   # also answer textDocument/completion
 `
 
 // WriteTemplate writes the commented default file to path, refusing to

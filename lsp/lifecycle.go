@@ -108,7 +108,7 @@ func (s *Server) Initialize(ctx context.Context, params *protocol.InitializePara
 
 	syncKind := protocol.TextDocumentSyncKindIncremental
 	openClose, includeText := true, true
-	return &protocol.InitializeResult{
+	res := &protocol.InitializeResult{
 		Capabilities: protocol.ServerCapabilities{
 			// Only UTF-16 is negotiated: it is the mandatory default, every
 			// client supports it, and the router's positions are UTF-16.
@@ -125,7 +125,9 @@ func (s *Server) Initialize(ctx context.Context, params *protocol.InitializePara
 			ExecuteCommandProvider: protocol.ExecuteCommandOptions{Commands: commandNames()},
 		},
 		ServerInfo: protocol.ServerInfo{Name: "lsp-router", Version: protocol.NewOptional(s.opts.Version)},
-	}, nil
+	}
+	s.addCompletionCapabilities(&res.Capabilities)
+	return res, nil
 }
 
 func workspaceRoot(p *protocol.InitializeParams) string {

@@ -79,6 +79,8 @@ type Server struct {
 	jobs *jobTable
 	conf confState // configuration layers and problems (lifecycle.go)
 
+	completion completions // inline completion (inline_completion.go)
+
 	exitOnce sync.Once
 	exitCode int
 	exited   chan struct{}

@@ -48,6 +48,7 @@ func (s *Server) DidChange(ctx context.Context, params *protocol.DidChangeTextDo
 		}
 		return nil
 	}
+	s.completion.touched(uri)
 	if obs := s.observer(); obs != nil {
 		obs.DidChange(d.Path, d.Version, d.Text)
 	}

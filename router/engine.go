@@ -92,6 +92,8 @@ type Deps struct {
 	Logger          *slog.Logger
 	// Closers are closed with the engine (language servers, Serena, caches).
 	Closers []func() error
+	// Completion is [completion]: inline completions (Complete).
+	Completion CompletionOptions
 }
 
 // Pipeline is the engine: context, classification, selection, prompt,
@@ -102,6 +104,7 @@ type Pipeline struct {
 	log      *slog.Logger
 	once     sync.Once
 	inflight inflight
+	comp     completionState
 }
 
 // New returns an engine. Missing optional parts get working defaults.

@@ -337,6 +337,9 @@ func wire(cfg *config.Config, workspace string, log *slog.Logger, withSources bo
 		// vLLM and SGLang report their queues: a shared GPU host's load
 		// counts what other routers sent it.
 		QueueDepth: router.NewQueueDepths(w.http, time.Second).Depth,
+		Completion: router.CompletionOptions{Enabled: cfg.Completion.Enabled, Model: cfg.Completion.Model,
+			MaxTokens: cfg.Completion.MaxTokens, MaxLines: cfg.Completion.MaxLines,
+			ContextTokens: cfg.Completion.ContextTokens, Timeout: cfg.Completion.Timeout.Duration},
 	}
 	if w.audit != nil {
 		deps.Audit = w.audit

@@ -9,6 +9,7 @@ import (
 	_ "embed"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -89,9 +90,27 @@ type Entry struct {
 	Default bool `toml:"default" json:"default,omitempty"`
 	// Embedding marks embedding-only models, never chosen for chat.
 	Embedding bool `toml:"embedding" json:"embedding,omitempty"`
+	// FIM names the fill-in-the-middle format the model was trained with
+	// (one of FIMFormats), "" when it cannot fill in the middle: such a
+	// model is never used for inline completion.
+	FIM string `toml:"fim" json:"fim,omitempty"`
 	// Notes is free text for humans.
 	Notes string `toml:"notes" json:"notes,omitempty"`
 }
+
+// Fill-in-the-middle formats, by the family whose special tokens they use.
+// router/completion has the prompt of each, with its source.
+const (
+	FIMQwen      = "qwen"      // <|fim_prefix|> <|fim_suffix|> <|fim_middle|>
+	FIMCodeLlama = "codellama" // <PRE> <SUF> <MID>
+	FIMStarCoder = "starcoder" // <fim_prefix> <fim_suffix> <fim_middle>
+	FIMDeepSeek  = "deepseek"  // <｜fim▁begin｜> <｜fim▁hole｜> <｜fim▁end｜>
+	FIMCodestral = "codestral" // [SUFFIX] [PREFIX]
+	FIMCodeGemma = "codegemma" // <|fim_prefix|> <|fim_suffix|> <|fim_middle|>, <|file_separator|> ends
+)
+
+// FIMFormats lists the valid values of Entry.FIM.
+var FIMFormats = []string{FIMQwen, FIMCodeLlama, FIMStarCoder, FIMDeepSeek, FIMCodestral, FIMCodeGemma}
 
 // Catalog is a validated, indexed set of entries. It is immutable after Load and safe for
 // concurrent use.
@@ -191,6 +210,9 @@ func applyOverride(entries []Entry, o Entry) ([]Entry, error) {
 		if o.Notes != "" {
 			e.Notes = o.Notes
 		}
+		if o.FIM != "" {
+			e.FIM = o.FIM
+		}
 		entries[i] = e
 		return entries, nil
 	}
@@ -218,6 +240,9 @@ func build(entries []Entry) (*Catalog, error) {
 		}
 		if e.Variant == "embedding" {
 			e.Embedding = true
+		}
+		if e.FIM != "" && !slices.Contains(FIMFormats, e.FIM) {
+			return nil, fmt.Errorf("catalog entry %q: fim %q is not a known fill-in-the-middle format; use one of %s, or leave it out", e.ID, e.FIM, strings.Join(FIMFormats, ", "))
 		}
 		if !e.Embedding && e.Scores.isZero() {
 			return nil, fmt.Errorf("catalog entry %q: a chat model needs scores = { coding, reasoning, analysis, documentation }", e.ID)

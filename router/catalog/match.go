@@ -35,6 +35,9 @@ type MatchResult struct {
 	ContextHint int `json:"context_hint,omitempty"`
 	// Embedding is true for embedding-only models: never use them for chat.
 	Embedding bool `json:"embedding"`
+	// FIM is the fill-in-the-middle format (Entry.FIM), "" when the model
+	// cannot fill in the middle.
+	FIM string `json:"fim,omitempty"`
 	// Estimated is true when the capabilities below are guessed from family and size.
 	Estimated bool `json:"estimated"`
 	// Basis says what an estimate was derived from ("family qwen2.5-coder 7.6B", "size only").
@@ -383,6 +386,7 @@ func (c *Catalog) Match(id string) MatchResult {
 		}
 		m.Tier = e.Tier
 		m.Scores = e.Scores
+		m.FIM = fimFor(e.FIM, m.Variant)
 		if p.variant == "base" && e.Variant != "base" && e.Variant != "code" {
 			// Base (pre-instruct) weights of a chat model complete text but follow
 			// instructions poorly: keep the entry, lower its scores.
@@ -497,6 +501,7 @@ func (c *Catalog) estimate(p parsedID, m MatchResult) MatchResult {
 			return logDist(c.entries[chat[a]].ParamsB, p.params) < logDist(c.entries[chat[b]].ParamsB, p.params)
 		})
 		ref := c.entries[chat[0]]
+		m.FIM = fimFor(ref.FIM, firstNonEmpty(p.variant, ref.Variant))
 		params := p.params
 		if params == 0 {
 			params = ref.ParamsB
@@ -585,4 +590,26 @@ func EstimateVRAMGB(paramsB float64, quant string) float64 {
 		bpw = bitsPerWeight["q4_k_m"]
 	}
 	return round1(paramsB*bpw/8*1.1 + 0.5)
+}
+
+// fimFor is the FIM format of a model of the given variant whose entry
+// says format. CodeLlama and CodeGemma fill in the middle only in their
+// code (pretrained) weights: Ollama's docs/template.md says "CodeLlama 34B
+// and 70B code completion and all instruct and Python fine-tuned models do
+// not support fill-in-the-middle" (ollama/ollama, 2025), and CodeGemma's
+// model card gives FIM to the 2B and 7B pretrained models only.
+func fimFor(format, variant string) string {
+	if (format == FIMCodeLlama || format == FIMCodeGemma) && variant != "code" && variant != "base" {
+		return ""
+	}
+	return format
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
 }

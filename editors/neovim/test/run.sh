@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Headless Neovim tests of the lsp-router plugin.
 #
-#   editors/neovim/test/run.sh [unit] [server] [e2e] [editorctx]   (default: all four)
+#   editors/neovim/test/run.sh [unit] [server] [e2e] [editorctx] [completion]   (default: all five)
 #
 # unit   : no server needed (options, arguments, statusline, answer window, health).
 # server : the real `lsp-router serve` (built here from ./cmd/lsp-router): attach,
@@ -9,6 +9,8 @@
 # e2e    : the full flow with an Ollama double (go run ./tools/fakellm): :LspRouterRefactor
 #          edits the buffer, :LspRouterExplain shows the answer in a float.
 # editorctx: Explain with context from the user's own gopls (skipped without gopls).
+# completion : inline completion ghost text (extmarks) from the double, accepted,
+#          accepted word by word, dismissed, toggled.
 #
 # Environment: NVIM (default nvim), LSP_ROUTER_BIN (skip the build and use this
 # binary), LSP_ROUTER_FAKELLM (use this tools/fakellm binary), LSP_ROUTER_TEST_ONLY (run only tests whose name contains it),
@@ -20,7 +22,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
 nvim="${NVIM:-nvim}"
 suites=("$@")
-[ ${#suites[@]} -eq 0 ] && suites=(unit server e2e editorctx)
+[ ${#suites[@]} -eq 0 ] && suites=(unit server e2e editorctx completion)
 
 if ! command -v "$nvim" >/dev/null 2>&1; then
   echo "neovim not found: apt-get install -y neovim (or set NVIM=/path/to/nvim)" >&2
@@ -41,8 +43,8 @@ needs_bin=0
 for s in "${suites[@]}"; do
   case "$s" in
     unit) ;;
-    server|e2e|editorctx) needs_bin=1 ;;
-    *) echo "unknown suite $s (want unit, server, e2e or editorctx)" >&2; exit 2 ;;
+    server|e2e|editorctx|completion) needs_bin=1 ;;
+    *) echo "unknown suite $s (want unit, server, e2e, editorctx or completion)" >&2; exit 2 ;;
   esac
 done
 
@@ -77,7 +79,7 @@ for s in "${suites[@]}"; do
     echo "0 1 0" >>"$LSP_ROUTER_TEST_RESULTS"
     continue
   fi
-  if { [ "$s" = e2e ] || [ "$s" = editorctx ]; } && [ -z "${LSP_ROUTER_FAKELLM:-}" ]; then
+  if { [ "$s" = e2e ] || [ "$s" = editorctx ] || [ "$s" = completion ]; } && [ -z "${LSP_ROUTER_FAKELLM:-}" ]; then
     echo "FAIL - $s: the LLM double tools/fakellm could not be built (see above)"
     echo "0 1 0" >>"$LSP_ROUTER_TEST_RESULTS"
     continue

@@ -330,6 +330,10 @@ async function startClient(context: vscode.ExtensionContext): Promise<void> {
     },
     clear() {},
   });
+  // Inline completion (textDocument/inlineCompletion, LSP 3.18) is a
+  // proposed feature in vscode-languageclient 9.0.1: ghost text needs it
+  // registered (VS Code's editor.inlineSuggest.enabled shows it).
+  client.registerProposedFeatures();
   // Registered before start, so it replaces the client's own handler.
   client.onRequest(ApplyWorkspaceEditRequest.type, (params) => applyWorkspaceEdit(params));
   registerEditorContext(client, vscodeApi(vscode));

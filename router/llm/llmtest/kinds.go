@@ -323,6 +323,7 @@ func (s *Server) routes() {
 		m.HandleFunc("GET /v1/models", s.auth(s.openAIModels("organization-owner")))
 		m.HandleFunc("POST /v1/chat/completions", s.auth(chat))
 	}
+	s.fimRoutes()
 	if s.opts.ImitateOllama {
 		// Add the Ollama routes this kind does not already serve.
 		switch s.Kind {

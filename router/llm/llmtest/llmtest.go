@@ -56,6 +56,9 @@ type Model struct {
 	// reloads the model, counted by Reloads, whenever a chat names another
 	// num_ctx, as the real server does.
 	LoadedContext int
+	// NoInsert: the model's Ollama template has no .Suffix, so
+	// /api/generate refuses a suffix ("does not support insert").
+	NoInsert bool
 }
 
 // OllamaCloudModel is a cloud model as Ollama lists it in /api/tags beside
@@ -148,6 +151,10 @@ type Options struct {
 	// its own status; only Loaded ones run, with LoadedContext or
 	// ContextLength as their window). Only for llama.cpp.
 	Router bool
+	// FIMReply is the middle the fill-in-the-middle routes answer (Reply
+	// when empty); FIMFunc, when set, computes it per request.
+	FIMReply string
+	FIMFunc  func(FIMRequest) string
 }
 
 // Server is a running double.
@@ -172,6 +179,7 @@ type Server struct {
 	reloads  int
 	bodies   []ChatRequest
 	paths    []string
+	fim      fimState
 	goneOnce sync.Once
 	gone     chan struct{}
 }

@@ -38,6 +38,9 @@ M.defaults = {
   editor_context = true,
   -- Extra environment for the server process (e.g. { LSP_ROUTER_CONFIG = ... }).
   cmd_env = nil,
+  -- Inline completions as ghost text; validated by lsp_router.completion
+  -- (options in lua/lsp_router/completion.lua). false turns them off.
+  completion = {},
 }
 
 M.default_keymaps = {

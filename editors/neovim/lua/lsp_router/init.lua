@@ -16,6 +16,7 @@ M.options = nil
 --- Raises an error naming the bad option when the options are wrong.
 function M.setup(opts)
   local cfg = config.resolve(opts)
+  require('lsp_router.completion').setup(cfg.completion) -- validates first: a bad option starts nothing
   M.options = cfg
   commands.opts = cfg
   commands.register_lsp_commands()
