@@ -62,9 +62,8 @@ func FromAnswer(action, answer string, file File, sym codectx.Symbol) ([]TextEdi
 	}
 	lang := syntax.Language(file.Language, file.Path)
 	if sym.Range != (codectx.Range{}) {
-		starts := lineStarts(file.Text)
-		_, err1 := offsetOf(file.Text, starts, sym.Range.Start)
-		_, err2 := offsetOf(file.Text, starts, sym.Range.End)
+		_, err1 := offsetOf(file.Text, sym.Range.Start)
+		_, err2 := offsetOf(file.Text, sym.Range.End)
 		if err1 != nil || err2 != nil || sym.Range.End.Line < sym.Range.Start.Line {
 			return nil, refuse(ReasonStaleRange, name, "the range of %s (%d:%d-%d:%d) does not fit the current text of %s, which has changed; nothing was changed, retry the request",
 				name, sym.Range.Start.Line, sym.Range.Start.Character, sym.Range.End.Line, sym.Range.End.Character, filepath.Base(file.Path))

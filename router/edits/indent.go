@@ -18,7 +18,7 @@ type indentStyle struct {
 // difference between the indentation of consecutive lines (2, 4, 8...).
 func detectIndent(lines []string) (indentStyle, bool) {
 	tabs, spaces := 0, 0
-	deltas := map[int]int{}
+	var deltas [9]int // by difference 1..8; an array, as this runs over whole files
 	prev := 0
 	for _, l := range lines {
 		if strings.TrimSpace(l) == "" {
@@ -46,6 +46,9 @@ func detectIndent(lines []string) (indentStyle, bool) {
 	}
 	best, n := 4, 0
 	for d, c := range deltas {
+		if c == 0 {
+			continue
+		}
 		if c > n || (c == n && d < best) {
 			best, n = d, c
 		}
