@@ -20,22 +20,27 @@ func detectIndent(lines []string) (indentStyle, bool) {
 	tabs, spaces := 0, 0
 	var deltas [9]int // by difference 1..8; an array, as this runs over whole files
 	prev := 0
+	// This runs over whole files (the file's own style): one pass over
+	// each line's indentation, no calls per line.
 	for _, l := range lines {
-		if strings.TrimSpace(l) == "" {
-			continue
+		n, hasTab := 0, false
+		for ; n < len(l) && (l[n] == ' ' || l[n] == '\t'); n++ {
+			hasTab = hasTab || l[n] == '\t'
 		}
-		ws := syntax.LeadingWS(l)
+		if n == len(l) || !nonSpaceASCII(l[n]) && strings.TrimSpace(l[n:]) == "" {
+			continue // blank
+		}
 		switch {
-		case strings.HasPrefix(ws, "\t"):
+		case n > 0 && l[0] == '\t':
 			tabs++
-		case ws != "":
+		case n > 0:
 			spaces++
 		}
-		if !strings.Contains(ws, "\t") {
-			if d := len(ws) - prev; d > 0 && d <= 8 {
+		if !hasTab {
+			if d := n - prev; d > 0 && d <= 8 {
 				deltas[d]++
 			}
-			prev = len(ws)
+			prev = n
 		}
 	}
 	if tabs == 0 && spaces == 0 {
@@ -54,6 +59,12 @@ func detectIndent(lines []string) (indentStyle, bool) {
 		}
 	}
 	return indentStyle{unit: best}, true
+}
+
+// nonSpaceASCII reports whether c is an ASCII byte other than white space,
+// so a line holding it after its indentation is not blank.
+func nonSpaceASCII(c byte) bool {
+	return c < 0x80 && c != ' ' && c != '\t' && c != '\n' && c != '\v' && c != '\f' && c != '\r'
 }
 
 // level splits leading whitespace into indentation levels of style s and

@@ -63,3 +63,60 @@ func TestApplyFarIntoLargeFile(t *testing.T) {
 		t.Fatalf("edit inside a surrogate pair: err = %v", err)
 	}
 }
+
+// detectIndentReference is detectIndent as first written, with a map and
+// string helpers per line; the fast version must agree with it.
+func detectIndentReference(lines []string) (indentStyle, bool) {
+	tabs, spaces := 0, 0
+	deltas := map[int]int{}
+	prev := 0
+	for _, l := range lines {
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		ws := l[:len(l)-len(strings.TrimLeft(l, " \t"))]
+		switch {
+		case strings.HasPrefix(ws, "\t"):
+			tabs++
+		case ws != "":
+			spaces++
+		}
+		if !strings.Contains(ws, "\t") {
+			if d := len(ws) - prev; d > 0 && d <= 8 {
+				deltas[d]++
+			}
+			prev = len(ws)
+		}
+	}
+	if tabs == 0 && spaces == 0 {
+		return indentStyle{}, false
+	}
+	if tabs >= spaces {
+		return indentStyle{tabs: true}, true
+	}
+	best, n := 4, 0
+	for d, c := range deltas {
+		if c > n || (c == n && d < best) {
+			best, n = d, c
+		}
+	}
+	return indentStyle{unit: best}, true
+}
+
+func TestDetectIndentMatchesReference(t *testing.T) {
+	pieces := []string{"", " ", "  ", "    ", "\t", "\t\t", " \t", "\t  ", "        ", "   ", "\u00a0", "\u0085"}
+	bodies := []string{"x", "", " ", "\v", "\u00a0", "\xc2", "y = 1"}
+	r := uint64(7)
+	next := func(n int) int { r = r*6364136223846793005 + 1442695040888963407; return int(r>>33) % n }
+	for range 3000 {
+		lines := make([]string, next(12))
+		for i := range lines {
+			lines[i] = pieces[next(len(pieces))] + pieces[next(len(pieces))] + bodies[next(len(bodies))]
+		}
+		got, ok := detectIndent(lines)
+		want, wantOK := detectIndentReference(lines)
+		if got != want || ok != wantOK {
+			t.Fatalf("detectIndent(%q) = %+v %v, want %+v %v", lines, got, ok, want, wantOK)
+		}
+	}
+}
