@@ -1,6 +1,7 @@
 package edits
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -118,5 +119,68 @@ func TestDetectIndentMatchesReference(t *testing.T) {
 		if got != want || ok != wantOK {
 			t.Fatalf("detectIndent(%q) = %+v %v, want %+v %v", lines, got, ok, want, wantOK)
 		}
+	}
+}
+
+func TestRegionLinesArePrefixOfSplit(t *testing.T) {
+	for _, text := range []string{"a\nb\nc\n", "a\nb\nc", "a\n\n\nb\n", "a\r\nb\r\nc\r\n", "a\rb\nc\n"} {
+		whole := splitLines(text)
+		for end := 0; end < len(whole); end++ {
+			lines, all := regionLines(text, rng(0, 0, end, 0))
+			if len(lines) < end+1 || len(lines) > len(whole) {
+				t.Fatalf("%q up to line %d: %d lines", text, end, len(lines))
+			}
+			for i := range lines {
+				if lines[i] != whole[i] {
+					t.Fatalf("%q up to line %d: line %d = %q, want %q", text, end, i, lines[i], whole[i])
+				}
+			}
+			if got := all(); len(got) != len(whole) {
+				t.Fatalf("%q: all() has %d lines, want %d", text, len(got), len(whole))
+			}
+		}
+	}
+}
+
+// bigGoFile is a Go file with target at the top, a helper and an indented
+// "existing code" comment at the bottom, far from target's range, and
+// four-space indentation below a tab-indented target, so that the file's
+// style comes from the lines after the range.
+func bigGoFile() string {
+	var b strings.Builder
+	b.WriteString("package main\n\nimport \"fmt\"\n\nfunc target(x int) int {\n\treturn x + 1\n}\n\n")
+	for i := 0; i < 3000; i++ {
+		fmt.Fprintf(&b, "func f%d(x int) int {\n    return x * 2\n}\n\n", i)
+	}
+	b.WriteString("func helper(x int) int {\n    // ... existing code ...\n    return x\n}\n")
+	return b.String()
+}
+
+// With target's range known and only the lines up to it split, the answer
+// is still checked against the whole file: the helper it repeats is not
+// added again, a comment that exists further down is not taken for a
+// placeholder, the file's own indentation style is used and a new import
+// is added.
+func TestRefactorNearTopChecksTheWholeFile(t *testing.T) {
+	text := bigGoFile()
+	sym := codectx.Symbol{Name: "target", Kind: "Function", Range: rng(4, 0, 6, 1)}
+	file := File{Path: "main.go", Text: text, Language: "go"}
+	answer := "```go\nimport \"strings\"\n\nfunc target(x int) int {\n\t// ... existing code ...\n\treturn helper(x) + len(strings.TrimSpace(\" \"))\n}\n\nfunc helper(x int) int {\n\treturn x\n}\n```\n"
+	tes, err := FromAnswer(ActionRefactor, answer, file, sym)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Apply(text, tes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(got, "func helper("); n != 1 {
+		t.Errorf("helper defined %d times", n)
+	}
+	if !strings.Contains(got, "func target(x int) int {\n    // ... existing code ...\n    return helper(x) + len(strings.TrimSpace(\" \"))\n}\n") {
+		t.Errorf("target not replaced in the file's style:\n%s", got[:200])
+	}
+	if !strings.Contains(got[:100], "\"strings\"") {
+		t.Errorf("import not added:\n%s", got[:100])
 	}
 }
