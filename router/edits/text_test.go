@@ -184,3 +184,39 @@ func TestRefactorNearTopChecksTheWholeFile(t *testing.T) {
 		t.Errorf("import not added:\n%s", got[:100])
 	}
 }
+
+// BenchmarkFromAnswerLargeFile refactors one small function of a 400 KB Go
+// file (100k tokens), at the top of the file and at its bottom, with the
+// symbol's range known as the editor gives it.
+func BenchmarkFromAnswerLargeFile(b *testing.B) {
+	var src strings.Builder
+	src.WriteString("package main\n\n// target adds one.\nfunc target(x int) int {\n\treturn x + 1\n}\n\n")
+	for i := 0; src.Len() < 400_000; i++ {
+		fmt.Fprintf(&src, "// f%d doubles.\nfunc f%d(x int) int {\n\treturn x * %d\n}\n\n", i, i, i%9+2)
+	}
+	top := src.String()
+	n := strings.Count(top, "\n")
+	bottom := top + "// last adds one.\nfunc last(x int) int {\n\treturn x + 1\n}\n"
+	answer := func(name string) string {
+		return "```go\n// " + name + " adds two.\nfunc " + name + "(x int) int {\n\treturn x + 2\n}\n```\n"
+	}
+	for _, c := range []struct {
+		name, text string
+		sym        codectx.Symbol
+	}{
+		{"top", top, codectx.Symbol{Name: "target", Kind: "Function", Range: rng(3, 0, 5, 1)}},
+		{"bottom", bottom, codectx.Symbol{Name: "last", Kind: "Function", Range: rng(n+1, 0, n+3, 1)}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			file := File{Path: "main.go", Text: c.text, Language: "go"}
+			a := answer(c.sym.Name)
+			b.ReportAllocs()
+			for range b.N {
+				tes, err := FromAnswer(ActionRefactor, a, file, c.sym)
+				if err != nil || len(tes) != 1 {
+					b.Fatal(tes, err)
+				}
+			}
+		})
+	}
+}
