@@ -290,6 +290,27 @@ func TestVerificationRetriesOnceWithTheErrors(t *testing.T) {
 	}
 }
 
+// gatedVerifier declines every file before the edited text is built.
+type gatedVerifier struct{ fakeVerifier }
+
+func (g *gatedVerifier) Verifies(context.Context, string, string) bool { return false }
+
+// A verifier that says it will not check the file is not handed the edited
+// text, and the edit reaches the editor unverified, without a retry.
+func TestVerifierThatDeclinesIsNotAskedToDiagnose(t *testing.T) {
+	srv := llmtest.New(llm.KindOllama, llmtest.Options{Reply: goAnswer})
+	defer srv.Close()
+	v := &gatedVerifier{}
+	p := newPipeline(t, &fixedServices{services: []llm.Service{serviceOf(srv, "Ollama", 10)}}, func(d *router.Deps) { d.Verifier = v })
+	res, err := p.Run(context.Background(), request(router.ActionRefactor, "use slices.Reverse"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Edits) != 1 || len(res.Edits[0].Edits) == 0 || v.calls != 0 || srv.ChatRequests() != 1 {
+		t.Fatalf("edits %+v, %d verifications, %d generations", res.Edits, v.calls, srv.ChatRequests())
+	}
+}
+
 func TestSameModelOnSeveralEndpointsSpreadsByOutstandingRequests(t *testing.T) {
 	var started sync.WaitGroup
 	started.Add(2)

@@ -534,8 +534,19 @@ func (p *Pipeline) makeEdits(ctx context.Context, req Request, in prompt.Input, 
 	return nil
 }
 
+// verifyGate is implemented by verifiers that can tell, before the edited
+// text is built, that they will not check a file (cmd/lsp-router's, when the
+// editor's language servers gave the context): newErrors then does not copy
+// a large file only for Diagnose to decline.
+type verifyGate interface {
+	Verifies(ctx context.Context, path, languageID string) bool
+}
+
 // newErrors returns the error diagnostics the edit adds.
 func (p *Pipeline) newErrors(ctx context.Context, req Request, tes []edits.TextEdit) ([]codectx.Diagnostic, error) {
+	if g, ok := p.d.Verifier.(verifyGate); ok && !g.Verifies(ctx, req.Query.Path, req.Query.LanguageID) {
+		return nil, errors.New("not verified: the verifier does not check this file")
+	}
 	edited, err := edits.Apply(req.Query.Text, tes)
 	if err != nil {
 		return nil, err

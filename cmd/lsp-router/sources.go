@@ -137,8 +137,14 @@ var verifyVersion atomic.Int32
 
 func init() { verifyVersion.Store(1 << 30) }
 
+// Verifies reports whether Diagnose would check path (see there), so the
+// engine can skip building the edited text when it would not.
+func (v verifier) Verifies(ctx context.Context, path, languageID string) bool {
+	return codectx.EditorFrom(ctx) == nil || v.b.Running(languageID, path)
+}
+
 func (v verifier) Diagnose(ctx context.Context, path, languageID, original, edited string) (before, after []codectx.Diagnostic, err error) {
-	if codectx.EditorFrom(ctx) != nil && !v.b.Running(languageID, path) {
+	if !v.Verifies(ctx, path, languageID) {
 		// The editor's language servers gave the context; starting one of
 		// our own only to check the edit would cost what editor context
 		// saves. The editor shows the edit's diagnostics at once anyway.

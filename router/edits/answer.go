@@ -120,15 +120,16 @@ var placeholderRe = regexp.MustCompile(`(?i)^\s*(//|#|/\*|\*)\s*(\.\.\.|…|\[\.
 
 // placeholder returns the first line of code that elides the original with
 // a placeholder comment, unless the original has the same line.
-func placeholder(code, orig []string) string {
+func placeholder(code []string, orig func() []string) string {
 	var have map[string]bool // built only when a line looks like a placeholder: orig may be a large file
 	for _, l := range code {
 		if !placeholderRe.MatchString(l) {
 			continue
 		}
 		if have == nil {
-			have = make(map[string]bool, len(orig))
-			for _, o := range orig {
+			lines := orig()
+			have = make(map[string]bool, len(lines))
+			for _, o := range lines {
 				have[strings.TrimSpace(o)] = true
 			}
 		}

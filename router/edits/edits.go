@@ -62,9 +62,8 @@ func FromAnswer(action, answer string, file File, sym codectx.Symbol) ([]TextEdi
 	}
 	lang := syntax.Language(file.Language, file.Path)
 	if sym.Range != (codectx.Range{}) {
-		starts := lineStarts(file.Text)
-		_, err1 := offsetOf(file.Text, starts, sym.Range.Start)
-		_, err2 := offsetOf(file.Text, starts, sym.Range.End)
+		_, err1 := offsetOf(file.Text, sym.Range.Start)
+		_, err2 := offsetOf(file.Text, sym.Range.End)
 		if err1 != nil || err2 != nil || sym.Range.End.Line < sym.Range.Start.Line {
 			return nil, refuse(ReasonStaleRange, name, "the range of %s (%d:%d-%d:%d) does not fit the current text of %s, which has changed; nothing was changed, retry the request",
 				name, sym.Range.Start.Line, sym.Range.Start.Character, sym.Range.End.Line, sym.Range.End.Character, filepath.Base(file.Path))
@@ -190,6 +189,32 @@ func locate(lines []string, defs []syntax.Def, sym codectx.Symbol) *syntax.Def {
 	return matchDef(defs, name, container)
 }
 
+// regionLines returns the file's lines up to the last line of r (all of
+// them when r is unknown) and a function returning every line. With the
+// range known, an answer needs the lines after the symbol only to check new
+// helpers, placeholders and imports against the whole file, so the rest of
+// a large file is not split for nothing. A text with carriage returns is
+// split whole: splitLines counts a lone CR as a line break, lineStart not.
+func regionLines(text string, r codectx.Range) (lines []string, all func() []string) {
+	var full []string
+	all = func() []string {
+		if full == nil {
+			full = splitLines(text)
+		}
+		return full
+	}
+	if r == (codectx.Range{}) || strings.IndexByte(text, '\r') >= 0 {
+		return all(), all
+	}
+	end := lineStart(text, r.End.Line+1)
+	if end < 0 || end >= len(text) {
+		return all(), all
+	}
+	// text[:end] ends with the line break after line r.End.Line, which
+	// splitLines drops: lines 0..r.End.Line, as in the whole split.
+	return splitLines(text[:end]), all
+}
+
 // symbolRange returns the range to replace: sym.Range when known, else the
 // located definition's, in the form an LSP server reports it (from the
 // header's first non-blank character to the end of its last line).
@@ -239,7 +264,7 @@ func sameCode(a, b []string) bool {
 func replaceSymbol(text string, file File, lang string, sym codectx.Symbol) ([]TextEdit, error) {
 	name := displayName(sym)
 	wantName, container := target(sym)
-	lines := splitLines(file.Text)
+	lines, all := regionLines(file.Text, sym.Range)
 	// With the range known (from a language server or the editor), parse
 	// only the symbol's own lines: a 400 KB file need not be parsed again
 	// for one method. The whole file is parsed only when that fails, or
@@ -247,13 +272,16 @@ func replaceSymbol(text string, file File, lang string, sym codectx.Symbol) ([]T
 	var origDefs []syntax.Def
 	whole := func() []syntax.Def {
 		if origDefs == nil {
-			origDefs = syntax.FindDefs(lang, lines)
+			origDefs = syntax.FindDefs(lang, all())
 		}
 		return origDefs
 	}
 	orig := locate(lines, syntax.RegionDefs(lang, lines, sym.Range), sym)
 	if orig == nil {
 		orig = locate(lines, whole(), sym)
+	}
+	if orig != nil && orig.End >= len(lines) {
+		lines = all() // found by name below the range's lines
 	}
 	if orig == nil && sym.Range == (codectx.Range{}) {
 		return nil, refuse(ReasonNoSymbol, name, "cannot find %s in %s; nothing was changed", name, filepath.Base(file.Path))
@@ -290,11 +318,11 @@ func replaceSymbol(text string, file File, lang string, sym codectx.Symbol) ([]T
 			unchanged = true
 			continue
 		}
-		if p := placeholder(b.lines[ad.Attach:ad.End+1], lines); p != "" {
+		if p := placeholder(b.lines[ad.Attach:ad.End+1], all); p != "" {
 			placeholderLine = p
 			continue
 		}
-		return buildReplacement(file, lines, lang, sym, orig, b.lines, defs, ad, whole)
+		return buildReplacement(file, lines, all, lang, sym, orig, b.lines, defs, ad, whole)
 	}
 	switch {
 	case placeholderLine != "":
@@ -310,13 +338,15 @@ func replaceSymbol(text string, file File, lang string, sym codectx.Symbol) ([]T
 }
 
 // buildReplacement makes the edit that replaces orig with the answer's
-// definition ad (found in blines).
-func buildReplacement(file File, lines []string, lang string, sym codectx.Symbol, orig *syntax.Def, blines []string, bdefs []syntax.Def, ad *syntax.Def, origDefs func() []syntax.Def) ([]TextEdit, error) {
+// definition ad (found in blines). lines holds at least the file's lines up
+// to orig's end; all returns every line.
+func buildReplacement(file File, lines []string, all func() []string, lang string, sym codectx.Symbol, orig *syntax.Def, blines []string, bdefs []syntax.Def, ad *syntax.Def, origDefs func() []syntax.Def) ([]TextEdit, error) {
 	rng := replacementRange(lines, orig, ad, sym)
 	newLines := append([]string(nil), blines[ad.Attach:ad.End+1]...)
 	newLines = append(newLines, newHelpers(blines, bdefs, ad, origDefs, lang)...)
 
-	fromStyle, toStyle := indentStyles(blines[ad.Attach:ad.End+1], lines, lang)
+	fileStyle, fileOK := fileIndent(file.Text, all)
+	fromStyle, toStyle := indentStyles(blines[ad.Attach:ad.End+1], fileStyle, fileOK, lang)
 	baseWS := trimmedFirstLineBase(blines, ad, lang, fromStyle)
 	targetWS := syntax.LeadingWS(lines[orig.Start])
 	newLines = reindent(newLines, baseWS, targetWS, fromStyle, toStyle)
@@ -331,10 +361,11 @@ func buildReplacement(file File, lines []string, lang string, sym codectx.Symbol
 	if lang == "go" {
 		// A whole file (or a fragment with its imports) may bring imports
 		// the new code needs: add those the file lacks.
-		_, imports := splitGoHeader(blines)
-		if missing := missingImports(lines, imports); len(missing) > 0 {
-			if e, err := addGoImports(lines, missing, nl, file.Text); err == nil && e.Range.End.Line <= rng.Start.Line {
-				edits = append([]TextEdit{e}, edits...)
+		if _, imports := splitGoHeader(blines); len(imports) > 0 {
+			if missing := missingImports(all(), imports); len(missing) > 0 {
+				if e, err := addGoImports(all(), missing, nl, file.Text); err == nil && e.Range.End.Line <= rng.Start.Line {
+					edits = append([]TextEdit{e}, edits...)
+				}
 			}
 		}
 	}
@@ -387,12 +418,12 @@ func hasDef(defs []syntax.Def, name, container string) bool {
 	return false
 }
 
-// indentStyles returns the answer's indentation style and the file's; one
-// that cannot be detected takes the other's, and Go's tabs or four spaces
-// when neither can.
-func indentStyles(answer, lines []string, lang string) (from, to indentStyle) {
+// indentStyles returns the answer's indentation style and the file's
+// (detected by fileIndent, ok2 false when it could not be); one that cannot
+// be detected takes the other's, and Go's tabs or four spaces when neither
+// can.
+func indentStyles(answer []string, toStyle indentStyle, ok2 bool, lang string) (from, to indentStyle) {
 	fromStyle, ok := detectIndent(answer)
-	toStyle, ok2 := detectIndent(lines)
 	if !ok2 {
 		toStyle = fromStyle
 		if !ok {

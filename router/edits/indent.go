@@ -13,44 +13,90 @@ type indentStyle struct {
 	unit int // spaces per level when !tabs
 }
 
+// indentCounter gathers the indentation statistics of a text line by line
+// for detectIndent.
+type indentCounter struct {
+	tabs, spaces, prev int
+	deltas             [9]int // by difference 1..8; an array, as this runs over whole files
+}
+
+// add counts one line: one pass over its indentation, no calls per line.
+func (c *indentCounter) add(l string) {
+	n, hasTab := 0, false
+	for ; n < len(l) && (l[n] == ' ' || l[n] == '\t'); n++ {
+		hasTab = hasTab || l[n] == '\t'
+	}
+	if n == len(l) || !nonSpaceASCII(l[n]) && strings.TrimSpace(l[n:]) == "" {
+		return // blank
+	}
+	switch {
+	case n > 0 && l[0] == '\t':
+		c.tabs++
+	case n > 0:
+		c.spaces++
+	}
+	if !hasTab {
+		if d := n - c.prev; d > 0 && d <= 8 {
+			c.deltas[d]++
+		}
+		c.prev = n
+	}
+}
+
+func (c *indentCounter) style() (indentStyle, bool) {
+	if c.tabs == 0 && c.spaces == 0 {
+		return indentStyle{}, false
+	}
+	if c.tabs >= c.spaces {
+		return indentStyle{tabs: true}, true
+	}
+	best, n := 4, 0
+	for d, k := range c.deltas {
+		if k == 0 {
+			continue
+		}
+		if k > n || (k == n && d < best) {
+			best, n = d, k
+		}
+	}
+	return indentStyle{unit: best}, true
+}
+
 // detectIndent guesses the indentation style of lines: tabs when most
 // indented lines start with a tab, otherwise the most common positive
 // difference between the indentation of consecutive lines (2, 4, 8...).
 func detectIndent(lines []string) (indentStyle, bool) {
-	tabs, spaces := 0, 0
-	deltas := map[int]int{}
-	prev := 0
+	var c indentCounter
 	for _, l := range lines {
-		if strings.TrimSpace(l) == "" {
-			continue
-		}
-		ws := syntax.LeadingWS(l)
-		switch {
-		case strings.HasPrefix(ws, "\t"):
-			tabs++
-		case ws != "":
-			spaces++
-		}
-		if !strings.Contains(ws, "\t") {
-			if d := len(ws) - prev; d > 0 && d <= 8 {
-				deltas[d]++
-			}
-			prev = len(ws)
-		}
+		c.add(l)
 	}
-	if tabs == 0 && spaces == 0 {
-		return indentStyle{}, false
+	return c.style()
+}
+
+// fileIndent is detectIndent of a whole file, read from its text without
+// splitting it into lines when it has no carriage return (all splits it as
+// splitLines does, for the texts that have one).
+func fileIndent(text string, all func() []string) (indentStyle, bool) {
+	if strings.IndexByte(text, '\r') >= 0 {
+		return detectIndent(all())
 	}
-	if tabs >= spaces {
-		return indentStyle{tabs: true}, true
-	}
-	best, n := 4, 0
-	for d, c := range deltas {
-		if c > n || (c == n && d < best) {
-			best, n = d, c
+	var c indentCounter
+	for text != "" {
+		i := strings.IndexByte(text, '\n')
+		if i < 0 {
+			c.add(text)
+			break
 		}
+		c.add(text[:i])
+		text = text[i+1:]
 	}
-	return indentStyle{unit: best}, true
+	return c.style()
+}
+
+// nonSpaceASCII reports whether c is an ASCII byte other than white space,
+// so a line holding it after its indentation is not blank.
+func nonSpaceASCII(c byte) bool {
+	return c < 0x80 && c != ' ' && c != '\t' && c != '\n' && c != '\v' && c != '\f' && c != '\r'
 }
 
 // level splits leading whitespace into indentation levels of style s and

@@ -95,7 +95,7 @@ func newTestFile(code []string, file File, lang string, lines []string, nl strin
 	case "typescript", "javascript":
 		code = withModuleImport(code, file.Import)
 	}
-	edits := []TextEdit{{Range: codectx.Range{End: codectx.Position{Line: len(lineStarts(file.Text)) - 1,
+	edits := []TextEdit{{Range: codectx.Range{End: codectx.Position{Line: lineCount(file.Text) - 1,
 		Character: utf16Len(lines[len(lines)-1])}}, NewText: strings.Join(code, nl) + nl}}
 	return edits, checkGo(lang, file, edits)
 }
