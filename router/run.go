@@ -411,6 +411,11 @@ func toMessages(msgs []prompt.Message) []Message {
 
 func joinMessages(msgs []prompt.Message) string {
 	var b strings.Builder
+	n := 0
+	for _, m := range msgs {
+		n += len(m.Role) + len(m.Content) + 3
+	}
+	b.Grow(n) // a 400 KB prompt is copied once, not regrown
 	for _, m := range msgs {
 		b.WriteString(m.Role)
 		b.WriteString(": ")
