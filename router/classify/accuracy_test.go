@@ -59,7 +59,7 @@ func loadLabelled(t testing.TB) []labelled {
 		if l.Agent != (len(l.Messages) > 0) || l.Agent == (l.Text != "") {
 			t.Fatalf("labelled.jsonl:%d: a row has either text or (agent and messages)", line)
 		}
-		if !validCat(l.Category) || (l.Split != "tune" && l.Split != "heldout" && l.Split != "fresh1" && l.Split != "fresh2" && l.Split != "fresh3" && l.Split != "fresh4" && l.Split != "agent-tune" && l.Split != "agent-heldout" && l.Split != "agent-fresh" && l.Split != "agent-fresh2" && l.Split != "agent-fresh3" && l.Split != "agent-fresh4" && l.Split != "agent-tune2" && l.Split != "agent-tune3") {
+		if !validCat(l.Category) || (l.Split != "tune" && l.Split != "heldout" && l.Split != "fresh1" && l.Split != "fresh2" && l.Split != "fresh3" && l.Split != "fresh4" && l.Split != "agent-tune" && l.Split != "agent-heldout" && l.Split != "agent-fresh" && l.Split != "agent-fresh2" && l.Split != "agent-fresh3" && l.Split != "agent-fresh4" && l.Split != "agent-tune2" && l.Split != "agent-tune3" && l.Split != "agent-tune4" && l.Split != "agent-fresh5") {
 			t.Fatalf("labelled.jsonl:%d: bad category %q or split %q", line, l.Category, l.Split)
 		}
 		out = append(out, l)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the agent-shaped rows of labelled.jsonl (agent-tune, agent-heldout, agent-fresh, agent-fresh2, agent-fresh3, agent-fresh4, agent-tune2, agent-tune3).
+"""Writes the agent-shaped rows of labelled.jsonl (agent-tune, agent-heldout, agent-fresh, agent-fresh2, agent-fresh3, agent-fresh4, agent-tune2, agent-tune3, agent-tune4).
 
 Run from this directory: python3 agent_rows.py. It keeps the text rows and rewrites the agent rows.
 Each row is one hand-written request wrapped the way coding agents send it; the agents' system
@@ -470,6 +470,72 @@ SYS_CLAUDE = ("You are an interactive CLI tool that helps users with software en
  "Verify the solution with tests. When you have completed a task, run the lint and typecheck commands.\n# Tool usage policy\nBatch independent tool calls.\n") * 3
 
 
+# agent-tune4: tuning rows written after the agent-tune3 rules (2026-11-30,
+# round 4), 15 per category, labelled by what the user asks for; measured
+# once before tuning (see accuracy_test.go), then tuned on.
+TUNE4 = [
+("reasoning", "We have two options for the plugin system: load Go plugins at runtime or run plugins as subprocesses over gRPC. Which is more maintainable long term?"),
+("analysis", "The nightly job started taking 3 hours instead of 40 minutes last week. Dig through the recent changes to the batch loader and tell me what slowed it down."),
+("documentation", "Can you write a short explanation of our retry policy that I can paste into the runbook?"),
+("coding", "Add input validation to the create-user handler: email must be valid, name at most 100 characters, return 400 with a message otherwise."),
+("reasoning", "Is a trie overkill for the autocomplete, or would a sorted array with binary search be enough for 50k entries?"),
+("analysis", "Go through auth/session.go and check that every path that creates a session also sets an expiry."),
+("documentation", "I need a docs page on how to configure TLS for the gateway, with a sample config."),
+("coding", "Replace moment.js with date-fns across the frontend."),
+("reasoning", "What would be the downside of making the event IDs UUIDv7 instead of auto-increment integers?"),
+("analysis", "Our API sometimes returns stale prices after an update. Trace the cache path and find where the old value survives."),
+("documentation", "Write JSDoc for the hooks in src/hooks so the editor shows useful hints."),
+("coding", "Make the upload handler stream the file to disk instead of reading it all into memory."),
+("reasoning", "Help me think through how to split the work of the rewrite between two developers over six weeks."),
+("analysis", "Are we validating the redirect URL after login, or could someone use it for an open redirect?"),
+("documentation", "Produce a table of all environment variables the service reads, with defaults and a one-line meaning each."),
+("coding", "Get the failing lint job green; it complains about shadowed variables in pkg/sync."),
+("reasoning", "I want your opinion: feature flags in the database or in a config file shipped with each release?"),
+("analysis", "Which of our dependencies are pulling in the vulnerable version of the yaml library?"),
+("documentation", "Explain to me how the worker pool in pool.go decides when to spawn a new worker."),
+("coding", "Introduce a Clock interface so the scheduler tests can control time."),
+("reasoning", "What is the right granularity for our microservices? We have 3 devs and the split feels too fine."),
+("analysis", "The build takes 12 minutes. Look at the Dockerfile and CI config and tell me which steps waste the most time."),
+("documentation", "Update the docstrings in models.py; several still describe parameters that were removed."),
+("coding", "Write a migration that adds a nullable archived_at column to projects and backfills it from the status column."),
+("reasoning", "Compare rendering the charts server-side as PNG versus client-side with a JS library for our reporting page."),
+("analysis", "Could the two goroutines in the pipeline ever block each other when the output channel is full?"),
+("documentation", "Add a section to the README explaining how to run the integration tests against a local database."),
+("coding", "Support gzip-compressed request bodies in the ingest endpoint."),
+("reasoning", "Should retries live in the client library or in a sidecar proxy? Weigh it for a polyglot stack."),
+("analysis", "There's a 2% error rate on checkout since Monday. The traces are in the previous tool output; what do they point to?"),
+("documentation", "Give a newcomer-friendly walkthrough of what happens between a user clicking Pay and the order showing as paid."),
+("coding", "Refactor the giant switch in dispatcher.go into a map of handlers."),
+("reasoning", "How should we structure the permissions model so org admins can delegate rights without becoming super admins?"),
+("analysis", "Review my last commit; I'm not sure the error handling in the new importer is right."),
+("documentation", "Write a commit message summarizing the changes we just made to the billing module."),
+("coding", "Please add a health check endpoint that pings the database and the cache."),
+("reasoning", "Would you pick Kafka or NATS for the notification fan-out, given we need at-least-once delivery and run on three small VMs?"),
+("analysis", "Find out why the integration test for the mailer passes locally but fails in the container."),
+("documentation", "Describe the data flow of the sync service in a few paragraphs for the architecture doc."),
+("coding", "Make the CLI print a friendly error instead of a stack trace when the config file is missing."),
+("reasoning", "What's a good strategy for handling schema changes in the mobile app's offline database across versions?"),
+("analysis", "Is the password hashing in users/hash.go using a strong enough work factor?"),
+("documentation", "Write a migration guide for users upgrading from v2 to v3 of the SDK."),
+("coding", "Implement a LRU eviction for the in-memory cache with a configurable size."),
+("reasoning", "Think about whether we even need a queue here, or whether a simple retry table in Postgres would do."),
+("analysis", "Look at the flame graph I attached and tell me what dominates CPU time."),
+("documentation", "Summarize what changed in the public API between v1.8 and v1.9 for the changelog."),
+("coding", "Add a Makefile target that runs the linters and the tests in one go."),
+("reasoning", "We have to choose a license for the open-source release. MIT or Apache 2.0, considering the patent clause?"),
+("analysis", "Check the new Terraform module for resources that are publicly exposed by mistake."),
+("documentation", "Explain what the feature-flag evaluator returns when a flag is missing, in the doc comment of Evaluate."),
+("coding", "Write an integration test that starts the server and checks the login flow end to end."),
+("reasoning", "How do we decide the retention period for the audit logs? Legal wants long, ops wants short."),
+("analysis", "Does the rate limiter reset correctly when the window rolls over at midnight UTC?"),
+("documentation", "Write a short tutorial showing how to add a new command to the CLI."),
+("coding", "Bump the Go version to 1.23 and fix whatever breaks."),
+("reasoning", "Plan the order in which we should deprecate the old endpoints so no client breaks."),
+("analysis", "Spot any places in the React code where we set state after the component unmounts."),
+("documentation", "What does the backoff parameter in the client options control? Put the answer in the options doc."),
+("coding", "Let the user choose the output format with --format json or --format table."),
+]
+
 def conv4(i, cat, text):
     """Fresh4 shapes: the older ones, and opencode, Continue, Claude Code
     and a longer multi-turn session."""
@@ -564,6 +630,9 @@ def main():
     for i, (cat, text) in enumerate(TUNE3):
         msgs, tools = conv4(i + 2, cat, text)
         rows.append({"category": cat, "split": "agent-tune3", "agent": True, "tools": tools, "messages": msgs})
+    for i, (cat, text) in enumerate(TUNE4):
+        msgs, tools = conv4(i + 7, cat, text)
+        rows.append({"category": cat, "split": "agent-tune4", "agent": True, "tools": tools, "messages": msgs})
     with open("labelled.jsonl", "w") as f:
         f.writelines(keep)
         for r in rows:
