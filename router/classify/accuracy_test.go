@@ -59,7 +59,7 @@ func loadLabelled(t testing.TB) []labelled {
 		if l.Agent != (len(l.Messages) > 0) || l.Agent == (l.Text != "") {
 			t.Fatalf("labelled.jsonl:%d: a row has either text or (agent and messages)", line)
 		}
-		if !validCat(l.Category) || (l.Split != "tune" && l.Split != "heldout" && l.Split != "fresh1" && l.Split != "fresh2" && l.Split != "fresh3" && l.Split != "fresh4" && l.Split != "agent-tune" && l.Split != "agent-heldout" && l.Split != "agent-fresh" && l.Split != "agent-fresh2" && l.Split != "agent-fresh3" && l.Split != "agent-fresh4" && l.Split != "agent-tune2" && l.Split != "agent-tune3") {
+		if !validCat(l.Category) || (l.Split != "tune" && l.Split != "heldout" && l.Split != "fresh1" && l.Split != "fresh2" && l.Split != "fresh3" && l.Split != "fresh4" && l.Split != "agent-tune" && l.Split != "agent-heldout" && l.Split != "agent-fresh" && l.Split != "agent-fresh2" && l.Split != "agent-fresh3" && l.Split != "agent-fresh4" && l.Split != "agent-tune2" && l.Split != "agent-tune3" && l.Split != "agent-tune4" && l.Split != "agent-fresh5") {
 			t.Fatalf("labelled.jsonl:%d: bad category %q or split %q", line, l.Category, l.Split)
 		}
 		out = append(out, l)
@@ -159,6 +159,15 @@ func report(name string, m map[string]map[string]acc) string {
 //     no row inspected): agent-fresh3 87.5% -> 90.0% (36/40), agent-fresh4 89.1% -> 93.8%
 //     (60/64), agent-heldout 97.1% -> 97.1%, heldout 98.7% -> 100%, fresh4 90.0% -> 92.5%.
 //     The agent-shaped figure to quote: agent-fresh3 and agent-fresh4 together, 92.3% (96/104).
+//   - agent-tune4 (60, 15 per category): tuning rows written after the agent-tune3 rules: 93.3%
+//     (56/60) before tuning on it, 100% after. The never-tuned splits with those rules: agent-fresh3
+//     90.0% -> 90.0%, agent-fresh4 93.8% -> 93.8%, fresh4 92.5% -> 93.8% (75/80), heldout and
+//     agent-heldout unchanged (100%, 97.1%).
+//   - agent-fresh5 (64, 16 per category): written after the agent-tune4 rules were frozen and
+//     committed, labelled without running the classifier, measured once: 95.3% (61/64; coding,
+//     reasoning and documentation 100%, analysis 81.2%), the same with the rules before
+//     agent-tune4. Never tuned on. The agent-shaped figure to quote: agent-fresh3, agent-fresh4
+//     and agent-fresh5 together, 93.5% (157/168); agent-fresh5 alone, the newest, 95.3%.
 //
 // testdata/agent_rows.py writes the agent rows from one hand-written request each.
 //
@@ -178,8 +187,8 @@ func TestAccuracy(t *testing.T) {
 	})
 	unaware := measure(set, naive)
 	t.Logf("\n%s%s", report("classify", ours), report("baseline", base))
-	t.Logf("agent rows, last message classified as free text: agent-tune %.1f%%, agent-heldout %.1f%%, agent-fresh3 %.1f%%, agent-fresh4 %.1f%%",
-		unaware["agent-tune"][""].pct(), unaware["agent-heldout"][""].pct(), unaware["agent-fresh3"][""].pct(), unaware["agent-fresh4"][""].pct())
+	t.Logf("agent rows, last message classified as free text: agent-tune %.1f%%, agent-heldout %.1f%%, agent-fresh3 %.1f%%, agent-fresh4 %.1f%%, agent-fresh5 %.1f%%",
+		unaware["agent-tune"][""].pct(), unaware["agent-heldout"][""].pct(), unaware["agent-fresh3"][""].pct(), unaware["agent-fresh4"][""].pct(), unaware["agent-fresh5"][""].pct())
 
 	for split, floor := range classifyFloors {
 		a, ok := ours[split][""]
@@ -224,7 +233,7 @@ func TestAccuracy(t *testing.T) {
 
 	if os.Getenv("CLASSIFY_SHOW_TUNE_ERRORS") != "" {
 		for _, l := range set {
-			if l.Split == "heldout" || l.Split == "fresh4" || l.Split == "agent-heldout" || l.Split == "agent-fresh3" || l.Split == "agent-fresh4" {
+			if l.Split == "heldout" || l.Split == "fresh4" || l.Split == "agent-heldout" || l.Split == "agent-fresh3" || l.Split == "agent-fresh4" || l.Split == "agent-fresh5" {
 				continue // never look at held-out rows while tuning
 			}
 			if r := predict(l); r.Category != l.Category {
@@ -240,9 +249,9 @@ func TestAccuracy(t *testing.T) {
 
 // Measured floors (see TestAccuracy).
 var classifyFloors = map[string]float64{
-	"tune": 99, "heldout": 99, "fresh1": 99, "fresh2": 99, "fresh3": 99, "fresh4": 92,
+	"tune": 99, "heldout": 99, "fresh1": 99, "fresh2": 99, "fresh3": 99, "fresh4": 93,
 	"agent-tune": 99, "agent-heldout": 97, "agent-fresh": 99, "agent-fresh2": 99, "agent-fresh3": 90,
-	"agent-fresh4": 93, "agent-tune2": 99, "agent-tune3": 99,
+	"agent-fresh4": 93, "agent-tune2": 99, "agent-tune3": 99, "agent-tune4": 99, "agent-fresh5": 95,
 }
 
 const classifyFloorPerCategory = 95.0

@@ -244,6 +244,10 @@ var rules = sync.OnceValue(func() []rule {
 		r(Documentation, "what-does-it-do", 3, `^what (does|do|is) .*\b(do|does|for|mean)( here)?\??$`),
 		// "what does the Backoff type do, and how is it configured?"
 		r(Documentation, "what-does-x-do-first", 3, `^what (does|do) [^,?]+? do\b[,;]`),
+		// "what does the backoff option control?": the meaning of a named setting or part.
+		r(Documentation, "what-does-x-control", 3, `^what (does|do) (the|this|that|these|our|its|a|an) [^?,.]{1,60}? (control|affect|configure|govern|determine|represent|contain|hold|store|specify|toggle|enable|return)s?\b`),
+		// The answer goes into a document: "put it in the options doc", "add it to the README".
+		r(Documentation, "into-a-doc", 2, `\b(in|into|to) (the|our|a|an) ([\w-]+ ){0,2}(doc|docs|documentation|readme|wiki|runbook|guide)\b`),
 		r(Documentation, "how-to-use", 3, `^how (do|can|should|would) (i|we|you|one) use\b`),
 		r(Documentation, "how-does-it-work", 3, `^how (does|do) `+deictic+`\b.*\bwork\??$`),
 		r(Documentation, "what-is-the-purpose", 2, `\b(purpose|meaning|responsible for|what .* is for|point of|supposed to|intended|accomplish\w*|what (is|are) (it|they) doing|what it does|contract|role of|responsibilit\w*|what'?s going on|what is going on|what'?s happening)\b`),
@@ -285,6 +289,13 @@ var rules = sync.OnceValue(func() []rule {
 		// A yes/no question about what a named artefact does at run time.
 		r(Analysis, "does-it-behave", 3, `^(does|do|will|would|can|could) (the|this|our|my|that|these) [\w.-]+( [\w.-]+){0,5}? (lock|block|leak|hold|hang|break|fail|race|deadlock|scale|retry|drop|overflow|time out|exhaust|respect|honou?r|handle|close|release|propagate|validate|escape|check|stop)\w*\b`),
 		r(Analysis, "correctness-of-this", 2, `\b(is|are) `+deictic+`\b.*\b(correct|right|valid)\b`),
+		// "are we validating the redirect?", "is the worker still holding the lock?": what the
+		// system does now, in the progressive, is a question about existing code.
+		r(Analysis, "what-it-does-now", 3, `^(are|is) (we|you|they|it|our \w+|the \w+|this \w+) (still |already |actually |currently |ever |really |even )?(\w+ing)\b`),
+		// A yes/no question naming a source file asks about that file's code, not for a decision.
+		r(Analysis, "question-about-a-file", 2.5, `^(is|are|does|do|did|will|can|could|has|have|was|were)\b[^?]*\b[\w-]+(/[\w.-]+)*\.(go|py|ts|tsx|js|jsx|rs|java|rb|php|c|h|cc|cpp|cs|kt|swift|sql|sh|ya?ml|tf|toml)\b[^?]*\?`),
+		// Attack vocabulary: whether something is exploitable is an assessment.
+		r(Analysis, "attack-words", 2, `\b(open redirects?|ssrf|request forgery|(timing|replay|downgrade|brute[- ]force) attacks?|privilege escalation|denial of service|remote code execution|exploit(able|ed)?|an attacker|someone (could|can) (use|abuse|exploit|forge|replay|bypass))\b`),
 
 		// --- reasoning: decisions, designs, problems.
 		// "do the retries respect the deadline?" asks about code, not for a decision.
@@ -328,6 +339,10 @@ var rules = sync.OnceValue(func() []rule {
 		r(Coding, "code-nouns", 1, `\b(function|method|class|struct|interface|endpoint|component|handler|script|regex|flag|helper|mock|migration|dockerfile|module)\b`),
 		r(Coding, "tests", 2, `\b(unit tests?|test cases?|tests? for|benchmarks? for|(add|write) (a )?benchmarks?|property-based tests?|table-driven tests?|make the tests pass|failing test)\b`),
 		r(Coding, "want-change", 2, `^(i want|i'd like|we need|i need|let|get rid of|swap|support|stub|put|sort|parse|bump|clean)\b`),
+		// "let the user choose the format": a capability to build.
+		r(Coding, "let-someone", 3, `^(please )?(let|allow|enable) (the |our )?(users?|callers?|clients?|admins?|operators?|people|customers?|me|them|us) (to )?\w+`),
+		// A command-line flag named in a request is usually one to add or change.
+		r(Coding, "cli-flag", 1.5, `(^|\s)--[a-z][\w-]+`),
 		r(Coding, "clean-up", 2.5, `\b(clean|tidy|fix|sort|speed) ((that|this|it|them|those|the \w+) )?up\b`),
 		r(Coding, "change-verbs", 1.5, `\b(refactor|implement|rewrite|fix|convert|port|migrate|rename|inline)\b`),
 		r(Coding, "compile-build", 2, `\b(does(n't| not) compile|make (this|it) compile|build fails|fails to build|undefined:)\b`),

@@ -163,6 +163,22 @@ func TestGeneralPhrasings(t *testing.T) {
 		// Short imperatives are requests of their own, not follow-ups.
 		"Drop the legacy flags.":               Coding,
 		"Backfill the new column from events.": Coding,
+		// What the system does now, asked in the progressive: analysis, not a decision.
+		"Are we still retrying after the context is cancelled?":                  Analysis,
+		"Is the importer actually closing the file handles, or do they pile up?": Analysis,
+		// A yes/no question naming a source file asks about that file.
+		"Is the salt in crypto/kdf.py long enough?":                  Analysis,
+		"Is internal/auth/token.go the only place that parses JWTs?": Analysis,
+		// Whether something is exploitable.
+		"Can an attacker replay the signed URL after it expires?": Analysis,
+		// The meaning of a named setting; an answer destined for a document.
+		"What does the max_idle setting in the pool config control?":  Documentation,
+		"What do the flags on the export command affect?":             Documentation,
+		"Note how the cache keys are built, in the architecture doc.": Documentation,
+		// A capability for someone to use is code to write.
+		"Allow admins to reset another user's password from the console.": Coding,
+		"Let callers pass their own HTTP client.":                         Coding,
+		"Accept --verbose and --quiet on every subcommand.":               Coding,
 	}
 	for text, want := range cases {
 		if got := Classify(text); got.Category != want {

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the agent-shaped rows of labelled.jsonl (agent-tune, agent-heldout, agent-fresh, agent-fresh2, agent-fresh3, agent-fresh4, agent-tune2, agent-tune3).
+"""Writes the agent-shaped rows of labelled.jsonl (agent-tune, agent-heldout, agent-fresh, agent-fresh2, agent-fresh3, agent-fresh4, agent-tune2, agent-tune3, agent-tune4, agent-fresh5).
 
 Run from this directory: python3 agent_rows.py. It keeps the text rows and rewrites the agent rows.
 Each row is one hand-written request wrapped the way coding agents send it; the agents' system
@@ -470,6 +470,142 @@ SYS_CLAUDE = ("You are an interactive CLI tool that helps users with software en
  "Verify the solution with tests. When you have completed a task, run the lint and typecheck commands.\n# Tool usage policy\nBatch independent tool calls.\n") * 3
 
 
+# agent-tune4: tuning rows written after the agent-tune3 rules (2026-11-30,
+# round 4), 15 per category, labelled by what the user asks for; measured
+# once before tuning (see accuracy_test.go), then tuned on.
+TUNE4 = [
+("reasoning", "We have two options for the plugin system: load Go plugins at runtime or run plugins as subprocesses over gRPC. Which is more maintainable long term?"),
+("analysis", "The nightly job started taking 3 hours instead of 40 minutes last week. Dig through the recent changes to the batch loader and tell me what slowed it down."),
+("documentation", "Can you write a short explanation of our retry policy that I can paste into the runbook?"),
+("coding", "Add input validation to the create-user handler: email must be valid, name at most 100 characters, return 400 with a message otherwise."),
+("reasoning", "Is a trie overkill for the autocomplete, or would a sorted array with binary search be enough for 50k entries?"),
+("analysis", "Go through auth/session.go and check that every path that creates a session also sets an expiry."),
+("documentation", "I need a docs page on how to configure TLS for the gateway, with a sample config."),
+("coding", "Replace moment.js with date-fns across the frontend."),
+("reasoning", "What would be the downside of making the event IDs UUIDv7 instead of auto-increment integers?"),
+("analysis", "Our API sometimes returns stale prices after an update. Trace the cache path and find where the old value survives."),
+("documentation", "Write JSDoc for the hooks in src/hooks so the editor shows useful hints."),
+("coding", "Make the upload handler stream the file to disk instead of reading it all into memory."),
+("reasoning", "Help me think through how to split the work of the rewrite between two developers over six weeks."),
+("analysis", "Are we validating the redirect URL after login, or could someone use it for an open redirect?"),
+("documentation", "Produce a table of all environment variables the service reads, with defaults and a one-line meaning each."),
+("coding", "Get the failing lint job green; it complains about shadowed variables in pkg/sync."),
+("reasoning", "I want your opinion: feature flags in the database or in a config file shipped with each release?"),
+("analysis", "Which of our dependencies are pulling in the vulnerable version of the yaml library?"),
+("documentation", "Explain to me how the worker pool in pool.go decides when to spawn a new worker."),
+("coding", "Introduce a Clock interface so the scheduler tests can control time."),
+("reasoning", "What is the right granularity for our microservices? We have 3 devs and the split feels too fine."),
+("analysis", "The build takes 12 minutes. Look at the Dockerfile and CI config and tell me which steps waste the most time."),
+("documentation", "Update the docstrings in models.py; several still describe parameters that were removed."),
+("coding", "Write a migration that adds a nullable archived_at column to projects and backfills it from the status column."),
+("reasoning", "Compare rendering the charts server-side as PNG versus client-side with a JS library for our reporting page."),
+("analysis", "Could the two goroutines in the pipeline ever block each other when the output channel is full?"),
+("documentation", "Add a section to the README explaining how to run the integration tests against a local database."),
+("coding", "Support gzip-compressed request bodies in the ingest endpoint."),
+("reasoning", "Should retries live in the client library or in a sidecar proxy? Weigh it for a polyglot stack."),
+("analysis", "There's a 2% error rate on checkout since Monday. The traces are in the previous tool output; what do they point to?"),
+("documentation", "Give a newcomer-friendly walkthrough of what happens between a user clicking Pay and the order showing as paid."),
+("coding", "Refactor the giant switch in dispatcher.go into a map of handlers."),
+("reasoning", "How should we structure the permissions model so org admins can delegate rights without becoming super admins?"),
+("analysis", "Review my last commit; I'm not sure the error handling in the new importer is right."),
+("documentation", "Write a commit message summarizing the changes we just made to the billing module."),
+("coding", "Please add a health check endpoint that pings the database and the cache."),
+("reasoning", "Would you pick Kafka or NATS for the notification fan-out, given we need at-least-once delivery and run on three small VMs?"),
+("analysis", "Find out why the integration test for the mailer passes locally but fails in the container."),
+("documentation", "Describe the data flow of the sync service in a few paragraphs for the architecture doc."),
+("coding", "Make the CLI print a friendly error instead of a stack trace when the config file is missing."),
+("reasoning", "What's a good strategy for handling schema changes in the mobile app's offline database across versions?"),
+("analysis", "Is the password hashing in users/hash.go using a strong enough work factor?"),
+("documentation", "Write a migration guide for users upgrading from v2 to v3 of the SDK."),
+("coding", "Implement a LRU eviction for the in-memory cache with a configurable size."),
+("reasoning", "Think about whether we even need a queue here, or whether a simple retry table in Postgres would do."),
+("analysis", "Look at the flame graph I attached and tell me what dominates CPU time."),
+("documentation", "Summarize what changed in the public API between v1.8 and v1.9 for the changelog."),
+("coding", "Add a Makefile target that runs the linters and the tests in one go."),
+("reasoning", "We have to choose a license for the open-source release. MIT or Apache 2.0, considering the patent clause?"),
+("analysis", "Check the new Terraform module for resources that are publicly exposed by mistake."),
+("documentation", "Explain what the feature-flag evaluator returns when a flag is missing, in the doc comment of Evaluate."),
+("coding", "Write an integration test that starts the server and checks the login flow end to end."),
+("reasoning", "How do we decide the retention period for the audit logs? Legal wants long, ops wants short."),
+("analysis", "Does the rate limiter reset correctly when the window rolls over at midnight UTC?"),
+("documentation", "Write a short tutorial showing how to add a new command to the CLI."),
+("coding", "Bump the Go version to 1.23 and fix whatever breaks."),
+("reasoning", "Plan the order in which we should deprecate the old endpoints so no client breaks."),
+("analysis", "Spot any places in the React code where we set state after the component unmounts."),
+("documentation", "What does the backoff parameter in the client options control? Put the answer in the options doc."),
+("coding", "Let the user choose the output format with --format json or --format table."),
+]
+
+# agent-fresh5: written after the agent-tune4 rules were frozen and committed
+# (2026-11-30), 16 per category, labelled by what the user asks for without
+# running the classifier on them; measured once, never tuned on.
+FRESH5 = [
+("coding", "Add a rate limit of 100 requests per minute per API key to the public endpoints."),
+("reasoning", "For the search feature, would you index in Elasticsearch or just use Postgres full-text search? We have about 2 million rows."),
+("analysis", "The websocket connections drop every 60 seconds in production but not locally. What's closing them?"),
+("documentation", "Write a docstring for the merge_intervals function explaining the input format and what it returns."),
+("coding", "Move the database credentials out of settings.py into environment variables."),
+("reasoning", "What's the best way to structure the frontend state now that the app has grown to 40 screens? Redux, context, or something else?"),
+("analysis", "Review the diff of the auth middleware and tell me if anything could let an unauthenticated request through."),
+("documentation", "Explain what the Reconciler struct is responsible for and how it interacts with the queue."),
+("coding", "Write a script that exports all the users created last month to a CSV file."),
+("reasoning", "We need to decide how long to keep soft-deleted records before purging them. What factors matter and what would you pick?"),
+("analysis", "Is the file lock in storage/lock.go released if the process panics?"),
+("documentation", "Add a usage section to the README with examples for the three most common commands."),
+("coding", "Fix the bug where the date picker shows the wrong month in timezones west of UTC."),
+("reasoning", "Should the mobile app talk to our backend through GraphQL or keep the REST endpoints?"),
+("analysis", "Our Postgres CPU is at 90% most of the day. Here is the pg_stat_statements output; which queries are the problem?"),
+("documentation", "Write a summary of this PR for the reviewers: what changed and why."),
+("coding", "Add a loading spinner to the dashboard while the charts fetch their data."),
+("reasoning", "How would you design the retry and dead-letter handling for the order events so nothing gets lost?"),
+("analysis", "Check the Helm chart for containers running as root or without resource limits."),
+("documentation", "Document the public methods of the EventBus class with examples."),
+("coding", "Refactor the payment service to use dependency injection so we can test it without Stripe."),
+("reasoning", "Is it a good idea to put the feature flag checks in the API gateway, or should each service own them?"),
+("analysis", "Why does go test -race report a data race in the metrics collector?"),
+("documentation", "Explain how the caching layer decides when an entry is stale."),
+("coding", "Implement the missing delete endpoint for the comments resource, with tests."),
+("reasoning", "We have a tight deadline. Which of these three tech-debt items should we tackle before launch, if any?"),
+("analysis", "Look at the access logs in the last tool output and tell me whether someone is scraping us."),
+("documentation", "Write a section in the architecture doc about how tenants are isolated."),
+("coding", "Change the export so it writes Parquet instead of JSON."),
+("reasoning", "Pick a good approach for versioning the ML models we ship with the app, and tell me why."),
+("analysis", "Is there any code path where the transaction is committed twice?"),
+("documentation", "I need release notes for 3.2 covering the new search filters and the removed legacy endpoints."),
+("coding", "Add a --json flag to the status command that prints machine-readable output."),
+("reasoning", "How should the notification service behave when the email provider is down for hours?"),
+("analysis", "The benchmark shows 3x more allocations in the new encoder. Find where they come from."),
+("documentation", "What is the purpose of the shadow table in the migration scripts?"),
+("coding", "Convert the class components in src/legacy to function components with hooks."),
+("reasoning", "What would a sensible on-call rotation look like for a team of five across two time zones?"),
+("analysis", "Can you check if the CSV parser handles quoted fields with embedded newlines correctly?"),
+("documentation", "Write inline comments for the bit-packing logic in encode.c so the next person understands it."),
+("coding", "Cache the results of the exchange rate lookup for ten minutes."),
+("reasoning", "Monolithic SQL migrations or many small ones per feature? Our team keeps disagreeing."),
+("analysis", "The app crashes on startup on Android 12 only. The logcat excerpt is above; what's going on?"),
+("documentation", "Describe the lifecycle of a job in the scheduler, from enqueue to completion, for the wiki."),
+("coding", "Make the list view remember the scroll position when navigating back."),
+("reasoning", "Think through how we could support offline edits and merge them when the device reconnects."),
+("analysis", "Go through the new endpoints and list any that don't check the user's permissions."),
+("documentation", "Summarize how the plugin loader finds and initializes plugins."),
+("coding", "Write a GitHub Actions workflow that runs the tests on every pull request."),
+("reasoning", "Given 200 GB of logs a day, how much storage do we need for 90 days of retention with compression?"),
+("analysis", "Which of the tests in the suite are slowest, and why? The timing output is in the tool result."),
+("documentation", "Create a getting-started guide for contributors who have never used Bazel."),
+("coding", "Handle the case where the API returns an empty list; right now the page shows undefined."),
+("reasoning", "What's the trade-off between storing timestamps as UTC strings versus epoch milliseconds for our analytics?"),
+("analysis", "Does the uploader verify the checksum before marking a file as complete?"),
+("documentation", "Write the help text for the new prune command."),
+("coding", "Upgrade the project from Python 3.9 to 3.12 and fix the deprecation warnings."),
+("reasoning", "If we move to a multi-tenant database, how do we keep one noisy customer from slowing everyone else?"),
+("analysis", "Tell me what's wrong with the way we handle errors in the batch importer; failures seem to disappear."),
+("documentation", "Explain to the product team, in non-technical terms, why the sync can take up to five minutes."),
+("coding", "Add an index on orders.customer_id in a new migration."),
+("reasoning", "Should we build the admin panel ourselves or use an off-the-shelf tool? Consider cost and maintenance."),
+("analysis", "Audit the logging calls for places where we might write personal data to the logs."),
+("documentation", "Give me an overview of the modules in this repo and how they depend on each other."),
+]
+
 def conv4(i, cat, text):
     """Fresh4 shapes: the older ones, and opencode, Continue, Claude Code
     and a longer multi-turn session."""
@@ -564,6 +700,12 @@ def main():
     for i, (cat, text) in enumerate(TUNE3):
         msgs, tools = conv4(i + 2, cat, text)
         rows.append({"category": cat, "split": "agent-tune3", "agent": True, "tools": tools, "messages": msgs})
+    for i, (cat, text) in enumerate(TUNE4):
+        msgs, tools = conv4(i + 7, cat, text)
+        rows.append({"category": cat, "split": "agent-tune4", "agent": True, "tools": tools, "messages": msgs})
+    for i, (cat, text) in enumerate(FRESH5):
+        msgs, tools = conv4(i + 3, cat, text)
+        rows.append({"category": cat, "split": "agent-fresh5", "agent": True, "tools": tools, "messages": msgs})
     with open("labelled.jsonl", "w") as f:
         f.writelines(keep)
         for r in rows:
