@@ -293,9 +293,13 @@ const maxRedirects = 10
 // first-token and idle timeouts.
 func (d *Dialer) HTTPClient() *http.Client {
 	tr := &http.Transport{
-		DialContext:           d.DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          64,
+		DialContext:       d.DialContext,
+		ForceAttemptHTTP2: true,
+		MaxIdleConns:      64,
+		// The default keeps 2 idle connections per host: a gateway with more
+		// requests open to one LLM server would dial (and pass the allowlist)
+		// again for most of them.
+		MaxIdleConnsPerHost:   64,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   d.timeout,
 		ExpectContinueTimeout: time.Second,
