@@ -293,17 +293,17 @@ const maxRedirects = 10
 // first-token and idle timeouts.
 func (d *Dialer) HTTPClient() *http.Client {
 	tr := &http.Transport{
-		DialContext:       d.DialContext,
-		ForceAttemptHTTP2: true,
-		MaxIdleConns:      64,
-		// The default keeps 2 idle connections per host: a gateway with more
-		// requests open to one LLM server would dial (and pass the allowlist)
-		// again for most of them.
-		MaxIdleConnsPerHost:   64,
+		DialContext:           d.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          64,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   d.timeout,
 		ExpectContinueTimeout: time.Second,
 	}
+	// The default keeps 2 idle connections per host: a gateway with more
+	// requests open to one LLM server would dial (and pass the allowlist)
+	// again for most of them.
+	tr.MaxIdleConnsPerHost = 64
 	var rt http.RoundTripper = tr
 	if d.policy.AllowProxy {
 		// ProxyFromEnvironment reads the variables once per process.

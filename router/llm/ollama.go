@@ -127,6 +127,7 @@ type ollamaChunk struct {
 
 func (c *client) readOllama(body io.Reader, out *sink) (Usage, error) {
 	r := NewNDJSONReader(body)
+	defer r.Release()
 	r.MaxLine = lineLimit(out.limit)
 	for {
 		line, err := r.Next()
