@@ -9,10 +9,10 @@ import (
 )
 
 type ollamaChatBody struct {
-	Model     string         `json:"model"`
-	Messages  []Message      `json:"messages"`
-	Stream    bool           `json:"stream"`
-	KeepAlive string         `json:"keep_alive,omitempty"`
+	Model     string        `json:"model"`
+	Messages  []Message     `json:"messages"`
+	Stream    bool          `json:"stream"`
+	KeepAlive string        `json:"keep_alive,omitempty"`
 	Options   ollamaOptions `json:"options"`
 }
 
