@@ -2,10 +2,13 @@ package router
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lsp-router/lsp-router/router/classify"
@@ -95,11 +98,90 @@ func (p *Pipeline) Chat(ctx context.Context, req ChatRequest, onChunk func(ChatC
 // ChatCategory is the category auto would route a conversation to, and
 // the signals that decided it.
 func (p *Pipeline) ChatCategory(ctx context.Context, msgs []Message, tools bool) classify.Result {
+	key := classKeyOf(msgs, tools)
+	if r, ok := p.classes.get(key); ok {
+		return r
+	}
 	turns := make([]classify.Turn, len(msgs))
 	for i, m := range msgs {
 		turns[i] = classify.Turn{Role: m.Role, Content: m.Content}
 	}
-	return p.d.Classifier.ClassifyConversation(ctx, turns, tools)
+	r := p.d.Classifier.ClassifyConversation(ctx, turns, tools)
+	th := p.d.Classifier.Threshold
+	if th == 0 {
+		th = classify.DefaultThreshold
+	}
+	// A low-confidence result with the LLM hook set may be a transient
+	// LLM failure: the next request asks again.
+	if p.d.Classifier.LLM == nil || r.Confidence >= th {
+		p.classes.put(key, r)
+	}
+	return r
+}
+
+// classCache remembers the category of a conversation's user turns. An
+// agent's loop sends the same user turns with every tool round (only the
+// assistant and tool messages grow), and the patterns read the user turns
+// and the tools flag only, so each round would classify the same text
+// again: about a third of the gateway's own CPU time per request.
+type classCache struct {
+	mu sync.Mutex
+	m  map[classKey]classify.Result
+}
+
+// classKey is a 128-bit keyed hash of the user turns and the tools flag:
+// with a per-process random seed, no client can make two conversations
+// collide on purpose.
+type classKey [2]uint64
+
+// classCacheMax bounds the cache; when full it starts over, so memory
+// stays flat however many conversations pass.
+const classCacheMax = 4096
+
+var classSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
+
+func classKeyOf(msgs []Message, tools bool) classKey {
+	var k classKey
+	for i := range k {
+		var h maphash.Hash
+		h.SetSeed(classSeeds[i])
+		if tools {
+			h.WriteByte(1)
+		} else {
+			h.WriteByte(0)
+		}
+		for _, m := range msgs {
+			if m.Role != "user" {
+				continue
+			}
+			var n [8]byte
+			binary.LittleEndian.PutUint64(n[:], uint64(len(m.Content)))
+			h.Write(n[:])
+			h.WriteString(m.Content)
+		}
+		k[i] = h.Sum64()
+	}
+	return k
+}
+
+func (c *classCache) get(k classKey) (classify.Result, bool) {
+	c.mu.Lock()
+	r, ok := c.m[k]
+	c.mu.Unlock()
+	if ok {
+		r.Signals = slices.Clone(r.Signals) // the caller may append
+	}
+	return r, ok
+}
+
+func (c *classCache) put(k classKey, r classify.Result) {
+	r.Signals = slices.Clone(r.Signals)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= classCacheMax {
+		c.m = make(map[classKey]classify.Result, 64)
+	}
+	c.m[k] = r
 }
 
 func (p *Pipeline) chat(ctx context.Context, req ChatRequest, onChunk func(ChatChunk) error) (*ChatResult, string, selection.Level, error) {

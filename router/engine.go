@@ -105,6 +105,7 @@ type Pipeline struct {
 	once     sync.Once
 	inflight inflight
 	comp     completionState
+	classes  classCache
 }
 
 // New returns an engine. Missing optional parts get working defaults.

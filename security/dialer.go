@@ -300,6 +300,10 @@ func (d *Dialer) HTTPClient() *http.Client {
 		TLSHandshakeTimeout:   d.timeout,
 		ExpectContinueTimeout: time.Second,
 	}
+	// The default keeps 2 idle connections per host: a gateway with more
+	// requests open to one LLM server would dial (and pass the allowlist)
+	// again for most of them.
+	tr.MaxIdleConnsPerHost = 64
 	var rt http.RoundTripper = tr
 	if d.policy.AllowProxy {
 		// ProxyFromEnvironment reads the variables once per process.

@@ -336,7 +336,33 @@ func (c *client) chatOnce(parent, ctx context.Context, body []byte, limit int, o
 		}
 		return u, true, c.streamErr(parent, rctx, err, streaming.Load())
 	}
+	wd.Stop()
+	drainBody(resp.Body, func() { cancel(errDrain) })
 	return u, true, nil
+}
+
+// errDrain ends the wait for the rest of a finished answer's body.
+var errDrain = errors.New("the server kept the answer open after its end")
+
+// Draining bounds: what a server sends after the end of an answer (the
+// last chunk of a chunked body, a final newline) is a few bytes, sent at
+// once; a server still sending after drainWait or drainMax is not waited
+// for, and its connection is closed as before.
+const (
+	drainWait = 50 * time.Millisecond
+	drainMax  = 64 << 10
+)
+
+// drainBody reads what is left of a finished answer's body, so the
+// connection goes back to the pool instead of being closed: the readers
+// stop at the end marker (Ollama's "done" line, "data: [DONE]"), before the
+// body's end, and closing an unread body closes its connection. At 200
+// requests a second that is a new connection (and an allowlist check) for
+// most requests. stop aborts the read after drainWait.
+func drainBody(body io.Reader, stop func()) {
+	t := time.AfterFunc(drainWait, stop)
+	defer t.Stop()
+	_, _ = io.CopyN(io.Discard, body, drainMax)
 }
 
 // sink receives the answer text the readers parse: it re-arms the idle

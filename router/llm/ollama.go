@@ -9,11 +9,21 @@ import (
 )
 
 type ollamaChatBody struct {
-	Model     string         `json:"model"`
-	Messages  []Message      `json:"messages"`
-	Stream    bool           `json:"stream"`
-	KeepAlive string         `json:"keep_alive,omitempty"`
-	Options   map[string]any `json:"options,omitempty"`
+	Model     string        `json:"model"`
+	Messages  []Message     `json:"messages"`
+	Stream    bool          `json:"stream"`
+	KeepAlive string        `json:"keep_alive,omitempty"`
+	Options   ollamaOptions `json:"options"`
+}
+
+// ollamaOptions are the options a chat sends, in the order a map's keys
+// marshal (sorted), so the body is the same bytes as before it was a
+// struct; a struct marshals without the map's sorting and boxing.
+type ollamaOptions struct {
+	NumCtx      int      `json:"num_ctx"`
+	NumPredict  int      `json:"num_predict,omitempty"`
+	Stop        []string `json:"stop,omitempty"`
+	Temperature *float64 `json:"temperature,omitempty"`
 }
 
 // Ollama reloads a loaded model whenever a request's options.num_ctx
@@ -69,15 +79,9 @@ var windows sync.Map // endpoint + "\x00" + model -> int
 func (c *client) ollamaBody(req ChatRequest) ollamaChatBody {
 	n := c.numCtx(req)
 	windows.Store(c.base+"\x00"+req.Model, n)
-	opts := map[string]any{"num_ctx": n}
-	if req.Temperature != nil {
-		opts["temperature"] = *req.Temperature
-	}
+	opts := ollamaOptions{NumCtx: n, Temperature: req.Temperature, Stop: req.Stop}
 	if req.MaxTokens > 0 {
-		opts["num_predict"] = req.MaxTokens
-	}
-	if len(req.Stop) > 0 {
-		opts["stop"] = req.Stop
+		opts.NumPredict = req.MaxTokens
 	}
 	return ollamaChatBody{Model: req.Model, Messages: req.Messages, Stream: true,
 		KeepAlive: c.opts.KeepAlive, Options: opts}
@@ -127,6 +131,7 @@ type ollamaChunk struct {
 
 func (c *client) readOllama(body io.Reader, out *sink) (Usage, error) {
 	r := NewNDJSONReader(body)
+	defer r.Release()
 	r.MaxLine = lineLimit(out.limit)
 	for {
 		line, err := r.Next()

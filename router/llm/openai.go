@@ -63,6 +63,7 @@ var doneMarker = []byte("[DONE]")
 
 func (c *client) readSSE(body io.Reader, out *sink) (Usage, error) {
 	r := NewSSEReader(body)
+	defer r.Release()
 	r.MaxLine = lineLimit(out.limit)
 	var usage Usage
 	finished := false
