@@ -3,7 +3,8 @@
 // SSE) with per-server quirks, a single typed error for every error shape the
 // servers produce, and token counting.
 //
-// Facts about each server come from shared/reference/llm-servers.md.
+// Facts about each server come from its own source and docs; the doubles in
+// llmtest name the upstream file and version behind each wire format.
 package llm
 
 import (

@@ -23,8 +23,7 @@ func (s *Server) fastAPI() bool {
 }
 
 // writeError answers in the kind's own error body shape, each from the
-// server's source as listed in shared/reference/llm-servers.md ("at least
-// six error body shapes"): Ollama server/routes.go {"error"}; Jan's proxy
+// server's source (at least six error body shapes): Ollama server/routes.go {"error"}; Jan's proxy
 // plain text; FastAPI {"detail"} (Open WebUI, text-generation-webui);
 // KoboldCpp koboldcpp.py {"detail":{...}}; vLLM protocol.py ErrorResponse;
 // SGLang's flat one; TGI server.rs {"error","error_type"}; OpenAI style
@@ -136,7 +135,7 @@ func (s *Server) routes() {
 	chat := s.handleChat
 	// Each kind's routes below are written from the upstream file named on
 	// its case, at the version the double reports (Options.Version
-	// overrides it); shared/reference/llm-servers.md summarises them.
+	// overrides it).
 	switch s.Kind {
 	case llm.KindOllama:
 		// ollama/ollama server/routes.go GenerateRoutes and api/types.go

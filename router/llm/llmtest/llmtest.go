@@ -1,6 +1,6 @@
 // Package llmtest runs faithful test doubles of the local LLM servers that
 // lsp-router supports. Each double reproduces its server's wire format from
-// shared/reference/llm-servers.md: fingerprint routes and headers, model
+// the upstream source named beside each route: fingerprint routes and headers, model
 // listings, NDJSON or SSE streaming, error body shapes, auth and quirks
 // (Ollama imitators, GPT4All's refusal to stream, KoboldCpp's missing final
 // newline, llama.cpp's "error:" events...).
