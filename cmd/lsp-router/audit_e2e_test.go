@@ -69,27 +69,36 @@ func verifyClean(t *testing.T, dir, logPath string, wantLines int) {
 	}
 }
 
+// fullDisk mounts a 64 KiB tmpfs in dir and fills it: it returns the
+// filler file (remove it to free space) and a log path on the full disk.
+// It skips the test where no tmpfs can be mounted (not root);
+// TestCLIAskRefusedWhenAuditLogCannotBeOpened covers the refusal there.
+func fullDisk(t *testing.T, dir string) (filler, logPath string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("full-disk test needs root to mount a tmpfs")
+	}
+	mnt := filepath.Join(dir, "full")
+	os.Mkdir(mnt, 0o700)
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs (%v: %s)", err, strings.TrimSpace(string(out)))
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", "-l", mnt).Run() })
+	filler = filepath.Join(mnt, "filler")
+	if err := os.WriteFile(filler, make([]byte, 128<<10), 0o600); !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("filling the tmpfs: %v", err)
+	}
+	return filler, filepath.Join(mnt, "audit.jsonl")
+}
+
 // TestCLIAskRefusedOnFullDisk puts the audit log on a real, full 64 KiB
 // tmpfs: the query is refused before anything reaches the model, the log
 // stays clean, and freeing space is all it takes to go on.
 func TestCLIAskRefusedOnFullDisk(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("full-disk test needs root to mount a tmpfs; TestCLIAskRefusedWhenAuditLogCannotBeOpened covers the refusal")
-	}
 	srv := llmtest.New(llm.KindOllama, llmtest.Options{Reply: "It reverses the words."})
 	defer srv.Close()
 	dir := t.TempDir()
-	mnt := filepath.Join(dir, "full")
-	os.Mkdir(mnt, 0o700)
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs (%v: %s); TestCLIAskRefusedWhenAuditLogCannotBeOpened covers the refusal", err, strings.TrimSpace(string(out)))
-	}
-	t.Cleanup(func() { _ = exec.Command("umount", "-l", mnt).Run() })
-	filler := filepath.Join(mnt, "filler")
-	if err := os.WriteFile(filler, make([]byte, 128<<10), 0o600); !errors.Is(err, syscall.ENOSPC) {
-		t.Fatalf("filling the tmpfs: %v", err)
-	}
-	logPath := filepath.Join(mnt, "audit.jsonl")
+	filler, logPath := fullDisk(t, dir)
 	cfg := auditConfig(t, dir, srv.URL, logPath)
 
 	out, errOut, code := askExplain(t, dir, cfg)
@@ -111,23 +120,10 @@ func TestCLIAskRefusedOnFullDisk(t *testing.T) {
 // "background" a full disk still refuses before anything is sent, and the
 // records of an answered query are in the log.
 func TestCLIAskRefusedOnFullDiskBackgroundFsync(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("full-disk test needs root to mount a tmpfs")
-	}
 	srv := llmtest.New(llm.KindOllama, llmtest.Options{Reply: "It reverses the words."})
 	defer srv.Close()
 	dir := t.TempDir()
-	mnt := filepath.Join(dir, "full")
-	os.Mkdir(mnt, 0o700)
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs (%v: %s)", err, strings.TrimSpace(string(out)))
-	}
-	t.Cleanup(func() { _ = exec.Command("umount", "-l", mnt).Run() })
-	filler := filepath.Join(mnt, "filler")
-	if err := os.WriteFile(filler, make([]byte, 128<<10), 0o600); !errors.Is(err, syscall.ENOSPC) {
-		t.Fatalf("filling the tmpfs: %v", err)
-	}
-	logPath := filepath.Join(mnt, "audit.jsonl")
+	filler, logPath := fullDisk(t, dir)
 	cfg := auditConfig(t, dir, srv.URL, logPath, `audit_fsync = "background"`)
 	out, errOut, code := askExplain(t, dir, cfg)
 	assertRefused(t, srv, logPath, out, errOut, code)
